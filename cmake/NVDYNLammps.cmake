@@ -1,0 +1,85 @@
+# Locate the LAMMPS that NVDYN's plugin is built against.
+#
+# Inputs (cache variables):
+#   LAMMPS_SOURCE_DIR  the LAMMPS source tree's src/ folder (holds version.h, fix.h, ...)
+#   LAMMPS_BUILD_DIR   the CMake build folder of that LAMMPS (holds CMakeCache.txt,
+#                      liblammps.so and lmp); the plugin must be compiled with the same
+#                      LAMMPS_SIZES, LAMMPS_EXCEPTIONS and MPI settings as liblammps.
+# Outputs:
+#   LAMMPS_VERSION_NUMBER   YYYYMMDD, from version.h
+#   target nvdyn::lammps_headers  (INTERFACE: include dirs, compile definitions, MPI)
+#   target nvdyn::liblammps       (IMPORTED: the shared library, for test programs)
+#   LAMMPS_EXECUTABLE, LAMMPS_HAS_MPI, LAMMPS_HAS_KOKKOS
+
+set(LAMMPS_SOURCE_DIR "" CACHE PATH "LAMMPS source tree's src/ folder")
+set(LAMMPS_BUILD_DIR "" CACHE PATH "LAMMPS CMake build folder (with CMakeCache.txt)")
+
+if(NOT EXISTS "${LAMMPS_SOURCE_DIR}/version.h" OR NOT EXISTS "${LAMMPS_SOURCE_DIR}/fix.h")
+  message(FATAL_ERROR "LAMMPS_SOURCE_DIR='${LAMMPS_SOURCE_DIR}' is not a LAMMPS src/ folder "
+    "(no version.h / fix.h). Point it at <lammps>/src, or run scripts/setup.sh.")
+endif()
+if(NOT EXISTS "${LAMMPS_BUILD_DIR}/CMakeCache.txt")
+  message(FATAL_ERROR "LAMMPS_BUILD_DIR='${LAMMPS_BUILD_DIR}' holds no CMakeCache.txt: "
+    "NVDYN needs the CMake build folder of the LAMMPS it is loaded into.")
+endif()
+
+# ---- version: "29 Sep 2021" -> 20210929
+file(STRINGS "${LAMMPS_SOURCE_DIR}/version.h" _lmp_version_line REGEX "LAMMPS_VERSION ")
+if(NOT _lmp_version_line MATCHES "\"([0-9]+) ([A-Za-z]+) ([0-9][0-9][0-9][0-9])\"")
+  message(FATAL_ERROR "Cannot read the LAMMPS version from ${LAMMPS_SOURCE_DIR}/version.h")
+endif()
+set(_day ${CMAKE_MATCH_1})
+set(_year ${CMAKE_MATCH_3})
+string(SUBSTRING "${CMAKE_MATCH_2}" 0 3 _mon)
+set(_months Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec)
+list(FIND _months "${_mon}" _mon_index)
+if(_mon_index LESS 0)
+  message(FATAL_ERROR "Unknown month '${CMAKE_MATCH_2}' in ${LAMMPS_SOURCE_DIR}/version.h")
+endif()
+math(EXPR LAMMPS_VERSION_NUMBER "${_year} * 10000 + (${_mon_index} + 1) * 100 + ${_day}")
+if(LAMMPS_VERSION_NUMBER LESS 20210929)
+  message(FATAL_ERROR "NVDYN needs LAMMPS 29Sep2021 or newer, found ${LAMMPS_VERSION_NUMBER}")
+endif()
+message(STATUS "NVDYN: LAMMPS ${LAMMPS_VERSION_NUMBER} from ${LAMMPS_SOURCE_DIR}")
+
+# ---- settings of that LAMMPS build that change its headers' meaning
+load_cache("${LAMMPS_BUILD_DIR}" READ_WITH_PREFIX _LMP_
+  LAMMPS_SIZES LAMMPS_EXCEPTIONS BUILD_MPI PKG_KOKKOS PKG_PLUGIN BUILD_SHARED_LIBS)
+if(NOT _LMP_PKG_PLUGIN)
+  message(FATAL_ERROR "The LAMMPS in ${LAMMPS_BUILD_DIR} was built without PKG_PLUGIN: "
+    "it cannot load nvdynplugin.so. Rebuild it with -DPKG_PLUGIN=on.")
+endif()
+if(NOT _LMP_BUILD_SHARED_LIBS)
+  message(FATAL_ERROR "The LAMMPS in ${LAMMPS_BUILD_DIR} was built without BUILD_SHARED_LIBS: "
+    "plugins need -DBUILD_SHARED_LIBS=on.")
+endif()
+if(NOT _LMP_LAMMPS_SIZES)
+  set(_LMP_LAMMPS_SIZES smallbig)
+endif()
+string(TOUPPER "${_LMP_LAMMPS_SIZES}" _sizes)
+set(_defs LAMMPS_${_sizes} LAMMPS_VERSION_NUMBER=${LAMMPS_VERSION_NUMBER})
+if(_LMP_LAMMPS_EXCEPTIONS OR NOT DEFINED _LMP_LAMMPS_EXCEPTIONS)
+  # newer LAMMPS has no such option: its exceptions are always on
+  list(APPEND _defs LAMMPS_EXCEPTIONS)
+endif()
+set(LAMMPS_HAS_MPI ${_LMP_BUILD_MPI})
+set(LAMMPS_HAS_KOKKOS ${_LMP_PKG_KOKKOS})
+
+add_library(nvdyn_lammps_headers INTERFACE)
+add_library(nvdyn::lammps_headers ALIAS nvdyn_lammps_headers)
+target_include_directories(nvdyn_lammps_headers INTERFACE "${LAMMPS_SOURCE_DIR}")
+target_compile_definitions(nvdyn_lammps_headers INTERFACE ${_defs})
+target_compile_features(nvdyn_lammps_headers INTERFACE cxx_std_11)
+if(LAMMPS_HAS_MPI)
+  find_package(MPI REQUIRED COMPONENTS C)
+  target_link_libraries(nvdyn_lammps_headers INTERFACE MPI::MPI_C)
+  target_compile_definitions(nvdyn_lammps_headers INTERFACE OMPI_SKIP_MPICXX MPICH_SKIP_MPICXX)
+else()
+  target_include_directories(nvdyn_lammps_headers INTERFACE "${LAMMPS_SOURCE_DIR}/STUBS")
+endif()
+
+find_library(LAMMPS_LIBRARY NAMES lammps PATHS "${LAMMPS_BUILD_DIR}" NO_DEFAULT_PATH REQUIRED)
+add_library(nvdyn::liblammps SHARED IMPORTED)
+set_target_properties(nvdyn::liblammps PROPERTIES IMPORTED_LOCATION "${LAMMPS_LIBRARY}")
+target_link_libraries(nvdyn::liblammps INTERFACE nvdyn::lammps_headers)
+find_program(LAMMPS_EXECUTABLE NAMES lmp PATHS "${LAMMPS_BUILD_DIR}" NO_DEFAULT_PATH)

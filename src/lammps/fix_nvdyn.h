@@ -1,0 +1,78 @@
+/* -*- c++ -*- ----------------------------------------------------------
+   NVDYN: fix nvdyn, batched multi-stage dynamics of independent samples.
+   See doc/fix_nvdyn.md.
+------------------------------------------------------------------------- */
+
+#ifdef FIX_CLASS
+// clang-format off
+FixStyle(nvdyn,FixNVDyn);
+// clang-format on
+#else
+
+#ifndef NVDYN_FIX_NVDYN_H
+#define NVDYN_FIX_NVDYN_H
+
+#include "fix.h"
+
+#include <string>
+#include <vector>
+
+struct nvdyn_engine;
+struct nvdyn_atoms;
+
+namespace LAMMPS_NS {
+
+class FixNVDyn : public Fix {
+ public:
+  FixNVDyn(class LAMMPS *, int, char **);
+  ~FixNVDyn() override;
+  int setmask() override;
+  void init() override;
+  void setup(int) override;
+  void initial_integrate(int) override;
+  void final_integrate() override;
+  void end_of_step() override;
+
+  double compute_vector(int) override;
+  double compute_array(int, int) override;
+
+  void grow_arrays(int) override;
+  void copy_arrays(int, int, int) override;
+  void set_arrays(int) override;
+  int pack_exchange(int, double *) override;
+  int unpack_exchange(int, double *) override;
+  int pack_forward_comm(int, int *, double *, int, int *) override;
+  void unpack_forward_comm(int, int, double *) override;
+  double memory_usage() override;
+
+ private:
+  enum SampleMode { SAMPLES_ALL, SAMPLES_MOLECULE, SAMPLES_CHUNK };
+
+  nvdyn_engine *engine;
+  SampleMode sample_mode;
+  std::string chunk_id;            // compute chunk/atom ID for SAMPLES_CHUNK
+  std::vector<std::string> stage_names;
+  std::string done_name;
+  std::vector<int> stage_bits;     // group bitmask per stage, then the done group
+  int stage_bits_all;              // union of stage_bits
+
+  int *sample;                     // per-atom sample index (-1: in no sample)
+  bool samples_assigned;
+  int nsamples;
+  std::vector<tagint> sample_ids;  // per sample: molecule ID, chunk ID or 1
+  std::vector<int> sample_natoms;  // per sample: number of atoms
+  std::vector<int> sample_stage;   // copies of the engine's per-sample state,
+  std::vector<int64_t> sample_steps;    // refreshed at the end of each step
+
+  void assign_samples();
+  int local_sample_index(std::vector<tagint> &ids);
+  void refresh_state();
+  void update_stage_groups();
+  void fill_atoms(::nvdyn_atoms &);
+  void check(int status, const char *where);
+};
+
+}    // namespace LAMMPS_NS
+
+#endif
+#endif

@@ -1,0 +1,115 @@
+// Test harness: one LAMMPS instance on MPI_COMM_WORLD, driven through the
+// LAMMPS C++ and C library interfaces, with NVDYN loaded as a plugin.
+#ifndef NVDYN_LAMMPS_HARNESS_H
+#define NVDYN_LAMMPS_HARNESS_H
+
+#include "exceptions.h"
+#include "fix.h"
+#include "group.h"
+#include "input.h"
+#include "lammps.h"
+#include "library.h"
+#include "modify.h"
+#include "variable.h"
+
+#include <mpi.h>
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+using LAMMPS_NS::Fix;
+
+class Lammps {
+ public:
+  // extra: further command-line arguments, e.g. {"-k", "on", "-sf", "kk"}
+  explicit Lammps(std::vector<std::string> extra = {}, bool load_plugin = true)
+  {
+    std::vector<std::string> args = {"nvdyn_test", "-log", "none", "-echo", "none"};
+    if (!verbose()) args.insert(args.end(), {"-screen", "none"});
+    args.insert(args.end(), extra.begin(), extra.end());
+    std::vector<char *> argv;
+    for (auto &a : args) argv.push_back(&a[0]);
+    lmp = new LAMMPS_NS::LAMMPS((int) argv.size(), argv.data(), MPI_COMM_WORLD);
+    if (load_plugin) cmd(std::string("plugin load ") + NVDYN_PLUGIN_PATH);
+  }
+  ~Lammps() { delete lmp; }
+  Lammps(const Lammps &) = delete;
+  Lammps &operator=(const Lammps &) = delete;
+
+  void cmd(const std::string &line) { lmp->input->one(line); }
+  void cmds(const std::vector<std::string> &lines)
+  {
+    for (const auto &l : lines) cmd(l);
+  }
+
+  // The error message a command raises ("" if it raises none).
+  std::string error_of(const std::string &line)
+  {
+    try {
+      cmd(line);
+    } catch (LAMMPS_NS::LAMMPSException &e) {
+      return e.message;
+    }
+    return "";
+  }
+
+  double equal(const std::string &formula)
+  {
+    return lmp->input->variable->compute_equal(formula);
+  }
+
+  LAMMPS_NS::Fix *fix(const std::string &id)
+  {
+    int ifix = lmp->modify->find_fix(id);
+    return ifix < 0 ? nullptr : lmp->modify->fix[ifix];
+  }
+
+  // per-atom 3-vector property ("x", "v", "f") of all atoms, ordered by atom ID
+  std::vector<double> gather3(const char *name)
+  {
+    int natoms = (int) lammps_get_natoms(lmp);
+    std::vector<double> out(3 * (size_t) natoms);
+    lammps_gather_atoms(lmp, const_cast<char *>(name), 1, 3, out.data());
+    return out;
+  }
+
+  static bool verbose() { return getenv("NVDYN_TEST_VERBOSE") != nullptr; }
+
+  LAMMPS_NS::LAMMPS *lmp;
+};
+
+inline int mpi_rank()
+{
+  int me = 0;
+  MPI_Comm_rank(MPI_COMM_WORLD, &me);
+  return me;
+}
+
+inline int mpi_size()
+{
+  int n = 1;
+  MPI_Comm_size(MPI_COMM_WORLD, &n);
+  return n;
+}
+
+// A Lennard-Jones liquid (in.melt of the LAMMPS examples), 4 * n^3 atoms.
+inline std::vector<std::string> lj_liquid(int n, const std::string &atom_style = "atomic")
+{
+  std::string box = std::to_string(n);
+  return {"units lj",
+          "atom_style " + atom_style,
+          "lattice fcc 0.8442",
+          "region box block 0 " + box + " 0 " + box + " 0 " + box,
+          "create_box 1 box",
+          "create_atoms 1 box",
+          "mass 1 1.0",
+          "velocity all create 3.0 87287 loop geom",
+          "pair_style lj/cut 2.5",
+          "pair_coeff 1 1 1.0 1.0 2.5",
+          "neighbor 0.3 bin",
+          "neigh_modify every 20 delay 0 check no"};
+}
+
+#endif

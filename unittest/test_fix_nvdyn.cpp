@@ -1,0 +1,158 @@
+// fix nvdyn in LAMMPS, loaded as a plugin. Run by ctest on 1 and 2 MPI ranks.
+#include "lammps_harness.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace {
+
+// relative difference, with an absolute floor of 1 for values near zero
+double max_rel_diff(const std::vector<double> &a, const std::vector<double> &b)
+{
+  double worst = 0.0;
+  for (size_t i = 0; i < a.size(); i++)
+    worst = std::max(worst, std::fabs(a[i] - b[i]) / std::max(1.0, std::fabs(a[i])));
+  return worst;
+}
+
+}    // namespace
+
+// A single nve stage over all atoms reproduces fix nve.
+TEST(FixNVDyn, ReproducesFixNve)
+{
+  Lammps ref({}, false), dyn;    // one plugin load per process at a time
+  ref.cmds(lj_liquid(5));
+  dyn.cmds(lj_liquid(5));
+  ref.cmd("fix 1 all nve");
+  dyn.cmd("fix 1 all nvdyn samples all stage md nve");
+  ref.cmd("run 1000");
+  dyn.cmd("run 1000");
+
+  auto x_ref = ref.gather3("x"), x_dyn = dyn.gather3("x");
+  auto v_ref = ref.gather3("v"), v_dyn = dyn.gather3("v");
+  ASSERT_EQ(x_ref.size(), 3u * 500u);
+  EXPECT_LE(max_rel_diff(x_ref, x_dyn), 1e-12);
+  EXPECT_LE(max_rel_diff(v_ref, v_dyn), 1e-12);
+  // it is a liquid: atoms moved far from their lattice sites
+  EXPECT_GT(ref.equal("ke"), 1.0);
+  EXPECT_NEAR(ref.equal("pe"), dyn.equal("pe"), 1e-12 * std::fabs(ref.equal("pe")));
+}
+
+// Samples are molecules; two nve stages hand every sample over after exactly
+// N steps; at every step the stage groups hold exactly the atoms of the
+// samples that the per-sample array places in them; done atoms stay put.
+TEST(FixNVDyn, TwoStagesHandOverAndGroupsMatchBookkeeping)
+{
+  const int N = 40, natoms = 864, nmol = 4;
+  Lammps l;
+  l.cmds(lj_liquid(6, "bond"));
+  l.cmds({"variable m atom 1+floor((id-1)/216)", "set group all mol v_m",
+          "fix nv all nvdyn samples molecule stage a nve until steps 40 "
+          "stage b nve until steps 40 done fin",
+          "thermo 10"});
+  Fix *fix = l.fix("nv");
+  ASSERT_NE(fix, nullptr);
+  std::vector<double> x_at_done, v_at_done;
+  for (int t = 1; t <= 2 * N + 10; t++) {
+    l.cmd("run 1 post no");
+    ASSERT_EQ(fix->size_array_rows, nmol);
+    int expect_stage = t < N ? 1 : (t < 2 * N ? 2 : 3);
+    int expect_steps = t < N ? t : (t < 2 * N ? t - N : 0);
+    double in_stage[3] = {0, 0, 0};
+    for (int s = 0; s < nmol; s++) {
+      EXPECT_EQ(fix->compute_array(s, 0), s + 1) << "sample ID = molecule ID";
+      EXPECT_EQ(fix->compute_array(s, 1), expect_stage) << "step " << t << " sample " << s;
+      EXPECT_EQ(fix->compute_array(s, 2), expect_steps) << "step " << t << " sample " << s;
+      EXPECT_EQ(fix->compute_array(s, 3), natoms / nmol);
+      in_stage[(int) fix->compute_array(s, 1) - 1] += fix->compute_array(s, 3);
+    }
+    EXPECT_EQ(l.equal("count(a)"), in_stage[0]) << "step " << t;
+    EXPECT_EQ(l.equal("count(b)"), in_stage[1]) << "step " << t;
+    EXPECT_EQ(l.equal("count(fin)"), in_stage[2]) << "step " << t;
+    EXPECT_EQ(l.equal("count(a)+count(b)+count(fin)"), natoms);
+    for (int k = 0; k < 3; k++)
+      EXPECT_EQ(fix->compute_vector(k), in_stage[k] / (natoms / nmol)) << "step " << t;
+    if (t == 2 * N) {
+      x_at_done = l.gather3("x");
+      v_at_done = l.gather3("v");
+    }
+  }
+  // done samples are no longer integrated: v untouched, x untouched except
+  // for the periodic re-wrapping that each run's setup does
+  EXPECT_EQ(l.gather3("v"), v_at_done);
+  auto x_end = l.gather3("x");
+  const double box = l.equal("lx");
+  for (size_t k = 0; k < x_end.size(); k++) {
+    double d = x_end[k] - x_at_done[k];
+    EXPECT_NEAR(d - box * std::round(d / box), 0.0, 1e-12) << "coordinate " << k;
+  }
+}
+
+// Samples from a compute chunk/atom on a subset group; atoms outside the fix
+// group are not touched by it.
+TEST(FixNVDyn, ChunkSamplesOnSubsetGroup)
+{
+  Lammps l;
+  l.cmds(lj_liquid(4, "bond"));
+  l.cmds({"variable m atom 1+floor((id-1)/32)", "set group all mol v_m",
+          "group half id <= 128", "group rest subtract all half",
+          "compute mols half chunk/atom molecule",
+          "fix nv half nvdyn samples c_mols stage md nve until steps 5",
+          "run 0"});
+  Fix *fix = l.fix("nv");
+  EXPECT_EQ(fix->size_array_rows, 4);    // molecules 1-4 hold atoms 1-128
+  EXPECT_EQ(l.equal("count(md)"), 128);
+  auto before = l.gather3("x");
+  l.cmd("run 10");
+  auto after = l.gather3("x");
+  for (int i = 0; i < 256; i++) {
+    bool moved = after[3 * i] != before[3 * i];
+    EXPECT_EQ(moved, i < 128) << "atom ID " << i + 1;
+  }
+  EXPECT_EQ(l.equal("count(done)"), 128);
+  EXPECT_EQ(fix->compute_vector(0), 0);
+  EXPECT_EQ(fix->compute_vector(1), 4);
+}
+
+// Malformed fix nvdyn commands end in a LAMMPS error that names the problem,
+// and leave no group or fix behind.
+TEST(FixNVDyn, MalformedArgumentsAreErrors)
+{
+  Lammps l;
+  l.cmds(lj_liquid(2));
+  l.cmds({"compute t all temp", "group g1 id 1"});
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"", "expected 'samples' and at least one 'stage'"},
+      {"samples", "samples needs a value"},
+      {"samples all", "at least one stage is required"},
+      {"samples all done", "done needs a group name"},
+      {"samples bogus stage a nve", "samples must be all, molecule or c_ID, got 'bogus'"},
+      {"samples molecule stage a nve", "samples molecule needs an atom style with molecule IDs"},
+      {"samples c_nope stage a nve", "samples compute ID 'nope' does not exist"},
+      {"samples c_t stage a nve", "samples compute 't' is style 'temp', not chunk/atom"},
+      {"samples all stage a", "stage needs a name and a style"},
+      {"samples all stage a langevn", "stage a: unknown stage style 'langevn'"},
+      {"samples all stage a nve until", "stage a has 'until' without criteria"},
+      {"samples all stage a nve until steps", "stage a criterion steps needs a value"},
+      {"samples all stage a nve until steps 0", "criterion steps must be >= 1, got 0"},
+      {"samples all stage a nve until steps 1.5", "criterion steps expects an integer, got '1.5'"},
+      {"samples all stage a nve until fmax 0.1", "stage a has unknown criterion 'fmax'"},
+      {"samples all stage a nve bogus 1", "unknown keyword 'bogus'"},
+      {"samples all stage all nve", "stage name 'all' is a group that already exists"},
+      {"samples all stage g1 nve", "stage name 'g1' is a group that already exists"},
+      {"samples all stage a nve done g1", "done group 'g1' is a group that already exists"},
+      {"samples all stage a nve stage a nve", "name 'a' is used twice"},
+      {"samples all stage a nve done a", "name 'a' is used twice"},
+      {"samples all stage a-b nve", "stage name 'a-b' is not a valid group name"},
+  };
+  const int ngroup = l.lmp->group->ngroup;
+  for (const auto &c : cases) {
+    std::string msg = l.error_of("fix bad all nvdyn " + c.first);
+    EXPECT_NE(msg.find(c.second), std::string::npos)
+        << "fix nvdyn " << c.first << "\n  expected: " << c.second << "\n  got: " << msg;
+    EXPECT_EQ(l.fix("bad"), nullptr);
+    EXPECT_EQ(l.lmp->group->ngroup, ngroup) << "a group was left behind by: " << c.first;
+  }
+  // after all that, a good command still works
+  EXPECT_EQ(l.error_of("fix good all nvdyn samples all stage a nve"), "");
+}
