@@ -97,11 +97,12 @@ TEST(FixNVDyn, ChunkSamplesOnSubsetGroup)
   l.cmds({"variable m atom 1+floor((id-1)/32)", "set group all mol v_m",
           "group half id <= 128", "group rest subtract all half",
           "compute mols half chunk/atom molecule",
-          "fix nv half nvdyn samples c_mols stage md nve until steps 5",
-          "run 0"});
+          "fix nv half nvdyn samples c_mols stage md nve until steps 5"});
+  // samples and stage groups exist as soon as the fix is defined
   Fix *fix = l.fix("nv");
   EXPECT_EQ(fix->size_array_rows, 4);    // molecules 1-4 hold atoms 1-128
   EXPECT_EQ(l.equal("count(md)"), 128);
+  EXPECT_EQ(l.equal("f_nv[2][1]"), 2);    // sample ID of the second sample
   auto before = l.gather3("x");
   l.cmd("run 10");
   auto after = l.gather3("x");
@@ -155,4 +156,28 @@ TEST(FixNVDyn, MalformedArgumentsAreErrors)
   }
   // after all that, a good command still works
   EXPECT_EQ(l.error_of("fix good all nvdyn samples all stage a nve"), "");
+}
+
+// Sample definitions that cannot work are errors when the fix is defined.
+TEST(FixNVDyn, UnusableSamplesAreErrors)
+{
+  Lammps l;
+  l.cmds(lj_liquid(2, "bond"));    // 32 atoms, all with molecule ID 0
+  l.cmds({"group one id 1", "group none empty", "compute one one chunk/atom molecule",
+          "set group one mol 7"});
+  const int ngroup = l.lmp->group->ngroup;
+  EXPECT_NE(l.error_of("fix bad all nvdyn samples molecule stage a nve")
+                .find("samples molecule: 31 atoms of the fix group have molecule ID 0"),
+            std::string::npos);
+  EXPECT_NE(l.error_of("fix bad all nvdyn samples c_one stage a nve")
+                .find("31 atoms of the fix group are in no chunk of compute 'one'"),
+            std::string::npos);
+  EXPECT_NE(l.error_of("fix bad none nvdyn samples all stage a nve")
+                .find("fix group 'none' has no atoms"),
+            std::string::npos);
+  EXPECT_EQ(l.lmp->group->ngroup, ngroup);
+  // molecule 7 alone is a valid batch of one sample
+  l.cmd("fix good one nvdyn samples molecule stage a nve");
+  EXPECT_EQ(l.equal("f_good[1][1]"), 7);
+  EXPECT_EQ(l.equal("f_good[1][4]"), 1);
 }

@@ -62,7 +62,7 @@ bool is_top_keyword(const char *arg)
 
 FixNVDyn::FixNVDyn(LAMMPS *lmp, int narg, char **arg) :
     Fix(lmp, narg, arg), engine(nullptr), sample_mode(SAMPLES_ALL), done_name("done"),
-    stage_bits_all(0), sample(nullptr), samples_assigned(false), nsamples(0)
+    stage_bits_all(0), sample(nullptr), nsamples(0)
 {
   if (narg < 4) error->all(FLERR, "Fix nvdyn: expected 'samples' and at least one 'stage'");
 
@@ -152,6 +152,12 @@ FixNVDyn::FixNVDyn(LAMMPS *lmp, int narg, char **arg) :
     error->all(FLERR, "Fix nvdyn: {} more groups would exceed LAMMPS's limit of {} groups",
                names.size(), LAMMPS_MAX_GROUP);
 
+  // samples: the molecules / chunks present now (this may end in an error,
+  // so it comes before anything is created)
+
+  std::vector<int> local_sample;
+  assign_samples(local_sample);
+
   // the engine checks stage styles and criteria
 
   nvdyn_engine *eng = nullptr;
@@ -165,6 +171,11 @@ FixNVDyn::FixNVDyn(LAMMPS *lmp, int narg, char **arg) :
       nvdyn_engine_destroy(eng);
       error->all(FLERR, "Fix nvdyn: stage {}: {}", st.name, msg);
     }
+  }
+  if (nvdyn_engine_set_nsamples(eng, nsamples) != NVDYN_OK) {
+    std::string msg = nvdyn_engine_last_error(eng);
+    nvdyn_engine_destroy(eng);
+    error->all(FLERR, "Fix nvdyn: {}", msg);
   }
   engine = eng;
 
@@ -186,13 +197,19 @@ FixNVDyn::FixNVDyn(LAMMPS *lmp, int narg, char **arg) :
   global_freq = 1;
   extvector = 0;
   array_flag = 1;
-  size_array_rows = 0;    // known once samples are assigned at the first setup
+  size_array_rows = nsamples;
   size_array_cols = 4;
   extarray = 0;
 
   FixNVDyn::grow_arrays(atom->nmax);
   atom->add_callback(Atom::GROW);
-  for (int i = 0; i < atom->nlocal; i++) sample[i] = -1;
+  std::copy(local_sample.begin(), local_sample.end(), sample);
+  refresh_state();
+  set_stage_masks();    // ghost atoms get theirs at the next setup
+
+  if (comm->me == 0)
+    utils::logmesg(lmp, "Fix nvdyn {}: {} samples, {} stages\n", id, nsamples,
+                   stage_names.size());
 }
 
 /* ---------------------------------------------------------------------- */
@@ -227,18 +244,11 @@ void FixNVDyn::init()
 }
 
 /* ----------------------------------------------------------------------
-   samples are assigned once, at the first setup, and then kept
+   warn about atoms that joined the fix group after the fix was defined
 ------------------------------------------------------------------------- */
 
 void FixNVDyn::setup(int /*vflag*/)
 {
-  if (!samples_assigned) {
-    assign_samples();
-    samples_assigned = true;
-    refresh_state();
-    update_stage_groups();
-    return;
-  }
   int *mask = atom->mask;
   int orphans = 0, all_orphans = 0;
   for (int i = 0; i < atom->nlocal; i++)
@@ -246,34 +256,40 @@ void FixNVDyn::setup(int /*vflag*/)
   MPI_Allreduce(&orphans, &all_orphans, 1, MPI_INT, MPI_SUM, world);
   if (all_orphans && comm->me == 0)
     error->warning(FLERR,
-                   "Fix nvdyn: {} atoms joined the fix group after the first run; they belong "
+                   "Fix nvdyn: {} atoms joined the fix group after the fix was defined; they belong "
                    "to no sample and are not integrated",
                    all_orphans);
 }
 
-/* ---------------------------------------------------------------------- */
+/* ----------------------------------------------------------------------
+   split the fix group into samples: sample_ids, sample_natoms, nsamples,
+   and the sample index of each local atom (-1 outside the fix group)
+------------------------------------------------------------------------- */
 
-void FixNVDyn::assign_samples()
+void FixNVDyn::assign_samples(std::vector<int> &index)
 {
   const int nlocal = atom->nlocal;
   int *mask = atom->mask;
+  index.assign(nlocal, -1);
+  if (group->count(igroup) == 0) error->all(FLERR, "Fix nvdyn: fix group '{}' has no atoms", group->names[igroup]);
 
   if (sample_mode == SAMPLES_ALL) {
     sample_ids.assign(1, 1);
-    for (int i = 0; i < nlocal; i++) sample[i] = (mask[i] & groupbit) ? 0 : -1;
+    for (int i = 0; i < nlocal; i++)
+      if (mask[i] & groupbit) index[i] = 0;
 
   } else if (sample_mode == SAMPLES_CHUNK) {
     auto cchunk = dynamic_cast<ComputeChunkAtom *>(modify->compute[modify->find_compute(chunk_id)]);
     if (!cchunk) error->all(FLERR, "Fix nvdyn: compute '{}' is not chunk/atom", chunk_id);
+    cchunk->init();    // it may not have been used yet
     int nchunk = cchunk->setup_chunks();
     cchunk->compute_ichunk();
     int *ichunk = cchunk->ichunk;
     int unassigned = 0, all_unassigned = 0;
     for (int i = 0; i < nlocal; i++) {
-      sample[i] = -1;
       if (!(mask[i] & groupbit)) continue;
       if (ichunk[i] < 1) unassigned++;
-      else sample[i] = ichunk[i] - 1;
+      else index[i] = ichunk[i] - 1;
     }
     MPI_Allreduce(&unassigned, &all_unassigned, 1, MPI_INT, MPI_SUM, world);
     if (all_unassigned)
@@ -310,26 +326,19 @@ void FixNVDyn::assign_samples()
     all.erase(std::unique(all.begin(), all.end()), all.end());
     sample_ids = all;
     for (int i = 0; i < nlocal; i++) {
-      sample[i] = -1;
       if (mask[i] & groupbit)
-        sample[i] = (int) (std::lower_bound(all.begin(), all.end(), molecule[i]) - all.begin());
+        index[i] = (int) (std::lower_bound(all.begin(), all.end(), molecule[i]) - all.begin());
     }
   }
 
   nsamples = (int) sample_ids.size();
   if (nsamples < 1) error->all(FLERR, "Fix nvdyn: the fix group holds no samples");
-  check(nvdyn_engine_set_nsamples(engine, nsamples), "samples");
 
   std::vector<int> mine(nsamples, 0);
   for (int i = 0; i < nlocal; i++)
-    if (sample[i] >= 0) mine[sample[i]]++;
+    if (index[i] >= 0) mine[index[i]]++;
   sample_natoms.assign(nsamples, 0);
   MPI_Allreduce(mine.data(), sample_natoms.data(), nsamples, MPI_INT, MPI_SUM, world);
-  size_array_rows = nsamples;
-
-  if (comm->me == 0)
-    utils::logmesg(lmp, "Fix nvdyn {}: {} samples, {} stages\n", id, nsamples,
-                   stage_names.size());
 }
 
 /* ---------------------------------------------------------------------- */
@@ -370,7 +379,10 @@ void FixNVDyn::end_of_step()
   int moved = 0;
   check(nvdyn_end_step(engine, &moved), "end_of_step");
   refresh_state();
-  if (moved) update_stage_groups();
+  if (moved) {
+    set_stage_masks();
+    NVDYN_NS::forward_comm_fix(comm, this);
+  }
 }
 
 void FixNVDyn::refresh_state()
@@ -385,14 +397,13 @@ void FixNVDyn::refresh_state()
    each atom of a sample in exactly one of the stage groups or done group
 ------------------------------------------------------------------------- */
 
-void FixNVDyn::update_stage_groups()
+void FixNVDyn::set_stage_masks()
 {
   int *mask = atom->mask;
   for (int i = 0; i < atom->nlocal; i++) {
     mask[i] &= ~stage_bits_all;
     if (sample[i] >= 0) mask[i] |= stage_bits[sample_stage[sample[i]]];
   }
-  NVDYN_NS::forward_comm_fix(comm, this);
 }
 
 int FixNVDyn::pack_forward_comm(int n, int *list, double *buf, int /*pbc_flag*/, int * /*pbc*/)

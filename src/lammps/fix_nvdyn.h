@@ -57,17 +57,15 @@ class FixNVDyn : public Fix {
   int stage_bits_all;              // union of stage_bits
 
   int *sample;                     // per-atom sample index (-1: in no sample)
-  bool samples_assigned;
   int nsamples;
   std::vector<tagint> sample_ids;  // per sample: molecule ID, chunk ID or 1
   std::vector<int> sample_natoms;  // per sample: number of atoms
   std::vector<int> sample_stage;   // copies of the engine's per-sample state,
   std::vector<int64_t> sample_steps;    // refreshed at the end of each step
 
-  void assign_samples();
-  int local_sample_index(std::vector<tagint> &ids);
+  void assign_samples(std::vector<int> &);
   void refresh_state();
-  void update_stage_groups();
+  void set_stage_masks();    // local atoms; ghosts by forward comm
   void fill_atoms(::nvdyn_atoms &);
   void check(int status, const char *where);
 };
