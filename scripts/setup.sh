@@ -60,9 +60,16 @@ kokkos_dir="$here/cmake/kokkos-debian"
 lmp_options=(-DCMAKE_BUILD_TYPE=Release -DBUILD_SHARED_LIBS=on -DBUILD_MPI=on
   -DLAMMPS_EXCEPTIONS=on -DPKG_PLUGIN=on -DPKG_MOLECULE=on
   -DPKG_KOKKOS=on -DEXTERNAL_KOKKOS=on -DBUILD_OMP=off)
-key=$(printf '%s\n' "$lmp_version" "${lmp_options[@]}" "$(sha256sum "$kokkos_dir/KokkosConfig.cmake")" \
+# the key covers the version, the options and the Kokkos wrapper's contents
+# (not its path: clones in other folders share the cache)
+key=$( { printf '%s\n' "$lmp_version" "${lmp_options[@]}"; cat "$kokkos_dir"/*.cmake; } \
       | sha256sum | cut -c1-12)
 prefix="$cache/lammps-${lmp_version//[^A-Za-z0-9._-]/_}-$key"
+
+# one build at a time per cache (concurrent CI jobs, a second terminal)
+mkdir -p "$cache"
+exec 9>"$cache/.lock"
+flock 9
 
 if [ -f "$prefix/.complete" ]; then
   log "LAMMPS cached at $prefix"
@@ -74,11 +81,13 @@ rm -rf "$prefix"; mkdir -p "$prefix/dl"
 ( cd "$prefix/dl" && apt-get source -qq lammps >&2 )
 srcdir=$(find "$prefix/dl" -mindepth 1 -maxdepth 1 -type d -name 'lammps*' | head -n1)
 mv "$srcdir" "$prefix/lammps"; rm -rf "$prefix/dl"
+# the cached build must not depend on this clone: it gets its own wrapper copy
+cp -r "$kokkos_dir" "$prefix/kokkos-debian"
 
 launcher=()
 command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
 cmake -G Ninja -S "$prefix/lammps/cmake" -B "$prefix/build" \
-  "${lmp_options[@]}" "${launcher[@]}" -DKokkos_DIR="$kokkos_dir" >&2
+  "${lmp_options[@]}" "${launcher[@]}" -DKokkos_DIR="$prefix/kokkos-debian" >&2
 cmake --build "$prefix/build" -j "$jobs" >&2
 touch "$prefix/.complete"
 log "LAMMPS ready at $prefix"

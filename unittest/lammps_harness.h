@@ -16,6 +16,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <string>
 #include <vector>
 
@@ -55,10 +57,7 @@ class Lammps {
     return "";
   }
 
-  double equal(const std::string &formula)
-  {
-    return lmp->input->variable->compute_equal(formula);
-  }
+  double equal(const std::string &formula) { return lmp->input->variable->compute_equal(formula); }
 
   LAMMPS_NS::Fix *fix(const std::string &id)
   {
@@ -79,6 +78,15 @@ class Lammps {
 
   LAMMPS_NS::LAMMPS *lmp;
 };
+
+// largest relative difference, with an absolute floor of 1 for values near zero
+inline double max_rel_diff(const std::vector<double> &a, const std::vector<double> &b)
+{
+  double worst = 0.0;
+  for (size_t i = 0; i < a.size(); i++)
+    worst = std::max(worst, std::fabs(a[i] - b[i]) / std::max(1.0, std::fabs(a[i])));
+  return worst;
+}
 
 inline int mpi_rank()
 {
@@ -111,5 +119,22 @@ inline std::vector<std::string> lj_liquid(int n, const std::string &atom_style =
           "neighbor 0.3 bin",
           "neigh_modify every 20 delay 0 check no"};
 }
+
+// The same LJ liquid of 4 * n^3 atoms run for nsteps in two LAMMPS instances
+// made with the given command-line arguments: under fix nve in ref (which
+// does not load the plugin: one plugin load per process at a time) and under
+// one nvdyn nve stage over all atoms in dyn.
+struct NveVsNVDyn {
+  Lammps ref, dyn;
+  NveVsNVDyn(const std::vector<std::string> &args, int n, int nsteps) : ref(args, false), dyn(args)
+  {
+    ref.cmds(lj_liquid(n));
+    dyn.cmds(lj_liquid(n));
+    ref.cmd("fix 1 all nve");
+    dyn.cmd("fix 1 all nvdyn samples all stage md nve");
+    ref.cmd("run " + std::to_string(nsteps));
+    dyn.cmd("run " + std::to_string(nsteps));
+  }
+};
 
 #endif

@@ -23,8 +23,8 @@ struct Atoms {
   std::vector<double> x, v, f, mass;
   std::vector<int> type, sample;
   Atoms(int natoms, bool blocked_layout) :
-      n(natoms), blocked(blocked_layout), x(3 * natoms), v(3 * natoms), f(3 * natoms),
-      mass{0.0, 2.0}, type(natoms, 1), sample(natoms, 0)
+      n(natoms), blocked(blocked_layout), x(3 * natoms), v(3 * natoms),
+      f(3 * natoms), mass{0.0, 2.0}, type(natoms, 1), sample(natoms, 0)
   {
   }
   double &at(std::vector<double> &a, int i, int k) { return blocked ? a[k * n + i] : a[3 * i + k]; }
@@ -48,6 +48,14 @@ struct Atoms {
   }
 };
 
+// one nve stage without criteria, a time step, samples
+void setup_nve(nvdyn_engine *e, double dt, double ftm2v, int nsamples)
+{
+  ASSERT_EQ(nvdyn_stage_add(e, "nve", nullptr), NVDYN_OK);
+  ASSERT_EQ(nvdyn_engine_set_timestep(e, dt, ftm2v), NVDYN_OK);
+  ASSERT_EQ(nvdyn_engine_set_nsamples(e, nsamples), NVDYN_OK);
+}
+
 void step(nvdyn_engine *e, Atoms &at, int *moved = nullptr)
 {
   nvdyn_atoms a = at.atoms();
@@ -68,9 +76,7 @@ TEST(Core, NveExactUnderConstantForce)
 {
   for (bool blocked : {false, true}) {
     Engine en;
-    ASSERT_EQ(nvdyn_stage_add(en.e, "nve", nullptr), NVDYN_OK);
-    ASSERT_EQ(nvdyn_engine_set_timestep(en.e, 0.01, 1.0), NVDYN_OK);
-    ASSERT_EQ(nvdyn_engine_set_nsamples(en.e, 1), NVDYN_OK);
+    setup_nve(en.e, 0.01, 1.0, 1);
     Atoms at(3, blocked);
     for (int i = 0; i < 3; i++)
       for (int k = 0; k < 3; k++) {
@@ -95,9 +101,7 @@ TEST(Core, NveExactUnderConstantForce)
 TEST(Core, UnitFactorScalesKick)
 {
   Engine en;
-  ASSERT_EQ(nvdyn_stage_add(en.e, "nve", nullptr), NVDYN_OK);
-  ASSERT_EQ(nvdyn_engine_set_timestep(en.e, 0.5, 4.0), NVDYN_OK);
-  ASSERT_EQ(nvdyn_engine_set_nsamples(en.e, 1), NVDYN_OK);
+  setup_nve(en.e, 0.5, 4.0, 1);
   Atoms at(1, false);
   at.f = {2.0, 0.0, 0.0};
   nvdyn_atoms a = at.atoms();
@@ -110,9 +114,7 @@ TEST(Core, UnitFactorScalesKick)
 TEST(Core, PerAtomMass)
 {
   Engine en;
-  ASSERT_EQ(nvdyn_stage_add(en.e, "nve", nullptr), NVDYN_OK);
-  ASSERT_EQ(nvdyn_engine_set_timestep(en.e, 1.0, 1.0), NVDYN_OK);
-  ASSERT_EQ(nvdyn_engine_set_nsamples(en.e, 1), NVDYN_OK);
+  setup_nve(en.e, 1.0, 1.0, 1);
   Atoms at(2, false);
   at.f = {1.0, 0, 0, 1.0, 0, 0};
   std::vector<double> rmass = {0.5, 4.0};

@@ -4,29 +4,11 @@
 #include <algorithm>
 #include <cmath>
 
-namespace {
-
-// relative difference, with an absolute floor of 1 for values near zero
-double max_rel_diff(const std::vector<double> &a, const std::vector<double> &b)
-{
-  double worst = 0.0;
-  for (size_t i = 0; i < a.size(); i++)
-    worst = std::max(worst, std::fabs(a[i] - b[i]) / std::max(1.0, std::fabs(a[i])));
-  return worst;
-}
-
-}    // namespace
-
 // A single nve stage over all atoms reproduces fix nve.
 TEST(FixNVDyn, ReproducesFixNve)
 {
-  Lammps ref({}, false), dyn;    // one plugin load per process at a time
-  ref.cmds(lj_liquid(5));
-  dyn.cmds(lj_liquid(5));
-  ref.cmd("fix 1 all nve");
-  dyn.cmd("fix 1 all nvdyn samples all stage md nve");
-  ref.cmd("run 1000");
-  dyn.cmd("run 1000");
+  NveVsNVDyn run({}, 5, 1000);
+  Lammps &ref = run.ref, &dyn = run.dyn;
 
   auto x_ref = ref.gather3("x"), x_dyn = dyn.gather3("x");
   auto v_ref = ref.gather3("v"), v_dyn = dyn.gather3("v");
@@ -94,9 +76,8 @@ TEST(FixNVDyn, ChunkSamplesOnSubsetGroup)
 {
   Lammps l;
   l.cmds(lj_liquid(4, "bond"));
-  l.cmds({"variable m atom 1+floor((id-1)/32)", "set group all mol v_m",
-          "group half id <= 128", "group rest subtract all half",
-          "compute mols half chunk/atom molecule",
+  l.cmds({"variable m atom 1+floor((id-1)/32)", "set group all mol v_m", "group half id <= 128",
+          "group rest subtract all half", "compute mols half chunk/atom molecule",
           "fix nv half nvdyn samples c_mols stage md nve until steps 5"});
   // samples and stage groups exist as soon as the fix is defined
   Fix *fix = l.fix("nv");

@@ -51,13 +51,20 @@ int nvdyn_abi_version(void)
 const char *nvdyn_status_string(nvdyn_status status)
 {
   switch (status) {
-    case NVDYN_OK: return "ok";
-    case NVDYN_ERR_NULL: return "NULL argument";
-    case NVDYN_ERR_VALUE: return "value out of range";
-    case NVDYN_ERR_UNKNOWN: return "unknown name";
-    case NVDYN_ERR_STATE: return "invalid engine state";
-    case NVDYN_ERR_NOMEM: return "out of memory";
-    case NVDYN_ERR_ATOMS: return "inconsistent per-atom input";
+    case NVDYN_OK:
+      return "ok";
+    case NVDYN_ERR_NULL:
+      return "NULL argument";
+    case NVDYN_ERR_VALUE:
+      return "value out of range";
+    case NVDYN_ERR_UNKNOWN:
+      return "unknown name";
+    case NVDYN_ERR_STATE:
+      return "invalid engine state";
+    case NVDYN_ERR_NOMEM:
+      return "out of memory";
+    case NVDYN_ERR_ATOMS:
+      return "inconsistent per-atom input";
   }
   return "unknown status";
 }
@@ -127,8 +134,7 @@ nvdyn_status nvdyn_stage_until_steps(nvdyn_engine *e, int st, int64_t nsteps)
   if (!e) return NVDYN_ERR_NULL;
   if (check_stage(e, st) != NVDYN_OK) return NVDYN_ERR_VALUE;
   if (nsteps < 1)
-    return fail(e, NVDYN_ERR_VALUE, "steps criterion must be >= 1, got %lld",
-                (long long) nsteps);
+    return fail(e, NVDYN_ERR_VALUE, "steps criterion must be >= 1, got %lld", (long long) nsteps);
   e->stages[st].until_steps = nsteps;
   return ok(e);
 }
@@ -144,7 +150,8 @@ nvdyn_status nvdyn_engine_set_nsamples(nvdyn_engine *e, int nsamples)
 {
   if (!e) return NVDYN_ERR_NULL;
   if (e->nstages == 0) return fail(e, NVDYN_ERR_STATE, "an engine needs at least one stage");
-  if (nsamples < 1) return fail(e, NVDYN_ERR_VALUE, "number of samples must be >= 1, got %d", nsamples);
+  if (nsamples < 1)
+    return fail(e, NVDYN_ERR_VALUE, "number of samples must be >= 1, got %d", nsamples);
   int *st = calloc((size_t) nsamples, sizeof(int));
   int64_t *steps = calloc((size_t) nsamples, sizeof(int64_t));
   if (!st || !steps) {
@@ -190,8 +197,8 @@ static nvdyn_status check_atoms(nvdyn_engine *e, const nvdyn_atoms *a)
   for (int k = 0; k < 3; k++)
     if (!view_ok(views[k], a->natoms))
       return fail(e, NVDYN_ERR_ATOMS,
-                  "view %s: NULL data or mismatched strides (atom %td, component %td)",
-                  names[k], views[k]->atom_stride, views[k]->comp_stride);
+                  "view %s: NULL data or mismatched strides (atom %td, component %td)", names[k],
+                  views[k]->atom_stride, views[k]->comp_stride);
   if (!a->rmass && (!a->type_mass || !a->type))
     return fail(e, NVDYN_ERR_NULL, "no masses: give rmass or type_mass and type");
   for (int i = 0; i < a->natoms; i++) {
@@ -222,7 +229,10 @@ static inline double atom_mass(const nvdyn_atoms *a, int i)
 
 #define AT(w, i) ((w).data + (ptrdiff_t) (i) * (w).atom_stride)
 
-nvdyn_status nvdyn_pre_update(nvdyn_engine *e, const nvdyn_atoms *a)
+typedef enum half { FIRST_HALF, SECOND_HALF } half;
+
+/* One half of a step for every atom of a sample that is in a stage. */
+static nvdyn_status update(nvdyn_engine *e, const nvdyn_atoms *a, half h)
 {
   if (!e) return NVDYN_ERR_NULL;
   nvdyn_status st = check_atoms(e, a);
@@ -235,30 +245,22 @@ nvdyn_status nvdyn_pre_update(nvdyn_engine *e, const nvdyn_atoms *a)
       case STYLE_NVE: {
         const double dtfm = dtf / atom_mass(a, i);
         nvdyn_kick(AT(a->v, i), a->v.comp_stride, AT(a->f, i), a->f.comp_stride, dtfm);
-        nvdyn_drift(AT(a->x, i), a->x.comp_stride, AT(a->v, i), a->v.comp_stride, dtv);
+        if (h == FIRST_HALF)
+          nvdyn_drift(AT(a->x, i), a->x.comp_stride, AT(a->v, i), a->v.comp_stride, dtv);
       } break;
     }
   }
   return ok(e);
 }
 
+nvdyn_status nvdyn_pre_update(nvdyn_engine *e, const nvdyn_atoms *a)
+{
+  return update(e, a, FIRST_HALF);
+}
+
 nvdyn_status nvdyn_post_update(nvdyn_engine *e, const nvdyn_atoms *a)
 {
-  if (!e) return NVDYN_ERR_NULL;
-  nvdyn_status st = check_atoms(e, a);
-  if (st != NVDYN_OK) return st;
-  const double dtf = 0.5 * e->dt * e->ftm2v;
-  for (int i = 0; i < a->natoms; i++) {
-    int sg = atom_stage(e, a, i);
-    if (sg < 0) continue;
-    switch (e->stages[sg].style) {
-      case STYLE_NVE: {
-        const double dtfm = dtf / atom_mass(a, i);
-        nvdyn_kick(AT(a->v, i), a->v.comp_stride, AT(a->f, i), a->f.comp_stride, dtfm);
-      } break;
-    }
-  }
-  return ok(e);
+  return update(e, a, SECOND_HALF);
 }
 
 /* All criteria of stage st hold for a sample with the given steps in it.
@@ -298,7 +300,6 @@ nvdyn_status nvdyn_get_sample_stages(const nvdyn_engine *e, int *stage_out)
 nvdyn_status nvdyn_get_sample_steps(const nvdyn_engine *e, int64_t *steps_out)
 {
   if (!e || !steps_out) return NVDYN_ERR_NULL;
-  if (e->nsamples > 0)
-    memcpy(steps_out, e->sample_steps, (size_t) e->nsamples * sizeof(int64_t));
+  if (e->nsamples > 0) memcpy(steps_out, e->sample_steps, (size_t) e->nsamples * sizeof(int64_t));
   return NVDYN_OK;
 }

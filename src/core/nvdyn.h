@@ -56,13 +56,13 @@ typedef struct nvdyn_view3 {
 /* The caller's atoms for one integration call. Atoms whose sample index is
  * negative do not belong to the engine and are left untouched. */
 typedef struct nvdyn_atoms {
-  int natoms;           /* number of atoms in the views (>= 0) */
-  nvdyn_view3 x, v, f;  /* positions, velocities, forces */
-  const double *rmass;  /* per-atom masses, or NULL: then type_mass[type[i]] */
+  int natoms;              /* number of atoms in the views (>= 0) */
+  nvdyn_view3 x, v, f;     /* positions, velocities, forces */
+  const double *rmass;     /* per-atom masses, or NULL: then type_mass[type[i]] */
   const double *type_mass; /* per-type masses, indexed by type (1..ntypes) */
-  const int *type;      /* per-atom type in 1..ntypes */
+  const int *type;         /* per-atom type in 1..ntypes */
   int ntypes;
-  const int *sample;    /* per-atom sample index in [0, nsamples), or < 0 */
+  const int *sample; /* per-atom sample index in [0, nsamples), or < 0 */
 } nvdyn_atoms;
 
 /* Version of the ABI this library was built with (NVDYN_ABI_VERSION). */

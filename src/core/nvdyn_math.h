@@ -16,8 +16,7 @@
 #endif
 
 /* v += dtfm * f  (dtfm = dt/2 * ftm2v / m: a velocity-Verlet half kick) */
-NVDYN_INLINE void nvdyn_kick(double *v, ptrdiff_t vs, const double *f, ptrdiff_t fs,
-                             double dtfm)
+NVDYN_INLINE void nvdyn_kick(double *v, ptrdiff_t vs, const double *f, ptrdiff_t fs, double dtfm)
 {
   v[0] += dtfm * f[0];
   v[vs] += dtfm * f[fs];
@@ -25,8 +24,7 @@ NVDYN_INLINE void nvdyn_kick(double *v, ptrdiff_t vs, const double *f, ptrdiff_t
 }
 
 /* x += dtv * v  (a drift over the full time step) */
-NVDYN_INLINE void nvdyn_drift(double *x, ptrdiff_t xs, const double *v, ptrdiff_t vs,
-                              double dtv)
+NVDYN_INLINE void nvdyn_drift(double *x, ptrdiff_t xs, const double *v, ptrdiff_t vs, double dtv)
 {
   x[0] += dtv * v[0];
   x[xs] += dtv * v[vs];

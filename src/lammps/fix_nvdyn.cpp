@@ -116,11 +116,11 @@ FixNVDyn::FixNVDyn(LAMMPS *lmp, int narg, char **arg) :
             iarg += 2;
             ncrit++;
           } else {
-            error->all(FLERR, "Fix nvdyn: stage {} has unknown criterion '{}'", st.name,
-                       arg[iarg]);
+            error->all(FLERR, "Fix nvdyn: stage {} has unknown criterion '{}'", st.name, arg[iarg]);
           }
         }
-        if (ncrit == 0) error->all(FLERR, "Fix nvdyn: stage {} has 'until' without criteria", st.name);
+        if (ncrit == 0)
+          error->all(FLERR, "Fix nvdyn: stage {} has 'until' without criteria", st.name);
       }
       stages.push_back(st);
     } else if (strcmp(arg[iarg], "done") == 0) {
@@ -208,8 +208,7 @@ FixNVDyn::FixNVDyn(LAMMPS *lmp, int narg, char **arg) :
   set_stage_masks();    // ghost atoms get theirs at the next setup
 
   if (comm->me == 0)
-    utils::logmesg(lmp, "Fix nvdyn {}: {} samples, {} stages\n", id, nsamples,
-                   stage_names.size());
+    utils::logmesg(lmp, "Fix nvdyn {}: {} samples, {} stages\n", id, nsamples, stage_names.size());
 }
 
 /* ---------------------------------------------------------------------- */
@@ -255,10 +254,11 @@ void FixNVDyn::setup(int /*vflag*/)
     if ((mask[i] & groupbit) && sample[i] < 0) orphans++;
   MPI_Allreduce(&orphans, &all_orphans, 1, MPI_INT, MPI_SUM, world);
   if (all_orphans && comm->me == 0)
-    error->warning(FLERR,
-                   "Fix nvdyn: {} atoms joined the fix group after the fix was defined; they belong "
-                   "to no sample and are not integrated",
-                   all_orphans);
+    error->warning(
+        FLERR,
+        "Fix nvdyn: {} atoms joined the fix group after the fix was defined; they belong "
+        "to no sample and are not integrated",
+        all_orphans);
 }
 
 /* ----------------------------------------------------------------------
@@ -271,7 +271,8 @@ void FixNVDyn::assign_samples(std::vector<int> &index)
   const int nlocal = atom->nlocal;
   int *mask = atom->mask;
   index.assign(nlocal, -1);
-  if (group->count(igroup) == 0) error->all(FLERR, "Fix nvdyn: fix group '{}' has no atoms", group->names[igroup]);
+  if (group->count(igroup) == 0)
+    error->all(FLERR, "Fix nvdyn: fix group '{}' has no atoms", group->names[igroup]);
 
   if (sample_mode == SAMPLES_ALL) {
     sample_ids.assign(1, 1);
@@ -288,8 +289,10 @@ void FixNVDyn::assign_samples(std::vector<int> &index)
     int unassigned = 0, all_unassigned = 0;
     for (int i = 0; i < nlocal; i++) {
       if (!(mask[i] & groupbit)) continue;
-      if (ichunk[i] < 1) unassigned++;
-      else index[i] = ichunk[i] - 1;
+      if (ichunk[i] < 1)
+        unassigned++;
+      else
+        index[i] = ichunk[i] - 1;
     }
     MPI_Allreduce(&unassigned, &all_unassigned, 1, MPI_INT, MPI_SUM, world);
     if (all_unassigned)
@@ -437,10 +440,14 @@ double FixNVDyn::compute_array(int i, int j)
 {
   if (i < 0 || i >= nsamples) return 0.0;
   switch (j) {
-    case 0: return (double) sample_ids[i];
-    case 1: return (double) sample_stage[i] + 1.0;
-    case 2: return (double) sample_steps[i];
-    default: return (double) sample_natoms[i];
+    case 0:
+      return (double) sample_ids[i];
+    case 1:
+      return (double) sample_stage[i] + 1.0;
+    case 2:
+      return (double) sample_steps[i];
+    default:
+      return (double) sample_natoms[i];
   }
 }
 

@@ -50,17 +50,17 @@ class FixNVDyn : public Fix {
 
   nvdyn_engine *engine;
   SampleMode sample_mode;
-  std::string chunk_id;            // compute chunk/atom ID for SAMPLES_CHUNK
+  std::string chunk_id;    // compute chunk/atom ID for SAMPLES_CHUNK
   std::vector<std::string> stage_names;
   std::string done_name;
-  std::vector<int> stage_bits;     // group bitmask per stage, then the done group
-  int stage_bits_all;              // union of stage_bits
+  std::vector<int> stage_bits;    // group bitmask per stage, then the done group
+  int stage_bits_all;             // union of stage_bits
 
-  int *sample;                     // per-atom sample index (-1: in no sample)
+  int *sample;    // per-atom sample index (-1: in no sample)
   int nsamples;
-  std::vector<tagint> sample_ids;  // per sample: molecule ID, chunk ID or 1
-  std::vector<int> sample_natoms;  // per sample: number of atoms
-  std::vector<int> sample_stage;   // copies of the engine's per-sample state,
+  std::vector<tagint> sample_ids;       // per sample: molecule ID, chunk ID or 1
+  std::vector<int> sample_natoms;       // per sample: number of atoms
+  std::vector<int> sample_stage;        // copies of the engine's per-sample state,
   std::vector<int64_t> sample_steps;    // refreshed at the end of each step
 
   void assign_samples(std::vector<int> &);

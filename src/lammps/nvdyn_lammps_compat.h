@@ -20,10 +20,11 @@
 namespace NVDYN_NS {
 
 // Forward communication of a fix's per-atom data to ghost atoms:
-// Comm::forward_comm_fix(Fix *) became Comm::forward_comm(Fix *) in Feb 2022.
+// Comm::forward_comm_fix(Fix *) became Comm::forward_comm(Fix *) in LAMMPS
+// PR #3148 (merged 22 Feb 2022), first released in 17Mar2022.
 inline void forward_comm_fix(LAMMPS_NS::Comm *comm, LAMMPS_NS::Fix *fix)
 {
-#if LAMMPS_VERSION_NUMBER >= 20220217
+#if LAMMPS_VERSION_NUMBER >= 20220317
   comm->forward_comm(fix);
 #else
   comm->forward_comm_fix(fix);
