@@ -3,6 +3,7 @@
 #ifndef NVDYN_LAMMPS_HARNESS_H
 #define NVDYN_LAMMPS_HARNESS_H
 
+#include "atom.h"
 #include "exceptions.h"
 #include "fix.h"
 #include "group.h"
@@ -18,6 +19,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -72,6 +74,14 @@ class Lammps {
     std::vector<double> out(3 * (size_t) natoms);
     lammps_gather_atoms(lmp, const_cast<char *>(name), 1, 3, out.data());
     return out;
+  }
+
+  // IDs of the atoms this rank owns
+  std::set<int> owned_ids()
+  {
+    std::set<int> ids;
+    for (int i = 0; i < lmp->atom->nlocal; i++) ids.insert((int) lmp->atom->tag[i]);
+    return ids;
   }
 
   static bool verbose() { return getenv("NVDYN_TEST_VERBOSE") != nullptr; }
