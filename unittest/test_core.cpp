@@ -139,6 +139,11 @@ TEST(Core, StagesHandOverAfterExactSteps)
   ASSERT_EQ(nvdyn_stage_until_steps(en.e, 1, 3), NVDYN_OK);
   ASSERT_EQ(nvdyn_engine_set_timestep(en.e, 0.1, 1.0), NVDYN_OK);
   ASSERT_EQ(nvdyn_engine_set_nsamples(en.e, 2), NVDYN_OK);
+  int nstages = 0, nsamples = 0;
+  ASSERT_EQ(nvdyn_engine_nstages(en.e, &nstages), NVDYN_OK);
+  ASSERT_EQ(nvdyn_engine_nsamples(en.e, &nsamples), NVDYN_OK);
+  EXPECT_EQ(nstages, 2);
+  EXPECT_EQ(nsamples, 2);
   Atoms at(3, false);
   at.sample = {0, 1, -1};
   at.v = {1, 1, 1, 1, 1, 1, 1, 1, 1};
@@ -179,6 +184,16 @@ TEST(Core, StageWithoutCriteriaIsNeverLeft)
   ASSERT_EQ(nvdyn_get_sample_steps(en.e, &steps), NVDYN_OK);
   EXPECT_EQ(stage, 0);
   EXPECT_EQ(steps, 100);
+}
+
+TEST(Core, StatusStringsAreDistinct)
+{
+  const nvdyn_status all[] = {NVDYN_OK,        NVDYN_ERR_NULL,  NVDYN_ERR_VALUE, NVDYN_ERR_UNKNOWN,
+                              NVDYN_ERR_STATE, NVDYN_ERR_NOMEM, NVDYN_ERR_ATOMS};
+  for (auto a : all)
+    for (auto b : all)
+      if (a != b) EXPECT_STRNE(nvdyn_status_string(a), nvdyn_status_string(b));
+  EXPECT_STREQ(nvdyn_status_string(NVDYN_OK), "ok");
 }
 
 TEST(Core, RejectsBadInput)
@@ -241,6 +256,10 @@ TEST(Core, RejectsBadInput)
   EXPECT_EQ(nvdyn_post_update(en.e, &a), NVDYN_ERR_ATOMS);
 
   EXPECT_EQ(nvdyn_get_sample_stages(en.e, nullptr), NVDYN_ERR_NULL);
+  EXPECT_EQ(nvdyn_get_sample_steps(en.e, nullptr), NVDYN_ERR_NULL);
+  EXPECT_EQ(nvdyn_engine_nstages(en.e, nullptr), NVDYN_ERR_NULL);
+  EXPECT_EQ(nvdyn_engine_nsamples(nullptr, nullptr), NVDYN_ERR_NULL);
+  EXPECT_EQ(nvdyn_end_step(nullptr, nullptr), NVDYN_ERR_NULL);
   a = at.atoms();
   EXPECT_EQ(nvdyn_post_update(en.e, &a), NVDYN_OK);
   EXPECT_STREQ(nvdyn_engine_last_error(en.e), "");    // cleared by a successful call

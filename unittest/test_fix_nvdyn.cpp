@@ -88,6 +88,7 @@ TEST(FixNVDyn, ChunkSamplesOnSubsetGroup)
   EXPECT_EQ(fix->size_array_rows, 4);    // molecules 1-4 hold atoms 1-128
   EXPECT_EQ(l.equal("count(md)"), 128);
   EXPECT_EQ(l.equal("f_nv[2][1]"), 2);    // sample ID of the second sample
+  l.cmd("uncompute mols");                // samples are kept without it
   auto before = l.gather3("x");
   l.cmd("run 10");
   auto after = l.gather3("x");

@@ -162,21 +162,18 @@ FixNVDyn::FixNVDyn(LAMMPS *lmp, int narg, char **arg) :
 
   nvdyn_engine *eng = nullptr;
   if (nvdyn_engine_create(&eng) != NVDYN_OK) error->all(FLERR, "Fix nvdyn: out of memory");
+  auto engine_failed = [&](const std::string &context) {
+    std::string msg = nvdyn_engine_last_error(eng);
+    nvdyn_engine_destroy(eng);
+    error->all(FLERR, "Fix nvdyn: {}{}", context, msg);
+  };
   for (const auto &st : stages) {
     int index = -1;
     int status = nvdyn_stage_add(eng, st.style.c_str(), &index);
     if (status == NVDYN_OK && st.steps > 0) status = nvdyn_stage_until_steps(eng, index, st.steps);
-    if (status != NVDYN_OK) {
-      std::string msg = nvdyn_engine_last_error(eng);
-      nvdyn_engine_destroy(eng);
-      error->all(FLERR, "Fix nvdyn: stage {}: {}", st.name, msg);
-    }
+    if (status != NVDYN_OK) engine_failed("stage " + st.name + ": ");
   }
-  if (nvdyn_engine_set_nsamples(eng, nsamples) != NVDYN_OK) {
-    std::string msg = nvdyn_engine_last_error(eng);
-    nvdyn_engine_destroy(eng);
-    error->all(FLERR, "Fix nvdyn: {}", msg);
-  }
+  if (nvdyn_engine_set_nsamples(eng, nsamples) != NVDYN_OK) engine_failed("");
   engine = eng;
 
   for (const auto &name : names) {
@@ -238,8 +235,6 @@ void FixNVDyn::init()
   if (utils::strmatch(update->integrate_style, "^respa"))
     error->all(FLERR, "Fix nvdyn does not support run_style respa");
   check(nvdyn_engine_set_timestep(engine, update->dt, force->ftm2v), "timestep");
-  if (sample_mode == SAMPLES_CHUNK && modify->find_compute(chunk_id) < 0)
-    error->all(FLERR, "Fix nvdyn: samples compute ID '{}' no longer exists", chunk_id);
 }
 
 /* ----------------------------------------------------------------------
