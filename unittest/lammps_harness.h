@@ -98,13 +98,6 @@ inline double max_rel_diff(const std::vector<double> &a, const std::vector<doubl
   return worst;
 }
 
-inline int mpi_rank()
-{
-  int me = 0;
-  MPI_Comm_rank(MPI_COMM_WORLD, &me);
-  return me;
-}
-
 inline int mpi_size()
 {
   int n = 1;

@@ -61,8 +61,7 @@ bool is_top_keyword(const char *arg)
 /* ---------------------------------------------------------------------- */
 
 FixNVDyn::FixNVDyn(LAMMPS *lmp, int narg, char **arg) :
-    Fix(lmp, narg, arg), engine(nullptr), sample_mode(SAMPLES_ALL), done_name("done"),
-    stage_bits_all(0), sample(nullptr), nsamples(0)
+    Fix(lmp, narg, arg), engine(nullptr), stage_bits_all(0), sample(nullptr), nsamples(0)
 {
   if (narg < 4) error->all(FLERR, "Fix nvdyn: expected 'samples' and at least one 'stage'");
 
@@ -74,6 +73,9 @@ FixNVDyn::FixNVDyn(LAMMPS *lmp, int narg, char **arg) :
     bigint steps = 0;
   };
   std::vector<StageArg> stages;
+  SampleMode sample_mode = SAMPLES_ALL;
+  std::string chunk_id;    // compute chunk/atom ID for SAMPLES_CHUNK
+  std::string done_name = "done";
 
   int iarg = 3;
   while (iarg < narg) {
@@ -156,7 +158,7 @@ FixNVDyn::FixNVDyn(LAMMPS *lmp, int narg, char **arg) :
   // so it comes before anything is created)
 
   std::vector<int> local_sample;
-  assign_samples(local_sample);
+  assign_samples(sample_mode, chunk_id, local_sample);
 
   // the engine checks stage styles and criteria
 
@@ -182,7 +184,6 @@ FixNVDyn::FixNVDyn(LAMMPS *lmp, int narg, char **arg) :
     stage_bits.push_back(bit);
     stage_bits_all |= bit;
   }
-  stage_names.assign(names.begin(), names.end() - 1);
 
   time_integrate = 1;
   nevery = 1;
@@ -190,7 +191,7 @@ FixNVDyn::FixNVDyn(LAMMPS *lmp, int narg, char **arg) :
   create_attribute = 1;
 
   vector_flag = 1;
-  size_vector = (int) stage_names.size() + 1;
+  size_vector = (int) stages.size() + 1;
   global_freq = 1;
   extvector = 0;
   array_flag = 1;
@@ -205,7 +206,7 @@ FixNVDyn::FixNVDyn(LAMMPS *lmp, int narg, char **arg) :
   set_stage_masks();    // ghost atoms get theirs at the next setup
 
   if (comm->me == 0)
-    utils::logmesg(lmp, "Fix nvdyn {}: {} samples, {} stages\n", id, nsamples, stage_names.size());
+    utils::logmesg(lmp, "Fix nvdyn {}: {} samples, {} stages\n", id, nsamples, stages.size());
 }
 
 /* ---------------------------------------------------------------------- */
@@ -261,7 +262,8 @@ void FixNVDyn::setup(int /*vflag*/)
    and the sample index of each local atom (-1 outside the fix group)
 ------------------------------------------------------------------------- */
 
-void FixNVDyn::assign_samples(std::vector<int> &index)
+void FixNVDyn::assign_samples(SampleMode sample_mode, const std::string &chunk_id,
+                              std::vector<int> &index)
 {
   const int nlocal = atom->nlocal;
   int *mask = atom->mask;
@@ -293,7 +295,6 @@ void FixNVDyn::assign_samples(std::vector<int> &index)
     if (all_unassigned)
       error->all(FLERR, "Fix nvdyn: {} atoms of the fix group are in no chunk of compute '{}'",
                  all_unassigned, chunk_id);
-    if (nchunk < 1) error->all(FLERR, "Fix nvdyn: compute '{}' has no chunks", chunk_id);
     sample_ids.resize(nchunk);
     for (int c = 0; c < nchunk; c++) sample_ids[c] = c + 1;
 
@@ -329,8 +330,8 @@ void FixNVDyn::assign_samples(std::vector<int> &index)
     }
   }
 
+  // the fix group is not empty and each of its atoms is in a sample: nsamples >= 1
   nsamples = (int) sample_ids.size();
-  if (nsamples < 1) error->all(FLERR, "Fix nvdyn: the fix group holds no samples");
 
   std::vector<int> mine(nsamples, 0);
   for (int i = 0; i < nlocal; i++)

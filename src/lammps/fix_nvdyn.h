@@ -49,10 +49,6 @@ class FixNVDyn : public Fix {
   enum SampleMode { SAMPLES_ALL, SAMPLES_MOLECULE, SAMPLES_CHUNK };
 
   nvdyn_engine *engine;
-  SampleMode sample_mode;
-  std::string chunk_id;    // compute chunk/atom ID for SAMPLES_CHUNK
-  std::vector<std::string> stage_names;
-  std::string done_name;
   std::vector<int> stage_bits;    // group bitmask per stage, then the done group
   int stage_bits_all;             // union of stage_bits
 
@@ -63,7 +59,7 @@ class FixNVDyn : public Fix {
   std::vector<int> sample_stage;        // copies of the engine's per-sample state,
   std::vector<int64_t> sample_steps;    // refreshed at the end of each step
 
-  void assign_samples(std::vector<int> &);
+  void assign_samples(SampleMode, const std::string &, std::vector<int> &);
   void refresh_state();
   void set_stage_masks();    // local atoms; ghosts by forward comm
   void fill_atoms(::nvdyn_atoms &);
