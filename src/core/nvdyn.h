@@ -4,19 +4,32 @@
  * MPI or LAMMPS dependency. Every function returns an nvdyn_status; when a
  * call on an engine fails, nvdyn_engine_last_error() says why.
  *
- * Model: an engine holds an ordered list of stages and, per sample, the index
- * of the stage the sample is in and the number of steps it has spent there.
- * Per-sample state is small and is held whole by every caller (every MPI rank
- * of a LAMMPS run holds all of it and updates it identically), so it never
- * depends on which rank owns which atoms. Atoms are caller-owned: each
- * integration call receives strided views of positions, velocities, forces,
- * masses and the per-atom sample index.
+ * Model. An engine holds an ordered list of stages (each with an integrator
+ * style, parameters and exit criteria) and, per sample, the stage the sample
+ * is in, its steps there, its outcome and its integrator state (FIRE time
+ * step and mixing, thermostat variables). Per-sample state is small and is
+ * held whole by every caller: every MPI rank of a LAMMPS run holds all of it
+ * and updates it identically, so nothing depends on which rank owns which
+ * atom. Sums and maxima over a sample's atoms go through a caller-supplied
+ * reduction callback (LAMMPS passes one that calls MPI_Allreduce).
  *
- * A step is: nvdyn_pre_update() (first half of each sample's stage
- * integrator), force evaluation by the caller, nvdyn_post_update() (second
- * half), nvdyn_end_step() (count the step, evaluate each sample's exit
- * criteria, migrate samples to their next stage). A sample past the last
- * stage is done: its atoms are never touched again.
+ * Atoms are caller-owned: each call receives strided views of positions,
+ * velocities and forces, masses, global atom IDs, optional per-atom
+ * potential energies and the per-atom sample index.
+ *
+ * A step is, in order (nvdyn_step() does all of it with a force callback):
+ *   nvdyn_begin_step()     hooks BEFORE_STEP
+ *   nvdyn_pre_update()     hooks BEFORE_PRE_UPDATE, first half of each
+ *                          sample's integrator, hooks AFTER_PRE_UPDATE
+ *   nvdyn_begin_compute()  hooks BEFORE_COMPUTE
+ *   (the caller's force evaluation)
+ *   nvdyn_end_compute()    hooks AFTER_COMPUTE
+ *   nvdyn_post_update()    hooks BEFORE_POST_UPDATE, second half of each
+ *                          sample's integrator, hooks AFTER_POST_UPDATE
+ *   nvdyn_end_step()       safety checks, exit criteria, migration, hooks
+ *                          ON_CONVERGE (if samples converged), AFTER_STEP
+ * A sample that has left the last stage (done), timed out or failed is
+ * frozen: its atoms' positions and velocities are never touched again.
  */
 #ifndef NVDYN_H
 #define NVDYN_H
@@ -28,17 +41,25 @@
 extern "C" {
 #endif
 
+/* Symbols exported from libnvdyn.so (built with hidden visibility). */
+#if defined(__GNUC__)
+#define NVDYN_API __attribute__((visibility("default")))
+#else
+#define NVDYN_API
+#endif
+
 /* Incremented on every incompatible change of this header. */
-#define NVDYN_ABI_VERSION 1
+#define NVDYN_ABI_VERSION 2
 
 typedef enum nvdyn_status {
   NVDYN_OK = 0,
   NVDYN_ERR_NULL = 1,    /* a required pointer argument is NULL */
   NVDYN_ERR_VALUE = 2,   /* a numeric argument is outside its valid range */
-  NVDYN_ERR_UNKNOWN = 3, /* an unknown name (e.g. a stage style) */
+  NVDYN_ERR_UNKNOWN = 3, /* an unknown name (stage style, parameter, criterion) */
   NVDYN_ERR_STATE = 4,   /* the call is not valid in the engine's current state */
   NVDYN_ERR_NOMEM = 5,   /* memory allocation failed */
-  NVDYN_ERR_ATOMS = 6    /* per-atom input is inconsistent (strides, sample index) */
+  NVDYN_ERR_ATOMS = 6,   /* per-atom input is inconsistent (strides, sample index) */
+  NVDYN_ERR_CALLBACK = 7 /* a hook, force or reduction callback returned nonzero */
 } nvdyn_status;
 
 typedef struct nvdyn_engine nvdyn_engine;
@@ -53,8 +74,8 @@ typedef struct nvdyn_view3 {
   ptrdiff_t comp_stride;
 } nvdyn_view3;
 
-/* The caller's atoms for one integration call. Atoms whose sample index is
- * negative do not belong to the engine and are left untouched. */
+/* The caller's atoms for one call. Atoms whose sample index is negative do
+ * not belong to the engine and are left untouched. */
 typedef struct nvdyn_atoms {
   int natoms;              /* number of atoms in the views (>= 0) */
   nvdyn_view3 x, v, f;     /* positions, velocities, forces */
@@ -62,65 +83,261 @@ typedef struct nvdyn_atoms {
   const double *type_mass; /* per-type masses, indexed by type (1..ntypes) */
   const int *type;         /* per-atom type in 1..ntypes */
   int ntypes;
-  const int *sample; /* per-atom sample index in [0, nsamples), or < 0 */
+  const int *sample;   /* per-atom sample index in [0, nsamples), or < 0 */
+  const int64_t *id;   /* global atom IDs (keys of the random numbers), or NULL */
+  const int32_t *id32; /* the same as 32-bit integers, used when id is NULL */
+  const double *pe;    /* per-atom potential energy, or NULL; needed only on
+                        * steps for which nvdyn_need_energy() says so */
 } nvdyn_atoms;
 
+/* ---- engine ---------------------------------------------------------- */
+
 /* Version of the ABI this library was built with (NVDYN_ABI_VERSION). */
-int nvdyn_abi_version(void);
+NVDYN_API int nvdyn_abi_version(void);
 
 /* A static, human-readable name of a status code. */
-const char *nvdyn_status_string(nvdyn_status status);
+NVDYN_API const char *nvdyn_status_string(nvdyn_status status);
 
 /* Create an empty engine (no stages, no samples). *out is NULL on failure. */
-nvdyn_status nvdyn_engine_create(nvdyn_engine **out);
+NVDYN_API nvdyn_status nvdyn_engine_create(nvdyn_engine **out);
 
 /* Destroy an engine; NULL is accepted and ignored. */
-void nvdyn_engine_destroy(nvdyn_engine *engine);
+NVDYN_API void nvdyn_engine_destroy(nvdyn_engine *engine);
 
 /* Message of the engine's last failed call ("" if none). Never NULL. */
-const char *nvdyn_engine_last_error(const nvdyn_engine *engine);
+NVDYN_API const char *nvdyn_engine_last_error(const nvdyn_engine *engine);
 
-/* Time step and the force*time/mass -> velocity unit factor (LAMMPS's
- * force->ftm2v; 1 in reduced units). dt > 0, ftm2v > 0. Default: 0, 1. */
-nvdyn_status nvdyn_engine_set_timestep(nvdyn_engine *engine, double dt, double ftm2v);
+/* Engine settings (name: meaning, default):
+ *   "dt"     time step of the MD stages, > 0 (no default: must be set)
+ *   "ftm2v"  force*time/mass -> velocity factor, > 0 (1)
+ *   "mvv2e"  mass*velocity^2 -> energy factor, > 0 (1)
+ *   "boltz"  Boltzmann constant in energy/temperature, > 0 (1)
+ *   "fclamp" largest per-atom force norm the integrators use; a larger
+ *            force is scaled down to it, the caller's array is untouched;
+ *            0 = off (0)
+ *   "nan"    1: check positions and forces for NaN/inf at every step and
+ *            fail only the affected samples; 0: off (1)
+ * The unit factors are LAMMPS's force->ftm2v, mvv2e and boltz (1 in LJ
+ * units). */
+NVDYN_API nvdyn_status nvdyn_engine_set(nvdyn_engine *engine, const char *name, double value);
 
-/* Append a stage of the given style ("nve": velocity Verlet). Its index
- * (0-based, in order of addition) is stored in *index if index is not NULL.
- * Stages can be added only before nvdyn_engine_set_nsamples(). */
-nvdyn_status nvdyn_stage_add(nvdyn_engine *engine, const char *style, int *index);
+/* Current value of an engine setting. */
+NVDYN_API nvdyn_status nvdyn_engine_get(const nvdyn_engine *engine, const char *name,
+                                        double *value);
 
-/* Exit criterion "steps": a sample leaves the stage after nsteps steps in it
- * (nsteps >= 1). A stage without any criterion is never left. */
-nvdyn_status nvdyn_stage_until_steps(nvdyn_engine *engine, int stage, int64_t nsteps);
+/* Cross-rank reduction: combine n values in data, in place, over every rank
+ * of the caller (elementwise sum or max). Returns 0 on success. The engine
+ * calls it with the same sequence of (n, op) on every rank. Without a
+ * callback, the caller is a single process holding all atoms. */
+typedef enum nvdyn_reduce_op { NVDYN_REDUCE_SUM = 0, NVDYN_REDUCE_MAX = 1 } nvdyn_reduce_op;
+typedef int (*nvdyn_reduce_fn)(double *data, int n, nvdyn_reduce_op op, void *user);
+NVDYN_API nvdyn_status nvdyn_engine_set_reduce(nvdyn_engine *engine, nvdyn_reduce_fn fn,
+                                               void *user);
+
+/* The engine's step counter: the number of the last completed step
+ * (0 after creation). During a step the hooks and the random numbers use
+ * step + 1. A LAMMPS caller sets it to update->ntimestep at setup. */
+NVDYN_API nvdyn_status nvdyn_engine_set_step(nvdyn_engine *engine, int64_t step);
+NVDYN_API nvdyn_status nvdyn_engine_step(const nvdyn_engine *engine, int64_t *step);
+
+/* ---- stages ---------------------------------------------------------- */
+
+/* Append a stage of the given style. Its index (0-based, in order of
+ * addition) is stored in *index if index is not NULL. Stages can be added
+ * and configured only before nvdyn_engine_set_nsamples(). Styles:
+ *   "fire"      FIRE 2.0 minimisation with LAMMPS min_style fire semantics
+ *               (integrator eulerimplicit), one FIRE state per sample
+ *   "fire/ase"  FIRE as in ASE's FIRE optimizer, one state per sample
+ *   "nve"       velocity Verlet
+ *   "langevin"  Langevin dynamics, BAOAB splitting
+ *   "csvr"      Bussi stochastic velocity rescaling, one thermostat per sample
+ *   "nhc"       Nose-Hoover chain, one chain per sample */
+NVDYN_API nvdyn_status nvdyn_stage_add(nvdyn_engine *engine, const char *style, int *index);
+
+/* Set a stage parameter (name: meaning, default). Any style:
+ *   "dt"        the stage's time step (fire: initial FIRE step) (engine dt;
+ *               fire/ase: 0.1)
+ *   "every"     check period of the exit criteria, in steps >= 1 (1)
+ *   "maxsteps"  a sample still in the stage after this many steps ends with
+ *               outcome TIMEOUT; 0 = no limit (0)
+ * MD styles (nve, langevin, csvr, nhc):
+ *   "velocity"  on entering the stage, draw Maxwell-Boltzmann velocities at
+ *               this temperature (> 0), zero each sample's net momentum and
+ *               scale to exactly this temperature (off)
+ *   "velocity_seed" seed of those velocities, integer >= 1 (needed with velocity)
+ *   "extra_dof" degrees of freedom removed per sample when a temperature is
+ *               computed: T = 2 KE / ((3N - extra_dof) boltz) (3)
+ * nve:
+ *   "drift"     energy-drift monitor: a sample whose |E - E0| / N exceeds
+ *               this (E = PE + KE, E0 at the first check in the stage) fails;
+ *               0 = off (0). Needs per-atom energies on check steps.
+ * langevin, csvr, nhc: "temp" target temperature (> 0), "damp" relaxation
+ *   time (> 0), both required;
+ * langevin, csvr: "seed" integer >= 1, required;
+ * nhc: "chain" chain length, 1..8 (3).
+ * fire (LAMMPS min_modify names and defaults): "tmax" (10), "tmin" (0.02),
+ *   "delaystep" (20), "dtgrow" (1.1), "dtshrink" (0.5), "alpha0" (0.25),
+ *   "alphashrink" (0.99), "vdfmax" (2000: more consecutive uphill steps end
+ *   the sample with outcome TIMEOUT), "halfstepback" (1), "initialdelay" (1),
+ *   "dmax" (0.1).
+ * fire/ase (ASE names and defaults): "maxstep" (0.2), "dtmax" (1.0),
+ *   "nmin" (5), "finc" (1.1), "fdec" (0.5), "astart" (0.1), "fa" (0.99). */
+NVDYN_API nvdyn_status nvdyn_stage_set(nvdyn_engine *engine, int stage, const char *name,
+                                       double value);
+
+/* Current value of a stage parameter. */
+NVDYN_API nvdyn_status nvdyn_stage_get(const nvdyn_engine *engine, int stage, const char *name,
+                                       double *value);
+
+/* Add an exit criterion to a stage; a sample leaves the stage at the first
+ * check at which all of the stage's criteria hold (AND). A stage without
+ * criteria is never left (except by timeout or failure).
+ *   "fmax"   largest per-atom force norm of the sample <= value (> 0)
+ *   "de"     |PE - PE at the previous check| <= value (> 0); never holds at
+ *            the first check in the stage; needs per-atom energies
+ *   "steps"  steps spent in the stage >= value (integer >= 1)
+ * Setting a criterion again replaces its value. */
+NVDYN_API nvdyn_status nvdyn_stage_until(nvdyn_engine *engine, int stage, const char *criterion,
+                                         double value);
 
 /* Number of stages. */
-nvdyn_status nvdyn_engine_nstages(const nvdyn_engine *engine, int *nstages);
+NVDYN_API nvdyn_status nvdyn_engine_nstages(const nvdyn_engine *engine, int *nstages);
 
-/* Allocate per-sample state for nsamples >= 1 samples, all in stage 0 with
- * zero steps. Needs at least one stage; may be called again to start over. */
-nvdyn_status nvdyn_engine_set_nsamples(nvdyn_engine *engine, int nsamples);
+/* ---- samples --------------------------------------------------------- */
+
+/* Validate the stages (required parameters present) and allocate per-sample
+ * state for nsamples >= 1 samples, all entering stage 0. May be called again
+ * to start over. */
+NVDYN_API nvdyn_status nvdyn_engine_set_nsamples(nvdyn_engine *engine, int nsamples);
 
 /* Number of samples (0 before nvdyn_engine_set_nsamples()). */
-nvdyn_status nvdyn_engine_nsamples(const nvdyn_engine *engine, int *nsamples);
+NVDYN_API nvdyn_status nvdyn_engine_nsamples(const nvdyn_engine *engine, int *nsamples);
 
-/* First half of a step for every atom of a sample that is in a stage:
- * nve: v += dt/2 * ftm2v * f / m; x += dt * v. */
-nvdyn_status nvdyn_pre_update(nvdyn_engine *engine, const nvdyn_atoms *atoms);
+typedef enum nvdyn_outcome {
+  NVDYN_ACTIVE = 0,  /* in a stage */
+  NVDYN_DONE = 1,    /* converged through every stage */
+  NVDYN_TIMEOUT = 2, /* stopped in a stage without converging (maxsteps, vdfmax) */
+  NVDYN_FAILED = 3   /* NaN/inf positions or forces, or energy drift */
+} nvdyn_outcome;
 
-/* Second half of a step (after the caller's force evaluation):
- * nve: v += dt/2 * ftm2v * f / m. */
-nvdyn_status nvdyn_post_update(nvdyn_engine *engine, const nvdyn_atoms *atoms);
+/* Per-sample state, nsamples entries each:
+ *   stages:   stage index (for a done sample: nstages; for a timed-out or
+ *             failed sample: the stage in which it stopped)
+ *   steps:    steps spent in that stage
+ *   outcomes: nvdyn_outcome values */
+NVDYN_API nvdyn_status nvdyn_get_sample_stages(const nvdyn_engine *engine, int *stage);
+NVDYN_API nvdyn_status nvdyn_get_sample_steps(const nvdyn_engine *engine, int64_t *steps);
+NVDYN_API nvdyn_status nvdyn_get_sample_outcomes(const nvdyn_engine *engine, int *outcome);
 
-/* End of a step: every sample in a stage has spent one more step there;
- * samples whose stage criteria all hold move to the next stage (with zero
- * steps), past the last stage they are done. *nmigrated (if not NULL)
- * receives the number of samples that changed stage on this step. */
-nvdyn_status nvdyn_end_step(nvdyn_engine *engine, int *nmigrated);
+/* Steps one sample spent in each stage (nstages entries). */
+NVDYN_API nvdyn_status nvdyn_get_sample_stage_steps(const nvdyn_engine *engine, int sample,
+                                                    int64_t *steps);
 
-/* Per-sample state, nsamples entries each: the stage index of each sample
- * (nstages for a done sample) and the steps it has spent in that stage. */
-nvdyn_status nvdyn_get_sample_stages(const nvdyn_engine *engine, int *stage);
-nvdyn_status nvdyn_get_sample_steps(const nvdyn_engine *engine, int64_t *steps);
+/* Per-sample values (nsamples entries), as of the sample's last check (in
+ * any stage; a finished sample keeps those of its final check; NaN before
+ * its first check):
+ *   ENERGY      potential energy (of the last check with per-atom energies)
+ *   FMAX        largest per-atom force norm
+ *   KINETIC     kinetic energy
+ *   NATOMS      number of atoms
+ *   TEMPERATURE 2 KE / ((3N - extra_dof) boltz)
+ *   DRIFT       |E - E0| / N of an nve stage with a drift monitor
+ * and as of now:
+ *   THERMOSTAT  energy taken out by the thermostat (nhc: the chain's energy;
+ *               csvr: minus the energy it put in), 0 for other styles
+ *   FIRE_DT     current FIRE time step (fire, fire/ase)
+ *   FIRE_ALPHA  current FIRE mixing parameter (fire, fire/ase) */
+typedef enum nvdyn_value {
+  NVDYN_VALUE_ENERGY = 0,
+  NVDYN_VALUE_FMAX = 1,
+  NVDYN_VALUE_KINETIC = 2,
+  NVDYN_VALUE_NATOMS = 3,
+  NVDYN_VALUE_TEMPERATURE = 4,
+  NVDYN_VALUE_DRIFT = 5,
+  NVDYN_VALUE_THERMOSTAT = 6,
+  NVDYN_VALUE_FIRE_DT = 7,
+  NVDYN_VALUE_FIRE_ALPHA = 8
+} nvdyn_value;
+NVDYN_API nvdyn_status nvdyn_get_sample_values(const nvdyn_engine *engine, nvdyn_value which,
+                                               double *values);
+
+/* Samples that met all criteria of their stage on the last completed step
+ * (in increasing order): *n receives their number and, if samples is not
+ * NULL, samples[0..n) their indices (room for nsamples entries needed). */
+NVDYN_API nvdyn_status nvdyn_get_converged(const nvdyn_engine *engine, int *n, int *samples);
+
+/* The whole engine state that changes during a run (step counter and every
+ * sample's state) as an opaque, architecture-dependent byte string, to be
+ * stored in restart files: nvdyn_state_size() gives its length, and
+ * nvdyn_state_load() accepts it only into an engine with the same stages and
+ * number of samples. */
+NVDYN_API nvdyn_status nvdyn_state_size(const nvdyn_engine *engine, size_t *size);
+NVDYN_API nvdyn_status nvdyn_state_save(const nvdyn_engine *engine, void *buffer, size_t size);
+NVDYN_API nvdyn_status nvdyn_state_load(nvdyn_engine *engine, const void *buffer, size_t size);
+
+/* ---- hooks ----------------------------------------------------------- */
+
+typedef enum nvdyn_hook_point {
+  NVDYN_BEFORE_STEP = 0,
+  NVDYN_BEFORE_PRE_UPDATE = 1,
+  NVDYN_AFTER_PRE_UPDATE = 2,
+  NVDYN_BEFORE_COMPUTE = 3,
+  NVDYN_AFTER_COMPUTE = 4,
+  NVDYN_BEFORE_POST_UPDATE = 5,
+  NVDYN_AFTER_POST_UPDATE = 6,
+  NVDYN_ON_CONVERGE = 7,
+  NVDYN_AFTER_STEP = 8
+} nvdyn_hook_point;
+#define NVDYN_NHOOK_POINTS 9
+
+typedef struct nvdyn_hook_info {
+  nvdyn_hook_point point;
+  int64_t step;             /* the step being executed */
+  const nvdyn_atoms *atoms; /* the atoms of the call that fired the hook */
+  int nconverged;           /* ON_CONVERGE: number of converged samples */
+  const int *converged;     /* ON_CONVERGE: their indices, increasing */
+} nvdyn_hook_info;
+
+/* A hook may read the engine's state and modify the atoms' arrays. A
+ * nonzero return value makes the engine call fail with NVDYN_ERR_CALLBACK. */
+typedef int (*nvdyn_hook_fn)(nvdyn_engine *engine, const nvdyn_hook_info *info, void *user);
+
+/* Register a hook at a point, fired on steps that are multiples of every
+ * (>= 1); ON_CONVERGE hooks fire only on steps on which samples converged.
+ * Hooks of one point fire in registration order. */
+NVDYN_API nvdyn_status nvdyn_hook_add(nvdyn_engine *engine, nvdyn_hook_point point, int64_t every,
+                                      nvdyn_hook_fn fn, void *user);
+
+/* ---- stepping -------------------------------------------------------- */
+
+/* *need = 1 when the next nvdyn_end_step() evaluates an energy criterion or
+ * an energy-drift monitor for some sample, so atoms->pe must be given. */
+NVDYN_API nvdyn_status nvdyn_need_energy(const nvdyn_engine *engine, int *need);
+
+NVDYN_API nvdyn_status nvdyn_begin_step(nvdyn_engine *engine, const nvdyn_atoms *atoms);
+NVDYN_API nvdyn_status nvdyn_pre_update(nvdyn_engine *engine, const nvdyn_atoms *atoms);
+NVDYN_API nvdyn_status nvdyn_begin_compute(nvdyn_engine *engine, const nvdyn_atoms *atoms);
+NVDYN_API nvdyn_status nvdyn_end_compute(nvdyn_engine *engine, const nvdyn_atoms *atoms);
+NVDYN_API nvdyn_status nvdyn_post_update(nvdyn_engine *engine, const nvdyn_atoms *atoms);
+
+/* End of a step: count the step for every active sample; fail samples with
+ * NaN/inf positions or forces; on check steps evaluate the criteria and move
+ * converged samples to their next stage (velocities initialised on the next
+ * nvdyn_pre_update() where the stage says so), or time them out; advance the
+ * step counter. *nchanged (if not NULL) receives the number of samples whose
+ * stage or outcome changed. */
+NVDYN_API nvdyn_status nvdyn_end_step(nvdyn_engine *engine, const nvdyn_atoms *atoms,
+                                      int *nchanged);
+
+/* Force callback of nvdyn_step(): fill atoms->f (and atoms->pe, if not NULL)
+ * for the current positions. Returns 0 on success. */
+typedef int (*nvdyn_force_fn)(const nvdyn_atoms *atoms, void *user);
+
+/* One whole step, in the order given at the top of this header. The forces
+ * in atoms->f must be those of the current positions on entry (call the
+ * force callback once before the first step). */
+NVDYN_API nvdyn_status nvdyn_step(nvdyn_engine *engine, const nvdyn_atoms *atoms,
+                                  nvdyn_force_fn force, void *user, int *nchanged);
 
 #ifdef __cplusplus
 }

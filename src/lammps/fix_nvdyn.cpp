@@ -51,6 +51,16 @@ bigint parse_count(Error *error, const char *what, const char *str)
   return (bigint) val;
 }
 
+// The engine's cross-rank reduction: an in-place MPI_Allreduce over world.
+int reduce_over_ranks(double *data, int n, nvdyn_reduce_op op, void *user)
+{
+  MPI_Comm comm = *static_cast<MPI_Comm *>(user);
+  return MPI_Allreduce(MPI_IN_PLACE, data, n, MPI_DOUBLE,
+                       op == NVDYN_REDUCE_MAX ? MPI_MAX : MPI_SUM, comm) == MPI_SUCCESS
+      ? 0
+      : 1;
+}
+
 bool is_top_keyword(const char *arg)
 {
   return strcmp(arg, "samples") == 0 || strcmp(arg, "stage") == 0 || strcmp(arg, "done") == 0;
@@ -172,10 +182,14 @@ FixNVDyn::FixNVDyn(LAMMPS *lmp, int narg, char **arg) :
   for (const auto &st : stages) {
     int index = -1;
     int status = nvdyn_stage_add(eng, st.style.c_str(), &index);
-    if (status == NVDYN_OK && st.steps > 0) status = nvdyn_stage_until_steps(eng, index, st.steps);
+    if (status == NVDYN_OK && st.steps > 0)
+      status = nvdyn_stage_until(eng, index, "steps", (double) st.steps);
     if (status != NVDYN_OK) engine_failed("stage " + st.name + ": ");
   }
-  if (nvdyn_engine_set_nsamples(eng, nsamples) != NVDYN_OK) engine_failed("");
+  if (nvdyn_engine_set(eng, "dt", update->dt) != NVDYN_OK ||
+      nvdyn_engine_set_reduce(eng, reduce_over_ranks, &world) != NVDYN_OK ||
+      nvdyn_engine_set_nsamples(eng, nsamples) != NVDYN_OK)
+    engine_failed("");
   engine = eng;
 
   for (const auto &name : names) {
@@ -235,7 +249,10 @@ void FixNVDyn::init()
 {
   if (utils::strmatch(update->integrate_style, "^respa"))
     error->all(FLERR, "Fix nvdyn does not support run_style respa");
-  check(nvdyn_engine_set_timestep(engine, update->dt, force->ftm2v), "timestep");
+  check(nvdyn_engine_set(engine, "dt", update->dt), "timestep");
+  check(nvdyn_engine_set(engine, "ftm2v", force->ftm2v), "units");
+  check(nvdyn_engine_set(engine, "mvv2e", force->mvv2e), "units");
+  check(nvdyn_engine_set(engine, "boltz", force->boltz), "units");
 }
 
 /* ----------------------------------------------------------------------
@@ -344,6 +361,7 @@ void FixNVDyn::assign_samples(SampleMode sample_mode, const std::string &chunk_i
 
 void FixNVDyn::fill_atoms(nvdyn_atoms &a)
 {
+  a = nvdyn_atoms{};
   a.natoms = atom->nlocal;
   a.x = {atom->nlocal ? atom->x[0] : nullptr, 3, 1};
   a.v = {atom->nlocal ? atom->v[0] : nullptr, 3, 1};
@@ -353,6 +371,10 @@ void FixNVDyn::fill_atoms(nvdyn_atoms &a)
   a.type = atom->type;
   a.ntypes = atom->ntypes;
   a.sample = sample;
+  if constexpr (sizeof(tagint) == sizeof(int64_t))
+    a.id = reinterpret_cast<const int64_t *>(atom->tag);
+  else
+    a.id32 = reinterpret_cast<const int32_t *>(atom->tag);
 }
 
 void FixNVDyn::initial_integrate(int /*vflag*/)
@@ -376,7 +398,9 @@ void FixNVDyn::final_integrate()
 void FixNVDyn::end_of_step()
 {
   int moved = 0;
-  check(nvdyn_end_step(engine, &moved), "end_of_step");
+  nvdyn_atoms a;
+  fill_atoms(a);
+  check(nvdyn_end_step(engine, &a, &moved), "end_of_step");
   refresh_state();
   if (moved) {
     set_stage_masks();
