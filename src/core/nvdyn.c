@@ -1181,6 +1181,51 @@ nvdyn_status nvdyn_end_compute(nvdyn_engine *e, const nvdyn_atoms *a)
   return rc != NVDYN_OK ? rc : ok(e);
 }
 
+/* Velocity Verlet's first half for atom i: v += hf dt f/m, x += dt v
+ * (hf = ftm2v / 2 times the force clamp factor). */
+static inline void atom_kick_drift(const nvdyn_atoms *a, int i, double dt, double hf)
+{
+  double *v = AT(a->v, i);
+  nvdyn_kick(v, VS(a), AT(a->f, i), FS(a), hf * dt / atom_mass(a, i));
+  nvdyn_drift(AT(a->x, i), XS(a), v, VS(a), dt);
+}
+
+/* The FIRE update of atom i with its sample's mode and coefficients from
+ * fire_decide() (mode 0: the sample is stuck and not moved). */
+static inline void atom_fire(const nvdyn_atoms *a, int i, int mode, const double *c, double ftm2v,
+                             double fc)
+{
+  if (mode)
+    nvdyn_fire_update(AT(a->x, i), XS(a), AT(a->v, i), VS(a), AT(a->f, i), FS(a), fc, mode == 2,
+                      c[3], c[2] * ftm2v / atom_mass(a, i), c[0], c[1], c[2]);
+}
+
+/* Tight loops over the atoms for the common cases: every active sample in
+ * a kick-drift stage (nve, csvr), or every active sample in a fire stage. */
+static void kick_drift(const nvdyn_engine *e, const nvdyn_atoms *a)
+{
+  const signed char *kind = e->kind;
+  const double *sdt = e->sdt;
+  const double hf = 0.5 * e->ftm2v, fclamp = e->fclamp;
+  for (int i = 0; i < a->natoms; i++) {
+    const int s = a->sample[i];
+    if (s >= 0 && kind[s] >= 0)
+      atom_kick_drift(a, i, sdt[s], hf * nvdyn_clamp_factor(AT(a->f, i), FS(a), fclamp));
+  }
+}
+
+static void fire_step(const nvdyn_engine *e, const nvdyn_atoms *a)
+{
+  const signed char *mode = e->mode;
+  const double *coef = e->coef;
+  const double ftm2v = e->ftm2v, fclamp = e->fclamp;
+  for (int i = 0; i < a->natoms; i++) {
+    const int s = a->sample[i];
+    if (s >= 0 && mode[s]) /* mode: set for active fire samples only */
+      atom_fire(a, i, mode[s], &coef[4 * s], ftm2v, nvdyn_clamp_factor(AT(a->f, i), FS(a), fclamp));
+  }
+}
+
 /* Everything of pre_update between its hooks. */
 static nvdyn_status pre_update_atoms(nvdyn_engine *e, const nvdyn_atoms *a)
 {
@@ -1217,7 +1262,16 @@ static nvdyn_status pre_update_atoms(nvdyn_engine *e, const nvdyn_atoms *a)
     e->coef[4 * s + 1] = (1.0 - c1 * c1) * e->boltz * sg->p[P_TEMP] / e->mvv2e;
   }
 
-  /* the atom pass */
+  /* the atom pass: a tight loop in the common case of MD stages without
+   * thermostat work here, else one loop over every style */
+  if (!any_active(e, ALL_STYLES & ~(BIT(NVE) | BIT(CSVR)))) {
+    kick_drift(e, a);
+    return NVDYN_OK;
+  }
+  if (!any_active(e, ALL_STYLES & ~BIT(FIRE))) {
+    fire_step(e, a);
+    return NVDYN_OK;
+  }
   const double fclamp = e->fclamp;
   memset(e->acc, 0, (size_t) e->nsamples * NACC * sizeof(double));
   for (int i = 0; i < a->natoms; i++) {
@@ -1234,8 +1288,7 @@ static nvdyn_status pre_update_atoms(nvdyn_engine *e, const nvdyn_atoms *a)
         /* fall through */
       case NVE:
       case CSVR:
-        nvdyn_kick(v, VS(a), f, FS(a), 0.5 * dt * e->ftm2v * fc / atom_mass(a, i));
-        nvdyn_drift(x, XS(a), v, VS(a), dt);
+        atom_kick_drift(a, i, dt, 0.5 * e->ftm2v * fc);
         break;
       case LANGEVIN: {
         const double m = atom_mass(a, i), c1 = c[0], sigma = sqrt(c[1] / m);
@@ -1249,9 +1302,7 @@ static nvdyn_status pre_update_atoms(nvdyn_engine *e, const nvdyn_atoms *a)
         nvdyn_drift(x, XS(a), v, VS(a), 0.5 * dt);
       } break;
       case FIRE:
-        if (e->mode[s])
-          nvdyn_fire_update(x, XS(a), v, VS(a), f, FS(a), fc, e->mode[s] == 2, c[3],
-                            c[2] * e->ftm2v / atom_mass(a, i), c[0], c[1], c[2]);
+        atom_fire(a, i, e->mode[s], c, e->ftm2v, fc);
         break;
       case FIRE_ASE:
         e->acc[s * NACC] += nvdyn_fire_ase_velocity(v, VS(a), f, FS(a), fc, e->mode[s], c[0], c[1],
@@ -1295,6 +1346,7 @@ static nvdyn_status post_update_atoms(nvdyn_engine *e, const nvdyn_atoms *a)
 {
   const int64_t step = e->step + 1;
   const int nthermo = select_samples(e, BIT(CSVR) | BIT(NHC));
+  if (!any_active(e, MD_STYLES)) return NVDYN_OK; /* FIRE works in pre_update only */
   run r = run_start();
   for (int i = 0; i < a->natoms; i++) {
     const int s = active_sample(e, a, i);
