@@ -186,7 +186,9 @@ FixNVDyn::FixNVDyn(LAMMPS *lmp, int narg, char **arg) :
       status = nvdyn_stage_until(eng, index, "steps", (double) st.steps);
     if (status != NVDYN_OK) engine_failed("stage " + st.name + ": ");
   }
+  // NaN/inf checks stay off while this fix has no failed outcome to report
   if (nvdyn_engine_set(eng, "dt", update->dt) != NVDYN_OK ||
+      nvdyn_engine_set(eng, "nan", 0.0) != NVDYN_OK ||
       nvdyn_engine_set_reduce(eng, reduce_over_ranks, &world) != NVDYN_OK ||
       nvdyn_engine_set_nsamples(eng, nsamples) != NVDYN_OK)
     engine_failed("");
