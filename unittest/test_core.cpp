@@ -913,3 +913,43 @@ TEST(Core, FinishedSampleKeepsItsLastCheck)
     EXPECT_NEAR(value, expect[k], 1e-12 * std::fabs(expect[k])) << "value " << all[k];
   }
 }
+
+// Range errors name the parameter, its bounds and the value.
+TEST(Core, ParameterErrorsNameTheBounds)
+{
+  Engine en;
+  ASSERT_EQ(nvdyn_stage_add(en.e, "nhc", nullptr), NVDYN_OK);
+  ASSERT_EQ(nvdyn_stage_add(en.e, "fire", nullptr), NVDYN_OK);
+  ASSERT_EQ(nvdyn_stage_add(en.e, "fire/ase", nullptr), NVDYN_OK);
+  EXPECT_EQ(nvdyn_stage_set(en.e, 0, "chain", 9), NVDYN_ERR_VALUE);
+  EXPECT_EQ(en.err(), "stage 0 (nhc): chain must be an integer >= 1 and <= 8, got 9");
+  EXPECT_EQ(nvdyn_stage_set(en.e, 1, "alpha0", 1.5), NVDYN_ERR_VALUE);
+  EXPECT_EQ(en.err(), "stage 1 (fire): alpha0 must be >= 0 and <= 1, got 1.5");
+  EXPECT_EQ(nvdyn_stage_set(en.e, 1, "dtshrink", 0.0), NVDYN_ERR_VALUE);
+  EXPECT_EQ(en.err(), "stage 1 (fire): dtshrink must be > 0 and <= 1, got 0");
+  EXPECT_EQ(nvdyn_stage_set(en.e, 2, "finc", 0.9), NVDYN_ERR_VALUE);
+  EXPECT_EQ(en.err(), "stage 2 (fire/ase): finc must be >= 1, got 0.9");
+  EXPECT_EQ(nvdyn_stage_set(en.e, 1, "maxstep", 0.1), NVDYN_ERR_UNKNOWN);    // a fire/ase name
+  // required parameters and tmax >= tmin are checked when samples are set
+  ASSERT_EQ(nvdyn_engine_set(en.e, "dt", 0.01), NVDYN_OK);
+  EXPECT_EQ(nvdyn_engine_set_nsamples(en.e, 1), NVDYN_ERR_STATE);
+  EXPECT_EQ(en.err(), "stage 0 (nhc): parameter temp is required");
+  ASSERT_EQ(nvdyn_stage_set(en.e, 0, "temp", 1.0), NVDYN_OK);
+  EXPECT_EQ(nvdyn_engine_set_nsamples(en.e, 1), NVDYN_ERR_STATE);
+  EXPECT_EQ(en.err(), "stage 0 (nhc): parameter damp is required");
+  ASSERT_EQ(nvdyn_stage_set(en.e, 0, "damp", 1.0), NVDYN_OK);
+  ASSERT_EQ(nvdyn_stage_set(en.e, 1, "tmin", 20.0), NVDYN_OK);
+  EXPECT_EQ(nvdyn_engine_set_nsamples(en.e, 1), NVDYN_ERR_STATE);
+  EXPECT_EQ(en.err(), "stage 1 (fire): tmax (10) must be >= tmin (20)");
+  ASSERT_EQ(nvdyn_stage_set(en.e, 1, "tmin", 0.02), NVDYN_OK);
+  EXPECT_EQ(nvdyn_engine_set_nsamples(en.e, 1), NVDYN_OK) << en.err();
+  double v = 0.0;
+  ASSERT_EQ(nvdyn_stage_get(en.e, 2, "dt", &v), NVDYN_OK);
+  EXPECT_EQ(v, 0.1);    // ASE's default, not the engine's dt
+  ASSERT_EQ(nvdyn_stage_get(en.e, 1, "dt", &v), NVDYN_OK);
+  EXPECT_EQ(v, 0.01);
+  ASSERT_EQ(nvdyn_engine_get(en.e, "boltz", &v), NVDYN_OK);
+  EXPECT_EQ(v, 1.0);
+  EXPECT_EQ(nvdyn_engine_get(en.e, "kB", &v), NVDYN_ERR_UNKNOWN);
+  EXPECT_EQ(en.err(), "unknown engine setting 'kB'");
+}

@@ -382,11 +382,13 @@ nvdyn_status nvdyn_stage_set(nvdyn_engine *e, int st, const char *name, double v
   int bad = !isfinite(value) || value > d->hi ||
       ((d->flags & LO_OPEN) ? !(value > d->lo) : !(value >= d->lo)) ||
       ((d->flags & INTEGER) && value != floor(value));
-  if (bad)
+  if (bad) {
+    char upper[32] = "";
+    if (d->hi < 1e9) snprintf(upper, sizeof(upper), " and <= %g", d->hi);
     return fail(e, NVDYN_ERR_VALUE, "stage %d (%s): %s must be %s%s %g%s, got %g", st,
                 style_names[sg->style], name, (d->flags & INTEGER) ? "an integer " : "",
-                (d->flags & LO_OPEN) ? ">" : ">=", d->lo,
-                d->hi < 1e15 ? (d->hi == 1.0 ? " and <= 1" : " and within range") : "", value);
+                (d->flags & LO_OPEN) ? ">" : ">=", d->lo, upper, value);
+  }
   sg->p[p] = value;
   sg->set[p] = 1;
   return ok(e);
