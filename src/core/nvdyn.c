@@ -158,19 +158,11 @@ struct nvdyn_engine {
 
 static void sync_all(nvdyn_engine *e);
 
-static nvdyn_status fail(nvdyn_engine *e, nvdyn_status st, const char *fmt, ...)
-{
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(e->error, sizeof(e->error), fmt, ap);
-  va_end(ap);
-  return st;
-}
-
-/* The same for calls that take a const engine: the message buffer is the
- * only thing they write (engines are never defined const: they come from
+/* Record the message of a failed call and return its status. Calls that
+ * take a const engine use it too: the message buffer is the only thing they
+ * write (engines are never defined const: they come from
  * nvdyn_engine_create). */
-static nvdyn_status fail_const(const nvdyn_engine *e, nvdyn_status st, const char *fmt, ...)
+static nvdyn_status fail(const nvdyn_engine *e, nvdyn_status st, const char *fmt, ...)
 {
   nvdyn_engine *w = (nvdyn_engine *) e;
   va_list ap;
@@ -299,7 +291,7 @@ nvdyn_status nvdyn_engine_get(const nvdyn_engine *e, const char *name, double *v
   if (!e || !name || !value) return NVDYN_ERR_NULL;
   const double v[] = {e->dt, e->ftm2v, e->mvv2e, e->boltz, e->fclamp, e->nan_check};
   int k = engine_index(name);
-  if (k < 0) return fail_const(e, NVDYN_ERR_UNKNOWN, "unknown engine setting '%s'", name);
+  if (k < 0) return fail(e, NVDYN_ERR_UNKNOWN, "unknown engine setting '%s'", name);
   *value = v[k];
   return NVDYN_OK;
 }
@@ -398,11 +390,11 @@ nvdyn_status nvdyn_stage_get(const nvdyn_engine *e, int st, const char *name, do
 {
   if (!e || !name || !value) return NVDYN_ERR_NULL;
   if (st < 0 || st >= e->nstages)
-    return fail_const(e, NVDYN_ERR_VALUE, "stage index %d out of range [0, %d)", st, e->nstages);
+    return fail(e, NVDYN_ERR_VALUE, "stage index %d out of range [0, %d)", st, e->nstages);
   int p = param_index(name);
   if (p < 0 || !(params[p].styles & BIT(e->stages[st].style)))
-    return fail_const(e, NVDYN_ERR_UNKNOWN, "stage %d (%s): unknown parameter '%s'", st,
-                      style_names[e->stages[st].style], name);
+    return fail(e, NVDYN_ERR_UNKNOWN, "stage %d (%s): unknown parameter '%s'", st,
+                style_names[e->stages[st].style], name);
   *value = (p == P_DT && e->stages[st].p[P_DT] == 0.0) ? e->dt : e->stages[st].p[p];
   return NVDYN_OK;
 }
@@ -566,8 +558,7 @@ nvdyn_status nvdyn_get_sample_stage_steps(const nvdyn_engine *e, int sample, int
 {
   if (!e || !out) return NVDYN_ERR_NULL;
   if (sample < 0 || sample >= e->nsamples)
-    return fail_const(e, NVDYN_ERR_VALUE, "sample index %d out of range [0, %d)", sample,
-                      e->nsamples);
+    return fail(e, NVDYN_ERR_VALUE, "sample index %d out of range [0, %d)", sample, e->nsamples);
   memcpy(out, e->stage_steps + (size_t) sample * (size_t) e->nstages,
          (size_t) e->nstages * sizeof(int64_t));
   return NVDYN_OK;
@@ -584,7 +575,7 @@ nvdyn_status nvdyn_get_sample_values(const nvdyn_engine *e, nvdyn_value which, d
 {
   if (!e || !out) return NVDYN_ERR_NULL;
   if ((int) which < 0 || which > NVDYN_VALUE_FIRE_ALPHA)
-    return fail_const(e, NVDYN_ERR_VALUE, "unknown per-sample value %d", (int) which);
+    return fail(e, NVDYN_ERR_VALUE, "unknown per-sample value %d", (int) which);
   for (int s = 0; s < e->nsamples; s++) {
     const sample_state *ss = &e->samples[s];
     const stage *sg = ss->stage < e->nstages ? &e->stages[ss->stage] : NULL;
@@ -838,8 +829,7 @@ static int select_samples(nvdyn_engine *e, unsigned mask)
   memset(e->acc, 0, (size_t) e->nsamples * NACC * sizeof(double));
   memset(e->acc2, 0, (size_t) e->nsamples * NACC * sizeof(double));
   for (int s = 0; s < e->nsamples; s++) {
-    const sample_state *ss = &e->samples[s];
-    int on = ss->outcome == NVDYN_ACTIVE && (BIT(stage_of(e, s)->style) & mask);
+    const int on = e->kind[s] >= 0 && (BIT(e->kind[s]) & mask);
     e->mode[s] = (signed char) on;
     n += on;
   }
@@ -1155,7 +1145,7 @@ static nvdyn_status begin_call(nvdyn_engine *e, const nvdyn_atoms *a)
 static int any_active(const nvdyn_engine *e, unsigned mask)
 {
   for (int s = 0; s < e->nsamples; s++)
-    if (e->samples[s].outcome == NVDYN_ACTIVE && (BIT(stage_of(e, s)->style) & mask)) return 1;
+    if (e->kind[s] >= 0 && (BIT(e->kind[s]) & mask)) return 1;
   return 0;
 }
 
@@ -1257,7 +1247,7 @@ static nvdyn_status pre_update_atoms(nvdyn_engine *e, const nvdyn_atoms *a)
 
   /* Langevin: O-step coefficients c1 = exp(-dt/damp) and sigma^2 m */
   for (int s = 0; s < e->nsamples; s++) {
-    if (e->samples[s].outcome != NVDYN_ACTIVE || stage_of(e, s)->style != LANGEVIN) continue;
+    if (e->kind[s] != LANGEVIN) continue;
     const stage *sg = stage_of(e, s);
     const double c1 = exp(-stage_dt(e, sg) / sg->p[P_DAMP]);
     e->coef[4 * s] = c1;
@@ -1320,13 +1310,13 @@ static nvdyn_status pre_update_atoms(nvdyn_engine *e, const nvdyn_atoms *a)
     if ((rc = reduce(e, e->acc, e->nsamples * NACC, NVDYN_REDUCE_SUM)) != NVDYN_OK) return rc;
     for (int s = 0; s < e->nsamples; s++) {
       const sample_state *ss = &e->samples[s];
-      if (ss->outcome != NVDYN_ACTIVE || stage_of(e, s)->style != FIRE_ASE) continue;
+      if (e->kind[s] != FIRE_ASE) continue;
       const double norm = ss->fdt * sqrt(e->acc[s * NACC]), maxstep = stage_of(e, s)->p[P_MAXSTEP];
       e->coef[4 * s] = norm > maxstep ? ss->fdt * maxstep / norm : ss->fdt;
     }
     for (int i = 0; i < a->natoms; i++) {
-      const int s = active_sample(e, a, i);
-      if (s >= 0 && stage_of(e, s)->style == FIRE_ASE)
+      const int s = a->sample[i];
+      if (s >= 0 && e->kind[s] == FIRE_ASE)
         nvdyn_drift(AT(a->x, i), XS(a), AT(a->v, i), VS(a), e->coef[4 * s]);
     }
   }
