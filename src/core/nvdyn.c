@@ -1364,7 +1364,6 @@ static nvdyn_status post_update_atoms(nvdyn_engine *e, const nvdyn_atoms *a)
     sample_state *ss = &e->samples[s];
     const stage *sg = stage_of(e, s);
     const double mvv = e->acc[s * NACC] * e->mvv2e, natoms = e->acc[s * NACC + 1];
-    ss->natoms = natoms;
     e->coef[4 * s] = sg->style == NHC ? nhc_half_step(e, sg, ss, mvv, natoms)
                                       : csvr_factor(e, sg, ss, s, 0.5 * mvv, natoms, step);
   }
