@@ -71,7 +71,8 @@ bool is_top_keyword(const char *arg)
 /* ---------------------------------------------------------------------- */
 
 FixNVDyn::FixNVDyn(LAMMPS *lmp, int narg, char **arg) :
-    Fix(lmp, narg, arg), engine(nullptr), stage_bits_all(0), sample(nullptr), nsamples(0)
+    Fix(lmp, narg, arg), external_compute_hooks(false), engine(nullptr), stage_bits_all(0),
+    sample(nullptr), nsamples(0), step_start(0.0)
 {
   if (narg < 4) error->all(FLERR, "Fix nvdyn: expected 'samples' and at least one 'stage'");
 
@@ -194,6 +195,8 @@ FixNVDyn::FixNVDyn(LAMMPS *lmp, int narg, char **arg) :
     engine_failed("");
   engine = eng;
 
+  for (const auto &st : stages) stage_names.push_back(st.name);
+  stage_seconds.assign(stages.size(), 0.0);
   for (const auto &name : names) {
     group->assign(name + " empty");
     int bit = group->bitmask[group->find(name)];
@@ -240,6 +243,8 @@ int FixNVDyn::setmask()
 {
   int mask = 0;
   mask |= INITIAL_INTEGRATE;
+  mask |= PRE_FORCE;
+  mask |= POST_FORCE;
   mask |= FINAL_INTEGRATE;
   mask |= END_OF_STEP;
   return mask;
@@ -274,6 +279,7 @@ void FixNVDyn::setup(int /*vflag*/)
         "Fix nvdyn: {} atoms joined the fix group after the fix was defined; they belong "
         "to no sample and are not integrated",
         all_orphans);
+  step_start = MPI_Wtime();
 }
 
 /* ----------------------------------------------------------------------
@@ -386,6 +392,30 @@ void FixNVDyn::initial_integrate(int /*vflag*/)
   check(nvdyn_pre_update(engine, &a), "initial_integrate");
 }
 
+void FixNVDyn::pre_force(int /*vflag*/)
+{
+  if (!external_compute_hooks) begin_compute();
+}
+
+void FixNVDyn::post_force(int /*vflag*/)
+{
+  if (!external_compute_hooks) end_compute();
+}
+
+void FixNVDyn::begin_compute()
+{
+  nvdyn_atoms a;
+  fill_atoms(a);
+  check(nvdyn_begin_compute(engine, &a), "begin_compute");
+}
+
+void FixNVDyn::end_compute()
+{
+  nvdyn_atoms a;
+  fill_atoms(a);
+  check(nvdyn_end_compute(engine, &a), "end_compute");
+}
+
 void FixNVDyn::final_integrate()
 {
   nvdyn_atoms a;
@@ -399,6 +429,21 @@ void FixNVDyn::final_integrate()
 
 void FixNVDyn::end_of_step()
 {
+  // the step's wall time, shared among the stages by their atoms
+  const int nstages = (int) stage_names.size();
+  std::vector<double> atoms_in(nstages, 0.0);
+  double active_atoms = 0.0;
+  for (int s = 0; s < nsamples; s++)
+    if (sample_outcome[s] == NVDYN_ACTIVE) {
+      atoms_in[sample_stage[s]] += sample_natoms[s];
+      active_atoms += sample_natoms[s];
+    }
+  const double now = MPI_Wtime();
+  if (active_atoms > 0.0)
+    for (int k = 0; k < nstages; k++)
+      stage_seconds[k] += (now - step_start) * atoms_in[k] / active_atoms;
+  step_start = now;
+
   int moved = 0;
   nvdyn_atoms a;
   fill_atoms(a);
@@ -416,6 +461,43 @@ void FixNVDyn::refresh_state()
   sample_steps.resize(nsamples);
   check(nvdyn_get_sample_stages(engine, sample_stage.data()), "stages");
   check(nvdyn_get_sample_steps(engine, sample_steps.data()), "steps");
+  sample_outcome.resize(nsamples);
+  check(nvdyn_get_sample_outcomes(engine, sample_outcome.data()), "outcomes");
+}
+
+bool FixNVDyn::finished() const
+{
+  return std::none_of(sample_outcome.begin(), sample_outcome.end(),
+                      [](int o) { return o == NVDYN_ACTIVE; });
+}
+
+/* ----------------------------------------------------------------------
+   per stage: samples that entered it, their steps in it, how many timed
+   out or failed there, and its share of the wall time
+------------------------------------------------------------------------- */
+
+std::vector<FixNVDyn::StageSummary> FixNVDyn::stage_summary() const
+{
+  const int nstages = (int) stage_names.size();
+  std::vector<StageSummary> table(nstages);
+  std::vector<int64_t> steps(nstages);
+  std::vector<double> total(nstages, 0.0);
+  for (int k = 0; k < nstages; k++) table[k] = {stage_names[k], 0, 0.0, 0, 0, 0, stage_seconds[k]};
+  for (int s = 0; s < nsamples; s++) {
+    nvdyn_get_sample_stage_steps(engine, s, steps.data());
+    const int last = std::min(sample_stage[s], nstages - 1);
+    for (int k = 0; k <= last; k++) {
+      // a sample in stage k has entered it, even before its first step there
+      table[k].samples++;
+      total[k] += (double) steps[k];
+      table[k].max_steps = std::max(table[k].max_steps, (bigint) steps[k]);
+    }
+    if (sample_outcome[s] == NVDYN_TIMEOUT) table[sample_stage[s]].timeouts++;
+    if (sample_outcome[s] == NVDYN_FAILED) table[sample_stage[s]].failures++;
+  }
+  for (int k = 0; k < nstages; k++)
+    if (table[k].samples) table[k].mean_steps = total[k] / table[k].samples;
+  return table;
 }
 
 /* ----------------------------------------------------------------------

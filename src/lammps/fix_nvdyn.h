@@ -30,6 +30,8 @@ class FixNVDyn : public Fix {
   void init() override;
   void setup(int) override;
   void initial_integrate(int) override;
+  void pre_force(int) override;
+  void post_force(int) override;
   void final_integrate() override;
   void end_of_step() override;
 
@@ -45,10 +47,34 @@ class FixNVDyn : public Fix {
   void unpack_forward_comm(int, int, double *) override;
   double memory_usage() override;
 
+  // ---- for run_style nvpipeline
+
+  // true when no sample is active any more (all done, failed or timed out)
+  bool finished() const;
+  // the BEFORE_COMPUTE / AFTER_COMPUTE hook points; a run style that calls
+  // them itself around the force evaluation sets external_compute_hooks,
+  // otherwise the fix calls them from pre_force / post_force
+  void begin_compute();
+  void end_compute();
+  bool external_compute_hooks;
+
+  // per stage, for the end-of-run summary
+  struct StageSummary {
+    std::string name;
+    int samples;          // samples that entered the stage
+    double mean_steps;    // mean steps they spent in it (0 if none entered)
+    bigint max_steps;     // most steps one of them spent in it
+    int timeouts;         // samples that timed out in it
+    int failures;         // samples that failed in it
+    double seconds;       // wall time of the steps, shared among stages by atoms
+  };
+  std::vector<StageSummary> stage_summary() const;
+
  private:
   enum SampleMode { SAMPLES_ALL, SAMPLES_MOLECULE, SAMPLES_CHUNK };
 
   nvdyn_engine *engine;
+  std::vector<std::string> stage_names;
   std::vector<int> stage_bits;    // group bitmask per stage, then the done group
   int stage_bits_all;             // union of stage_bits
 
@@ -58,6 +84,10 @@ class FixNVDyn : public Fix {
   std::vector<int> sample_natoms;       // per sample: number of atoms
   std::vector<int> sample_stage;        // copies of the engine's per-sample state,
   std::vector<int64_t> sample_steps;    // refreshed at the end of each step
+  std::vector<int> sample_outcome;
+
+  std::vector<double> stage_seconds;    // wall time per stage, shared by atoms
+  double step_start;                    // wall time at the end of the last step
 
   void assign_samples(SampleMode, const std::string &, std::vector<int> &);
   void refresh_state();
