@@ -508,6 +508,57 @@ TEST(Core, EnergyCriterionBetweenChecks)
   EXPECT_EQ(step, 0);
 }
 
+// nvdyn_checks_due counts the samples the next end_step checks;
+// nvdyn_refresh_values gives current values on a step without a check and
+// leaves the de criterion comparing check with check.
+TEST(Core, RefreshValuesBetweenChecks)
+{
+  Engine plain, refreshed;
+  for (Engine *en : {&plain, &refreshed}) {
+    ASSERT_EQ(nvdyn_stage_add(en->e, "nve", nullptr), NVDYN_OK);
+    ASSERT_EQ(nvdyn_stage_until(en->e, 0, "de", 3e-3), NVDYN_OK);
+    ASSERT_EQ(nvdyn_stage_set(en->e, 0, "every", 4), NVDYN_OK);
+    ASSERT_EQ(nvdyn_engine_set(en->e, "dt", 0.01), NVDYN_OK);
+    ASSERT_EQ(nvdyn_engine_set_nsamples(en->e, 2), NVDYN_OK);
+  }
+  Batch b1(2, 3), b2(2, 3);
+  nvdyn_atoms a1 = b1.atoms(), a2 = b2.atoms();
+  harmonic(&a1, nullptr);
+  harmonic(&a2, nullptr);
+  for (int t = 1; t <= 330; t++) {
+    int due = -1;
+    ASSERT_EQ(nvdyn_checks_due(refreshed.e, &due), NVDYN_OK);
+    auto out = outcomes(refreshed.e, 2);
+    int active = (int) std::count(out.begin(), out.end(), NVDYN_ACTIVE);
+    EXPECT_EQ(due, t % 4 == 0 ? active : 0) << "step " << t;
+    ASSERT_EQ(nvdyn_refresh_values(refreshed.e), NVDYN_OK);
+    ASSERT_EQ(nvdyn_step(plain.e, &a1, harmonic, nullptr, nullptr), NVDYN_OK) << plain.err();
+    ASSERT_EQ(nvdyn_step(refreshed.e, &a2, harmonic, nullptr, nullptr), NVDYN_OK);
+    EXPECT_EQ(outcomes(plain.e, 2), outcomes(refreshed.e, 2)) << "step " << t;
+    // the PE of sample 1 changes by 7e-3 between the checks at steps 4 and
+    // 8 (by 2.2e-3 from step 7 to 8): only sample 0 leaves at step 8
+    if (t == 8) EXPECT_EQ(outcomes(refreshed.e, 2), (std::vector<int>{NVDYN_DONE, NVDYN_ACTIVE}));
+    std::vector<double> pe(2), fmax(2);
+    ASSERT_EQ(nvdyn_get_sample_values(refreshed.e, NVDYN_VALUE_ENERGY, pe.data()), NVDYN_OK);
+    ASSERT_EQ(nvdyn_get_sample_values(refreshed.e, NVDYN_VALUE_FMAX, fmax.data()), NVDYN_OK);
+    for (int s = 0; s < 2; s++) {
+      if (outcomes(refreshed.e, 2)[s] != NVDYN_ACTIVE) continue;
+      double sum = 0.0, f2 = 0.0;
+      for (int i = 3 * s; i < 3 * s + 3; i++) {
+        sum += b2.pe[i];
+        f2 = std::max(f2,
+                      b2.f[3 * i] * b2.f[3 * i] + b2.f[3 * i + 1] * b2.f[3 * i + 1] +
+                          b2.f[3 * i + 2] * b2.f[3 * i + 2]);
+      }
+      EXPECT_DOUBLE_EQ(pe[s], sum) << "step " << t;
+      EXPECT_DOUBLE_EQ(fmax[s], std::sqrt(f2)) << "step " << t;
+    }
+  }
+  // both samples left the stage through de (at the turning points of their
+  // energies), at the same steps in both engines
+  EXPECT_EQ(outcomes(plain.e, 2), (std::vector<int>{NVDYN_DONE, NVDYN_DONE}));
+}
+
 namespace {
 struct HookLog {
   std::vector<std::string> events;

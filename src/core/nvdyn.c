@@ -117,7 +117,7 @@ typedef struct sample_state {
   int stuck;     /* fire: more than vdfmax consecutive uphill steps */
   int64_t steps; /* steps in the current stage */
   double pe, fmax, ke, natoms, temp, drift; /* as of the last check */
-  double pe_prev, e0;                       /* previous checked PE; NVE reference */
+  double pe_check, pe_prev, e0;             /* PE of the last and previous check; NVE reference */
   int pe_in_stage, has_pe_prev, has_e0;     /* pe, pe_prev, e0 are of this stage */
   double fdt, alpha, dtv;                   /* FIRE time step, mixing, last position step */
   int64_t last_negative, nneg; /* FIRE: iteration of the last uphill step, run of them */
@@ -137,6 +137,7 @@ enum { NACC = 6 }; /* per-sample accumulators of one reduction */
 struct nvdyn_engine {
   double dt, ftm2v, mvv2e, boltz, fclamp;
   int nan_check;
+  int refresh; /* the next end_step refreshes the values of all active samples */
   nvdyn_reduce_fn reduce_fn;
   void *reduce_user;
   int64_t step;
@@ -1398,6 +1399,22 @@ static int needs_energy(const nvdyn_engine *e, int s)
   return sg->has[C_DE] || (sg->style == NVE && sg->p[P_DRIFT] > 0.0);
 }
 
+nvdyn_status nvdyn_checks_due(const nvdyn_engine *e, int *n)
+{
+  if (!e || !n) return NVDYN_ERR_NULL;
+  *n = 0;
+  for (int s = 0; s < e->nsamples; s++)
+    if (e->samples[s].outcome == NVDYN_ACTIVE && check_due(e, s)) (*n)++;
+  return NVDYN_OK;
+}
+
+nvdyn_status nvdyn_refresh_values(nvdyn_engine *e)
+{
+  if (!e) return NVDYN_ERR_NULL;
+  e->refresh = 1;
+  return ok(e);
+}
+
 nvdyn_status nvdyn_need_energy(const nvdyn_engine *e, int *need)
 {
   if (!e || !need) return NVDYN_ERR_NULL;
@@ -1412,7 +1429,7 @@ static int criteria_hold(const stage *sg, const sample_state *ss)
 {
   if (!sg->has[C_FMAX] && !sg->has[C_DE] && !sg->has[C_STEPS]) return 0;
   if (sg->has[C_FMAX] && !(ss->fmax <= sg->until[C_FMAX])) return 0;
-  if (sg->has[C_DE] && !(ss->has_pe_prev && fabs(ss->pe - ss->pe_prev) <= sg->until[C_DE]))
+  if (sg->has[C_DE] && !(ss->has_pe_prev && fabs(ss->pe_check - ss->pe_prev) <= sg->until[C_DE]))
     return 0;
   if (sg->has[C_STEPS] && ss->steps < (int64_t) sg->until[C_STEPS]) return 0;
   return 1;
@@ -1463,7 +1480,9 @@ nvdyn_status nvdyn_end_step(nvdyn_engine *e, const nvdyn_atoms *a, int *nchanged
                 "an energy criterion or drift monitor is due on step %lld: "
                 "per-atom energies (pe) are needed",
                 (long long) (e->step + 1));
-  if (any_check || e->nan_check) {
+  const int refresh = e->refresh;
+  e->refresh = 0;
+  if (any_check || e->nan_check || refresh) {
     if ((rc = sample_stats(e, a)) != NVDYN_OK) return rc;
   }
   int changed = 0;
@@ -1486,18 +1505,20 @@ nvdyn_status nvdyn_end_step(nvdyn_engine *e, const nvdyn_atoms *a, int *nchanged
       changed++;
       continue;
     }
-    if (!due) continue;
+    if (!due && !refresh) continue;
     ss->natoms = acc[2];
     ss->ke = 0.5 * e->mvv2e * acc[0];
     ss->fmax = sqrt(mx[0]);
     const double dof = sample_dof(sg, ss->natoms);
     ss->temp = dof > 0.0 ? 2.0 * ss->ke / (dof * e->boltz) : 0.0;
+    if (mx[2] != 0.0) ss->pe = acc[1];
+    if (!due) continue;
     if (mx[2] != 0.0) {
       if (ss->pe_in_stage) {
-        ss->pe_prev = ss->pe;
+        ss->pe_prev = ss->pe_check;
         ss->has_pe_prev = 1;
       }
-      ss->pe = acc[1];
+      ss->pe_check = acc[1];
       ss->pe_in_stage = 1;
       if (sg->style == NVE && sg->p[P_DRIFT] > 0.0) {
         const double etot = ss->pe + ss->ke;

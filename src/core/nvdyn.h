@@ -233,9 +233,9 @@ NVDYN_API nvdyn_status nvdyn_get_sample_outcomes(const nvdyn_engine *engine, int
 NVDYN_API nvdyn_status nvdyn_get_sample_stage_steps(const nvdyn_engine *engine, int sample,
                                                     int64_t *steps);
 
-/* Per-sample values (nsamples entries), as of the sample's last check (in
- * any stage; a finished sample keeps those of its final check; NaN before
- * its first check):
+/* Per-sample values (nsamples entries), as of the sample's last check or
+ * nvdyn_refresh_values() step (in any stage; a finished sample keeps those
+ * of its final check; NaN before its first check):
  *   ENERGY      potential energy (of the last check with per-atom energies)
  *   FMAX        largest per-atom force norm
  *   KINETIC     kinetic energy
@@ -313,6 +313,17 @@ NVDYN_API nvdyn_status nvdyn_hook_add(nvdyn_engine *engine, nvdyn_hook_point poi
 /* *need = 1 when the next nvdyn_end_step() evaluates an energy criterion or
  * an energy-drift monitor for some sample, so atoms->pe must be given. */
 NVDYN_API nvdyn_status nvdyn_need_energy(const nvdyn_engine *engine, int *need);
+
+/* *n = number of active samples whose exit criteria the next
+ * nvdyn_end_step() checks (a caller computes per-atom energies for those
+ * steps when it wants every check to carry the samples' energies). */
+NVDYN_API nvdyn_status nvdyn_checks_due(const nvdyn_engine *engine, int *n);
+
+/* The next nvdyn_end_step() refreshes the values (ENERGY if atoms->pe is
+ * given, FMAX, KINETIC, NATOMS, TEMPERATURE) of every active sample, check
+ * due or not; for output on steps of the caller's choosing. Exit criteria
+ * are unaffected: "de" still compares the energies of consecutive checks. */
+NVDYN_API nvdyn_status nvdyn_refresh_values(nvdyn_engine *engine);
 
 NVDYN_API nvdyn_status nvdyn_begin_step(nvdyn_engine *engine, const nvdyn_atoms *atoms);
 NVDYN_API nvdyn_status nvdyn_pre_update(nvdyn_engine *engine, const nvdyn_atoms *atoms);
