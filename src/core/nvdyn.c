@@ -1383,13 +1383,17 @@ nvdyn_status nvdyn_post_update(nvdyn_engine *e, const nvdyn_atoms *a)
 }
 
 /* The next end_step checks sample s (its steps in the stage will be
- * steps + 1). */
+ * steps + 1). A stage without criteria, maxsteps or drift monitor has
+ * nothing to check. */
 static int check_due(const nvdyn_engine *e, int s)
 {
   const sample_state *ss = &e->samples[s];
   const stage *sg = &e->stages[ss->stage];
   const int64_t n = ss->steps + 1, every = (int64_t) sg->p[P_EVERY];
   const int64_t maxsteps = (int64_t) sg->p[P_MAXSTEPS];
+  const int drift = sg->style == NVE && sg->p[P_DRIFT] > 0.0;
+  if (!sg->has[C_FMAX] && !sg->has[C_DE] && !sg->has[C_STEPS] && maxsteps <= 0 && !drift)
+    return 0;
   return n % every == 0 || (maxsteps > 0 && n >= maxsteps);
 }
 

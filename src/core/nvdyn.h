@@ -157,7 +157,10 @@ NVDYN_API nvdyn_status nvdyn_stage_add(nvdyn_engine *engine, const char *style, 
 /* Set a stage parameter (name: meaning, default). Any style:
  *   "dt"        the stage's time step (fire: initial FIRE step) (engine dt;
  *               fire/ase: 0.1)
- *   "every"     check period of the exit criteria, in steps >= 1 (1)
+ *   "every"     check period of the exit criteria, in steps >= 1 (1); a
+ *               stage without criteria, maxsteps or drift monitor makes no
+ *               checks (its samples' values change only on the steps of
+ *               nvdyn_refresh_values())
  *   "maxsteps"  a sample still in the stage after this many steps ends with
  *               outcome TIMEOUT; 0 = no limit (0)
  * MD styles (nve, langevin, csvr, nhc):
