@@ -16,6 +16,7 @@
 
 #include "comm.h"
 #include "fix.h"
+#include "neighbor.h"
 
 namespace NVDYN_NS {
 
@@ -29,6 +30,24 @@ inline void forward_comm_fix(LAMMPS_NS::Comm *comm, LAMMPS_NS::Fix *fix)
 #else
   comm->forward_comm_fix(fix);
 #endif
+}
+
+// Remove the neighbor exclusion of group pair (g1, g2) if there is one.
+// Neighbor::exclusion_group_group_delete() errors when there is none and
+// shifts ex1_bit / ex2_bit, which are allocated only by Neighbor::init():
+// before the first run they are null.
+inline void remove_group_exclusion(LAMMPS_NS::Neighbor *neighbor, int g1, int g2)
+{
+  int n = neighbor->nex_group, m = 0;
+  while (m < n && !(neighbor->ex1_group[m] == g1 && neighbor->ex2_group[m] == g2)) m++;
+  if (m == n) return;
+  for (int k = m + 1; k < n; k++) {
+    neighbor->ex1_group[k - 1] = neighbor->ex1_group[k];
+    neighbor->ex2_group[k - 1] = neighbor->ex2_group[k];
+    if (neighbor->ex1_bit) neighbor->ex1_bit[k - 1] = neighbor->ex1_bit[k];
+    if (neighbor->ex2_bit) neighbor->ex2_bit[k - 1] = neighbor->ex2_bit[k];
+  }
+  neighbor->nex_group = n - 1;
 }
 
 }    // namespace NVDYN_NS
