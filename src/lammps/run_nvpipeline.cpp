@@ -50,6 +50,17 @@ RunNVPipeline::RunNVPipeline(LAMMPS *lmp, int narg, char **arg) :
 }
 
 /* ----------------------------------------------------------------------
+   a run that ended in an error skipped cleanup(): hand the compute hooks
+   back to the fixes, which may run under another run style next
+------------------------------------------------------------------------- */
+
+RunNVPipeline::~RunNVPipeline()
+{
+  find_batches();
+  for (auto batch : batches) batch->external_compute_hooks = false;
+}
+
+/* ----------------------------------------------------------------------
    initialization before run
 ------------------------------------------------------------------------- */
 

@@ -26,6 +26,7 @@ class FixNVDyn;
 class RunNVPipeline : public Verlet {
  public:
   RunNVPipeline(class LAMMPS *, int, char **);
+  ~RunNVPipeline() override;
   void init() override;
   void setup(int) override;
   void run(int) override;
