@@ -1,6 +1,8 @@
 // fix nvdyn in LAMMPS, loaded as a plugin. Run by ctest on 1 and 2 MPI ranks.
 #include "lammps_harness.h"
 
+#include "nvdyn.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -8,6 +10,7 @@
 #include <map>
 #include <set>
 #include <sstream>
+#include <tuple>
 
 // A single nve stage over all atoms reproduces fix nve.
 TEST(FixNVDyn, ReproducesFixNve)
@@ -536,4 +539,55 @@ TEST(FixNVDynWorkflow, NanStopIsAnErrorNamingTheSample)
   std::string msg = l.error_of("run 10");
   EXPECT_NE(msg.find("sample 2 failed on step 3"), std::string::npos) << msg;
   EXPECT_NE(msg.find("'nan stop'"), std::string::npos) << msg;
+}
+
+// Every stage keyword and style argument reaches the C core with its value
+// (read back through extract("engine")), and the global keywords set the
+// engine's settings.
+TEST(FixNVDyn, EveryStageKeywordReachesTheEngine)
+{
+  Lammps l;
+  l.cmds(lj_liquid(2));
+  l.cmd("fix nv all nvdyn samples all "
+        "stage f fire dt 0.004 every 3 maxsteps 900 tmax 8 tmin 0.03 delaystep 15 dtgrow 1.2 "
+        "dtshrink 0.4 alpha0 0.2 alphashrink 0.98 vdfmax 1500 halfstepback no initialdelay no "
+        "dmax 0.05 until fmax 0.01 de 1e-6 "
+        "stage a fire/ase dt 0.05 maxstep 0.1 dtmax 0.8 nmin 4 finc 1.2 fdec 0.4 astart 0.2 "
+        "fa 0.95 until fmax 0.02 "
+        "stage l langevin 1.5 0.7 11 velocity 1.4 12 extra_dof 6 until steps 7 "
+        "stage c csvr 1.6 0.8 13 until steps 8 "
+        "stage n nhc 1.7 0.9 chain 5 until steps 9 "
+        "stage v nve drift 0.01 until steps 10 "
+        "fclamp 50 nan off");
+  int dim = -1;
+  auto *engine = static_cast<nvdyn_engine *>(l.fix("nv")->extract("engine", dim));
+  ASSERT_NE(engine, nullptr);
+  EXPECT_EQ(dim, 0);
+  const std::vector<std::tuple<int, const char *, double>> params = {
+      {0, "dt", 0.004},         {0, "every", 3},      {0, "maxsteps", 900},
+      {0, "tmax", 8},           {0, "tmin", 0.03},    {0, "delaystep", 15},
+      {0, "dtgrow", 1.2},       {0, "dtshrink", 0.4}, {0, "alpha0", 0.2},
+      {0, "alphashrink", 0.98}, {0, "vdfmax", 1500},  {0, "halfstepback", 0},
+      {0, "initialdelay", 0},   {0, "dmax", 0.05},    {1, "dt", 0.05},
+      {1, "maxstep", 0.1},      {1, "dtmax", 0.8},    {1, "nmin", 4},
+      {1, "finc", 1.2},         {1, "fdec", 0.4},     {1, "astart", 0.2},
+      {1, "fa", 0.95},          {2, "temp", 1.5},     {2, "damp", 0.7},
+      {2, "seed", 11},          {2, "velocity", 1.4}, {2, "velocity_seed", 12},
+      {2, "extra_dof", 6},      {3, "temp", 1.6},     {3, "damp", 0.8},
+      {3, "seed", 13},          {4, "temp", 1.7},     {4, "damp", 0.9},
+      {4, "chain", 5},          {5, "drift", 0.01}};
+  for (const auto &p : params) {
+    double value = -1;
+    ASSERT_EQ(nvdyn_stage_get(engine, std::get<0>(p), std::get<1>(p), &value), NVDYN_OK)
+        << std::get<1>(p);
+    EXPECT_DOUBLE_EQ(value, std::get<2>(p)) << "stage " << std::get<0>(p) << " " << std::get<1>(p);
+  }
+  double value = -1;
+  ASSERT_EQ(nvdyn_engine_get(engine, "fclamp", &value), NVDYN_OK);
+  EXPECT_EQ(value, 50);
+  ASSERT_EQ(nvdyn_engine_get(engine, "nan", &value), NVDYN_OK);
+  EXPECT_EQ(value, 0);
+  int nstages = 0;
+  ASSERT_EQ(nvdyn_engine_nstages(engine, &nstages), NVDYN_OK);
+  EXPECT_EQ(nstages, 6);
 }
