@@ -1,0 +1,262 @@
+#!/usr/bin/python3
+"""NVDYN LAMMPS benchmarks: figures as ratios to a baseline run alongside.
+
+  nve       (a) fix nvdyn with one nve stage vs fix nve on an LJ liquid:
+                ratio of the medians of the Modify time and of the loop
+                time over interleaved runs (target: within 3 %)
+  clusters  (b) relaxing LJ clusters of mixed sizes to one fmax: fix nvdyn
+                (one run), one minimize per cluster in a loop, one minimize
+                of all clusters; wall time, force evaluations, energies
+                (target: NVDYN fastest)
+
+Usually started by bench/lammps/run.sh, which builds everything and passes
+--lmp and --plugin. Logs, data and dumps stay in --workdir.
+"""
+
+import argparse
+import os
+import re
+import statistics
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+sys.dont_write_bytecode = True    # no __pycache__ in the source tree
+import clusters    # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+FLOAT = r"([-+0-9.eE]+)"
+
+
+# ---------------------------------------------------------------- LAMMPS
+
+def run_lammps(args, name, inp, variables):
+    """Runs lmp on input inp (in this folder) with -var settings; returns
+    (wall seconds, log text). The log is kept as WORKDIR/name.log."""
+    log = os.path.join(args.workdir, name + ".log")
+    cmd = [args.lmp, "-in", inp, "-log", log, "-screen", "none"]
+    for key, val in variables.items():
+        cmd += ["-var", key, str(val)]
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, cwd=HERE, env=env, stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, text=True)
+    wall = time.perf_counter() - t0
+    text = open(log).read() if os.path.exists(log) else ""
+    if proc.returncode != 0 or "ERROR" in text:
+        err = [ln for ln in (text + proc.stdout).splitlines() if "ERROR" in ln]
+        sys.exit(f"bench: {' '.join(cmd)} failed (exit {proc.returncode}): "
+                 f"{err[0] if err else proc.stdout[-2000:]}\nlog: {log}")
+    return wall, text
+
+
+def loops(text):
+    """[(loop seconds, steps, atoms)] of every run or minimize in a log."""
+    pat = rf"Loop time of {FLOAT} on \d+ procs for (\d+) steps with (\d+) atoms"
+    return [(float(t), int(s), int(n)) for t, s, n in re.findall(pat, text)]
+
+
+def timer_sections(text):
+    """{section: avg seconds} of the timer table after the last loop."""
+    tail = text[text.rindex("Loop time of"):]
+    out = {}
+    for m in re.finditer(r"^(\w+)\s*\|[^|]*\|\s*([-+0-9.eE]+)\s*\|", tail, re.M):
+        out.setdefault(m.group(1), float(m.group(2)))
+    return out
+
+
+def last_thermo_line(text):
+    """The last thermo line before the last loop (step and values)."""
+    head = text[:text.rindex("Loop time of")].rstrip().splitlines()
+    return head[-1].split()
+
+
+def median(values):
+    return statistics.median(values)
+
+
+def verdict(ok):
+    return "MET" if ok else "MISSED"
+
+
+# ---------------------------------------------------------------- (a)
+
+def bench_nve(args):
+    variables = {"nvdyn_plugin": args.plugin, "n": args.n, "nsteps": args.nsteps,
+                 "warmup": args.warmup}
+    natoms = 4 * args.n**3
+    print(f"NVDYN LAMMPS benchmark (a): fix nvdyn (one nve stage) vs fix nve\n"
+          f"{natoms} atoms, LJ liquid (fcc 0.8442, lj/cut 2.5, T 3.0), 1 MPI rank; "
+          f"{args.nsteps} timed steps per run after {args.warmup} warm-up steps;\n"
+          f"{args.reps} runs of each, alternating (nve first in odd rounds, nvdyn first "
+          f"in even ones)\n")
+    rows = {"nve": [], "nvdyn": []}
+    finals = set()
+    print(f"{'run':>3}  {'integrator':<10} {'loop s':>9} {'Modify s':>9} {'Pair s':>9} "
+          f"{'Neigh s':>9} {'Modify ns/atom-step':>20}")
+    for rep in range(args.reps):
+        order = ("nve", "nvdyn") if rep % 2 == 0 else ("nvdyn", "nve")
+        for integ in order:
+            _, text = run_lammps(args, f"nve_{integ}_{rep + 1}", "in.lj_nve",
+                                 dict(variables, integrator=integ))
+            loop, steps, _ = loops(text)[-1]
+            sec = timer_sections(text)
+            rows[integ].append((loop, sec["Modify"]))
+            finals.add(tuple(last_thermo_line(text)))
+            print(f"{rep + 1:>3}  {integ:<10} {loop:9.4f} {sec['Modify']:9.4f} "
+                  f"{sec['Pair']:9.4f} {sec['Neigh']:9.4f} "
+                  f"{1e9 * sec['Modify'] / (steps * natoms):20.2f}", flush=True)
+
+    print(f"\n{'':<22} {'median nve':>11} {'median nvdyn':>13} {'nvdyn/nve':>10}   "
+          f"target <= {1 + args.tolerance:.2f}")
+    for col, what in ((0, "loop time (s)"), (1, "Modify time (s)")):
+        a = median([r[col] for r in rows["nve"]])
+        b = median([r[col] for r in rows["nvdyn"]])
+        print(f"{what:<22} {a:11.4f} {b:13.4f} {b / a:10.3f}   "
+              f"{verdict(b / a <= 1 + args.tolerance)}")
+    extra = median([r[1] for r in rows["nvdyn"]]) - median([r[1] for r in rows["nve"]])
+    print(f"extra integrator time of nvdyn: {1e9 * extra / (args.nsteps * natoms):.2f} "
+          f"ns per atom-step, {100 * extra / median([r[0] for r in rows['nve']]):.1f} % of "
+          f"the median nve loop time")
+    print("trajectories: " + ("identical (same last thermo line in every run)"
+                              if len(finals) == 1 else "DIFFER between runs"))
+
+
+# ---------------------------------------------------------------- (b)
+
+def cluster_results(dump):
+    """{cluster: (energy, fmax)} of the final configurations in a dump."""
+    return {k: clusters.lj_energy_fmax(x) for k, x in clusters.read_dump(dump).items()}
+
+
+def run_method(args, method, datadir, rep):
+    """Runs one relaxation method; returns a dict of its figures."""
+    dump = os.path.join(args.workdir, f"final_{method}.dump")
+    common = {"dir": datadir, "fmax": args.fmax, "maxiter": args.maxiter, "dt": args.dt,
+              "out": dump}
+    if method == "nvdyn":
+        wall, text = run_lammps(args, f"clusters_nvdyn_{rep}", "in.clusters_nvdyn",
+                                dict(common, nvdyn_plugin=args.plugin))
+        loop, steps, natoms = loops(text)[-1]
+        outcome = re.search(r"NVDYN outcome: done (\S+) failed (\S+) timed_out (\S+)", text)
+        done = int(float(outcome.group(1)))
+        # setup evaluates the forces once, then one evaluation per step
+        return dict(wall=wall, loop=loop, evals=steps + 1, atom_evals=(steps + 1) * natoms,
+                    converged=done, notes=f"{steps} steps; failed {outcome.group(2)}, "
+                    f"timed out {outcome.group(3)}", dump=dump)
+    inp = "in.clusters_seq" if method == "sequential" else "in.clusters_global"
+    wall, text = run_lammps(args, f"clusters_{method}_{rep}", inp,
+                            dict(common, nclusters=args.nclusters))
+    runs = loops(text)
+    evals = [(int(i), int(e)) for i, e in
+             re.findall(r"Iterations, force evaluations = (\d+) (\d+)", text)]
+    stops = re.findall(r"Stopping criterion = (.*)", text)
+    converged = sum(s.strip() == "force tolerance" for s in stops)
+    if method == "global":
+        converged = args.nclusters if converged == 1 else 0
+    iters = [i for i, _ in evals]
+    notes = (f"iterations per minimize {min(iters)}..{max(iters)}, "
+             f"median {median(iters):g}" if method == "sequential"
+             else f"{iters[0]} iterations")
+    return dict(wall=wall, loop=sum(t for t, _, _ in runs), evals=sum(e for _, e in evals),
+                atom_evals=sum(e * n for (_, e), (_, _, n) in zip(evals, runs)),
+                converged=converged, notes=notes, dump=dump)
+
+
+def bench_clusters(args):
+    datadir = os.path.join(args.workdir, "clusters")
+    sizes = clusters.write_all(datadir, args.nclusters, args.min, args.max, args.seed, args.amp)
+    methods = args.methods.split(",")
+    if not methods or any(m not in ("nvdyn", "sequential", "global") for m in methods):
+        sys.exit(f"bench: --methods takes nvdyn, sequential, global; not {args.methods}")
+    base = methods[0]
+    print(f"NVDYN LAMMPS benchmark (b): relaxing {args.nclusters} LJ clusters "
+          f"({sum(sizes)} atoms, {min(sizes)}..{max(sizes)} per cluster, seed {args.seed}, "
+          f"perturbation {args.amp})\n"
+          f"to a largest per-atom force below {args.fmax:g} (FIRE, dt {args.dt:g}, "
+          f"lj/cut 2.5 shifted, fixed boundaries), 1 MPI rank; {args.reps} rounds, "
+          f"methods in rotating order\n")
+    results = {m: [] for m in methods}
+    for rep in range(args.reps):
+        k = rep % len(methods)
+        for m in methods[k:] + methods[:k]:
+            r = run_method(args, m, datadir, rep + 1)
+            results[m].append(r)
+            print(f"  round {rep + 1}: {m:<10} wall {r['wall']:8.3f} s, "
+                  f"loop {r['loop']:8.3f} s", flush=True)
+
+    labels = {"nvdyn": "nvdyn (one run)",
+              "sequential": f"minimize x {args.nclusters}",
+              "global": "one minimize"}
+    finals = {m: cluster_results(results[m][-1]["dump"]) for m in methods}
+    wall = {m: median([r["wall"] for r in results[m]]) for m in methods}
+    print(f"\n{'method':<18} {'wall s':>8} {'loop s':>8} {'wall/' + base:>16} {'force evals':>11} "
+          f"{'atom-evals':>11} {'converged':>9} {'max fmax':>9}  notes")
+    for m in methods:
+        r = results[m][-1]
+        e = finals[m]
+        fmax = max(f for _, f in e.values())
+        print(f"{labels[m]:<18} {wall[m]:8.3f} "
+              f"{median([x['loop'] for x in results[m]]):8.3f} {wall[m] / wall[base]:16.2f} "
+              f"{r['evals']:11d} {r['atom_evals']:11.3e} {r['converged']:>5}/{len(e):<3} "
+              f"{fmax:9.2e}  {r['notes']}")
+    print("wall: median over the rounds of the whole lmp process (start, reading the data, "
+          "setup, relaxation);\nloop: median of the LAMMPS loop times (summed over the "
+          "minimize commands); atom-evals: force evaluations times atoms;\nmax fmax: "
+          "largest per-atom force of the final structures, recomputed from the dumps")
+
+    print(f"\nfinal energies per cluster against those of {labels[base]} "
+          f"(recomputed from the dumps; same minimum: |dE| < {args.same:g}):")
+    ref = finals[base]
+    for m in methods[1:]:
+        d = np.array([finals[m][k][0] - ref[k][0] for k in sorted(ref)])
+        print(f"  {labels[m]:<18} sum E {sum(v[0] for v in finals[m].values()):14.6f} "
+              f"({base} {sum(v[0] for v in ref.values()):.6f}), max |dE| "
+              f"{np.abs(d).max():.3e}, clusters in another minimum: "
+              f"{int((np.abs(d) >= args.same).sum())} (lower {int((d <= -args.same).sum())}, "
+              f"higher {int((d >= args.same).sum())})")
+    fastest = min(methods, key=lambda m: wall[m])
+    print(f"\nfastest (wall): {labels[fastest]}" + (
+        f"; target (nvdyn fastest): {verdict(fastest == 'nvdyn')}" if "nvdyn" in methods else ""))
+
+
+# ---------------------------------------------------------------- main
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--lmp", required=True, help="the LAMMPS executable")
+    ap.add_argument("--plugin", required=True, help="nvdynplugin.so")
+    ap.add_argument("--workdir", default="bench-lammps", help="for logs, data and dumps")
+    sub = ap.add_subparsers(dest="what", required=True)
+    a = sub.add_parser("nve", help="(a) fix nvdyn nve stage vs fix nve")
+    a.add_argument("--n", type=int, default=20, help="fcc cells per side (4 n^3 atoms)")
+    a.add_argument("--nsteps", type=int, default=300)
+    a.add_argument("--warmup", type=int, default=50)
+    a.add_argument("--reps", type=int, default=5)
+    a.add_argument("--tolerance", type=float, default=0.03)
+    b = sub.add_parser("clusters", help="(b) relaxing LJ clusters, three ways")
+    b.add_argument("--nclusters", type=int, default=256)
+    b.add_argument("--min", type=int, default=13)
+    b.add_argument("--max", type=int, default=60)
+    b.add_argument("--seed", type=int, default=1)
+    b.add_argument("--amp", type=float, default=0.1)
+    b.add_argument("--fmax", type=float, default=1e-4)
+    b.add_argument("--maxiter", type=int, default=100000)
+    b.add_argument("--dt", type=float, default=0.005)
+    b.add_argument("--reps", type=int, default=3)
+    b.add_argument("--methods", default="nvdyn,sequential,global",
+                   help="comma-separated, the first is the reference of the ratios")
+    b.add_argument("--same", type=float, default=1e-6,
+                   help="energy difference below which two minima are the same")
+    args = ap.parse_args()
+    args.workdir = os.path.abspath(args.workdir)
+    args.lmp = os.path.abspath(args.lmp)
+    args.plugin = os.path.abspath(args.plugin)
+    os.makedirs(args.workdir, exist_ok=True)
+    (bench_nve if args.what == "nve" else bench_clusters)(args)
+
+
+if __name__ == "__main__":
+    main()
