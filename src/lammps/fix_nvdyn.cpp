@@ -5,8 +5,9 @@
    compute chunk/atom). Each sample goes through the stages in order and
    leaves a stage on its own when the stage's criteria hold. Integration
    and per-sample bookkeeping are done by the NVDYN C core (nvdyn.h); this
-   fix feeds it LAMMPS's arrays and mirrors each sample's stage in LAMMPS
-   groups named after the stages.
+   fix feeds it LAMMPS's arrays, mirrors each sample's stage or outcome in
+   LAMMPS groups, keeps frozen samples out of the neighbor lists, and writes
+   finished samples and per-sample logs.
 ------------------------------------------------------------------------- */
 
 #include "fix_nvdyn.h"
@@ -18,18 +19,22 @@
 #include "comm.h"
 #include "compute.h"
 #include "compute_chunk_atom.h"
+#include "domain.h"
 #include "error.h"
 #include "force.h"
 #include "group.h"
 #include "memory.h"
 #include "modify.h"
+#include "neighbor.h"
 #include "update.h"
 #include "utils.h"
 
 #include <algorithm>
 #include <cerrno>
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <map>
 
 using namespace LAMMPS_NS;
 using namespace FixConst;
@@ -37,18 +42,51 @@ using namespace FixConst;
 // MAX_GROUP of group.cpp, which no LAMMPS header exports
 static constexpr int LAMMPS_MAX_GROUP = 32;
 
+// columns of the per-sample array
+enum {
+  COL_ID,
+  COL_STAGE,
+  COL_STEPS,
+  COL_ENERGY,
+  COL_FMAX,
+  COL_OUTCOME,
+  COL_ATOMS,
+  COL_TEMP,
+  NCOLS
+};
+
 namespace {
 
-// Parse a positive integer value of keyword `what`, naming both on error.
-bigint parse_count(Error *error, const char *what, const char *str)
+// Parse an integer value of keyword `what` (>= lo), naming both on error.
+bigint parse_int(Error *error, const std::string &what, const char *str, bigint lo)
 {
   char *end = nullptr;
   errno = 0;
   long long val = strtoll(str, &end, 10);
   if (end == str || *end != '\0' || errno == ERANGE)
     error->all(FLERR, "Fix nvdyn: {} expects an integer, got '{}'", what, str);
-  if (val < 1) error->all(FLERR, "Fix nvdyn: {} must be >= 1, got {}", what, str);
+  if (val < lo) error->all(FLERR, "Fix nvdyn: {} must be >= {}, got {}", what, lo, str);
   return (bigint) val;
+}
+
+// Parse a finite real value of keyword `what`, naming both on error; the
+// C core checks the ranges.
+double parse_real(Error *error, const std::string &what, const char *str)
+{
+  char *end = nullptr;
+  errno = 0;
+  double val = strtod(str, &end);
+  if (end == str || *end != '\0' || errno == ERANGE || !std::isfinite(val))
+    error->all(FLERR, "Fix nvdyn: {} expects a number, got '{}'", what, str);
+  return val;
+}
+
+bool parse_yesno(Error *error, const std::string &what, const char *str)
+{
+  if (strcmp(str, "yes") == 0) return true;
+  if (strcmp(str, "no") == 0) return false;
+  error->all(FLERR, "Fix nvdyn: {} expects yes or no, got '{}'", what, str);
+  return false;
 }
 
 // The engine's cross-rank reduction: an in-place MPI_Allreduce over world.
@@ -61,37 +99,86 @@ int reduce_over_ranks(double *data, int n, nvdyn_reduce_op op, void *user)
       : 1;
 }
 
+const char *const top_keywords[] = {"samples",  "stage", "done", "failed", "timeout", "sink",
+                                    "elements", "log",   "nan",  "fclamp", "append"};
+
 bool is_top_keyword(const char *arg)
 {
-  return strcmp(arg, "samples") == 0 || strcmp(arg, "stage") == 0 || strcmp(arg, "done") == 0;
+  for (const char *k : top_keywords)
+    if (strcmp(arg, k) == 0) return true;
+  return false;
+}
+
+// Arguments after a stage's style, in order (style -> C core parameters).
+const std::map<std::string, std::vector<std::string>> style_args = {
+    {"fire", {}},
+    {"fire/ase", {}},
+    {"nve", {}},
+    {"langevin", {"temp", "damp", "seed"}},
+    {"csvr", {"temp", "damp", "seed"}},
+    {"nhc", {"temp", "damp"}}};
+
+// Stage keywords with one value, passed to the C core under the same name,
+// which checks ranges and whether the keyword applies to the style.
+enum ValueKind { REAL, INTEGER, YESNO };
+const std::map<std::string, ValueKind> stage_keywords = {
+    {"dt", REAL},           {"every", INTEGER},  {"maxsteps", INTEGER},   {"extra_dof", REAL},
+    {"drift", REAL},        {"chain", INTEGER},  {"tmax", REAL},          {"tmin", REAL},
+    {"delaystep", INTEGER}, {"dtgrow", REAL},    {"dtshrink", REAL},      {"alpha0", REAL},
+    {"alphashrink", REAL},  {"vdfmax", INTEGER}, {"halfstepback", YESNO}, {"initialdelay", YESNO},
+    {"dmax", REAL},         {"maxstep", REAL},   {"dtmax", REAL},         {"nmin", INTEGER},
+    {"finc", REAL},         {"fdec", REAL},      {"astart", REAL},        {"fa", REAL}};
+
+const char *outcome_name(int outcome)
+{
+  switch (outcome) {
+    case NVDYN_ACTIVE:
+      return "active";
+    case NVDYN_DONE:
+      return "done";
+    case NVDYN_TIMEOUT:
+      return "timeout";
+    default:
+      return "failed";
+  }
 }
 
 }    // namespace
 
+struct FixNVDyn::StageArg {
+  std::string name, style;
+  std::vector<std::pair<std::string, double>> params, until;
+};
+
 /* ---------------------------------------------------------------------- */
 
 FixNVDyn::FixNVDyn(LAMMPS *lmp, int narg, char **arg) :
-    Fix(lmp, narg, arg), external_compute_hooks(false), engine(nullptr), stage_bits_all(0),
-    sample(nullptr), nsamples(0), step_start(0.0)
+    Fix(lmp, narg, arg), external_compute_hooks(false), engine(nullptr), nstages(0),
+    group_bits_all(0), frozen_bit(0), sample(nullptr), nsamples(0), values_step(-1),
+    step_start(0.0), c_pe(nullptr), pe_step(-1), nan_mode(NAN_FAIL), sink_flag(false),
+    sink_fp(nullptr), log_fp(nullptr), log_every(0)
 {
   if (narg < 4) error->all(FLERR, "Fix nvdyn: expected 'samples' and at least one 'stage'");
 
-  // parse everything first, create groups and the engine last, so that a
-  // bad argument leaves nothing behind
+  // parse everything first, create groups, computes, files and the engine
+  // last, so that a bad argument leaves nothing behind
 
-  struct StageArg {
-    std::string name, style;
-    bigint steps = 0;
-  };
   std::vector<StageArg> stages;
   SampleMode sample_mode = SAMPLES_ALL;
   std::string chunk_id;    // compute chunk/atom ID for SAMPLES_CHUNK
-  std::string done_name = "done";
+  std::string outcome_groups[3] = {"done", "failed", "timeout"};
+  std::string sink_file, log_file;
+  double fclamp = 0.0;
+  bool append = false;
 
   int iarg = 3;
+  auto need = [&](int n) {
+    if (iarg + n >= narg)
+      error->all(FLERR, "Fix nvdyn: {} needs {} value{}", arg[iarg], n, n > 1 ? "s" : "");
+  };
   while (iarg < narg) {
     if (strcmp(arg[iarg], "samples") == 0) {
-      if (iarg + 1 >= narg) error->all(FLERR, "Fix nvdyn: samples needs a value");
+      need(1);
       const char *val = arg[iarg + 1];
       if (strcmp(val, "all") == 0) {
         sample_mode = SAMPLES_ALL;
@@ -113,32 +200,51 @@ FixNVDyn::FixNVDyn(LAMMPS *lmp, int narg, char **arg) :
       }
       iarg += 2;
     } else if (strcmp(arg[iarg], "stage") == 0) {
-      if (iarg + 2 >= narg) error->all(FLERR, "Fix nvdyn: stage needs a name and a style");
-      StageArg st;
-      st.name = arg[iarg + 1];
-      st.style = arg[iarg + 2];
-      iarg += 3;
-      if (iarg < narg && strcmp(arg[iarg], "until") == 0) {
-        iarg++;
-        int ncrit = 0;
-        while (iarg < narg && !is_top_keyword(arg[iarg])) {
-          if (strcmp(arg[iarg], "steps") == 0) {
-            if (iarg + 1 >= narg)
-              error->all(FLERR, "Fix nvdyn: stage {} criterion steps needs a value", st.name);
-            st.steps = parse_count(error, "criterion steps", arg[iarg + 1]);
-            iarg += 2;
-            ncrit++;
-          } else {
-            error->all(FLERR, "Fix nvdyn: stage {} has unknown criterion '{}'", st.name, arg[iarg]);
-          }
-        }
-        if (ncrit == 0)
-          error->all(FLERR, "Fix nvdyn: stage {} has 'until' without criteria", st.name);
-      }
-      stages.push_back(st);
-    } else if (strcmp(arg[iarg], "done") == 0) {
-      if (iarg + 1 >= narg) error->all(FLERR, "Fix nvdyn: done needs a group name");
-      done_name = arg[iarg + 1];
+      parse_stage(narg, arg, iarg, stages);
+    } else if (strcmp(arg[iarg], "done") == 0 || strcmp(arg[iarg], "failed") == 0 ||
+               strcmp(arg[iarg], "timeout") == 0) {
+      need(1);
+      const int k = arg[iarg][0] == 'd' ? 0 : (arg[iarg][0] == 'f' ? 1 : 2);
+      outcome_groups[k] = arg[iarg + 1];
+      iarg += 2;
+    } else if (strcmp(arg[iarg], "sink") == 0) {
+      need(1);
+      sink_file = arg[iarg + 1];
+      iarg += 2;
+    } else if (strcmp(arg[iarg], "elements") == 0) {
+      need(atom->ntypes);
+      elements.assign(arg + iarg + 1, arg + iarg + 1 + atom->ntypes);
+      iarg += 1 + atom->ntypes;
+      for (const auto &e : elements)
+        if (e.empty() || !isalpha(e[0]) || e.find_first_of(" \t\"'=") != std::string::npos)
+          error->all(FLERR, "Fix nvdyn: elements: '{}' is not a species name", e);
+    } else if (strcmp(arg[iarg], "log") == 0) {
+      need(3);
+      log_file = arg[iarg + 1];
+      if (strcmp(arg[iarg + 2], "every") != 0)
+        error->all(FLERR, "Fix nvdyn: log {} must be followed by 'every N', got '{}'", log_file,
+                   arg[iarg + 2]);
+      log_every = parse_int(error, "log every", arg[iarg + 3], 1);
+      iarg += 4;
+    } else if (strcmp(arg[iarg], "nan") == 0) {
+      need(1);
+      const char *val = arg[iarg + 1];
+      if (strcmp(val, "fail") == 0)
+        nan_mode = NAN_FAIL;
+      else if (strcmp(val, "stop") == 0)
+        nan_mode = NAN_STOP;
+      else if (strcmp(val, "off") == 0)
+        nan_mode = NAN_OFF;
+      else
+        error->all(FLERR, "Fix nvdyn: nan must be fail, stop or off, got '{}'", val);
+      iarg += 2;
+    } else if (strcmp(arg[iarg], "fclamp") == 0) {
+      need(1);
+      fclamp = parse_real(error, "fclamp", arg[iarg + 1]);
+      iarg += 2;
+    } else if (strcmp(arg[iarg], "append") == 0) {
+      need(1);
+      append = parse_yesno(error, "append", arg[iarg + 1]);
       iarg += 2;
     } else {
       error->all(FLERR, "Fix nvdyn: unknown keyword '{}'", arg[iarg]);
@@ -146,24 +252,43 @@ FixNVDyn::FixNVDyn(LAMMPS *lmp, int narg, char **arg) :
   }
 
   if (stages.empty()) error->all(FLERR, "Fix nvdyn: at least one stage is required");
+  if (!elements.empty() && sink_file.empty())
+    error->all(FLERR, "Fix nvdyn: elements is used only with sink");
+  nstages = (int) stages.size();
 
-  // group names: valid IDs, unused in LAMMPS and among themselves
+  // group names: valid IDs, not 'all' nor the fix group, distinct, not used
+  // by another fix nvdyn; existing groups (from a restart file, or an
+  // earlier fix) are reused
 
-  std::vector<std::string> names;
-  for (const auto &st : stages) names.push_back(st.name);
-  names.push_back(done_name);
-  for (size_t i = 0; i < names.size(); i++) {
-    const char *what = (i + 1 < names.size()) ? "stage name" : "done group";
-    if (!utils::is_id(names[i]))
-      error->all(FLERR, "Fix nvdyn: {} '{}' is not a valid group name", what, names[i]);
-    if (group->find(names[i]) >= 0)
-      error->all(FLERR, "Fix nvdyn: {} '{}' is a group that already exists", what, names[i]);
+  for (const auto &st : stages) group_names.push_back(st.name);
+  for (const auto &g : outcome_groups) group_names.push_back(g);
+  int ncreate = 0;
+  for (size_t i = 0; i < group_names.size(); i++) {
+    const std::string &name = group_names[i];
+    const char *what = i < (size_t) nstages ? "stage name"
+        : i == (size_t) nstages             ? "done group"
+        : i == (size_t) nstages + 1         ? "failed group"
+                                            : "timeout group";
+    if (!utils::is_id(name))
+      error->all(FLERR, "Fix nvdyn: {} '{}' is not a valid group name", what, name);
+    if (name == "all" || name == group->names[igroup])
+      error->all(FLERR, "Fix nvdyn: {} '{}' would replace group '{}'", what, name, name);
     for (size_t j = 0; j < i; j++)
-      if (names[j] == names[i]) error->all(FLERR, "Fix nvdyn: name '{}' is used twice", names[i]);
+      if (group_names[j] == name) error->all(FLERR, "Fix nvdyn: name '{}' is used twice", name);
+    for (int f = 0; f < modify->nfix; f++) {
+      auto other = dynamic_cast<FixNVDyn *>(modify->fix[f]);
+      if (other && strcmp(other->id, id) != 0 &&
+          std::count(other->group_names.begin(), other->group_names.end(), name))
+        error->all(FLERR, "Fix nvdyn: group '{}' belongs to fix nvdyn {}", name, other->id);
+    }
+    if (group->find(name) < 0) ncreate++;
   }
-  if (group->ngroup + (int) names.size() > LAMMPS_MAX_GROUP)
-    error->all(FLERR, "Fix nvdyn: {} more groups would exceed LAMMPS's limit of {} groups",
-               names.size(), LAMMPS_MAX_GROUP);
+  const std::string frozen_name = std::string(id) + "_frozen";
+  if (group->find(frozen_name) < 0) ncreate++;
+  if (group->ngroup + ncreate > LAMMPS_MAX_GROUP)
+    error->all(FLERR, "Fix nvdyn: {} more groups would exceed LAMMPS's limit of {} groups", ncreate,
+               LAMMPS_MAX_GROUP);
+  group_names.push_back(frozen_name);
 
   // samples: the molecules / chunks present now (this may end in an error,
   // so it comes before anything is created)
@@ -171,61 +296,196 @@ FixNVDyn::FixNVDyn(LAMMPS *lmp, int narg, char **arg) :
   std::vector<int> local_sample;
   assign_samples(sample_mode, chunk_id, local_sample);
 
-  // the engine checks stage styles and criteria
+  engine = create_engine(stages, fclamp);    // checks stage styles and values
 
+  // from here on nothing fails except file opening
+
+  sink_flag = !sink_file.empty();
+  open_output(sink_fp, sink_file, append, "sink");
+  open_output(log_fp, log_file, append, "log");
+  if (log_fp && ftell(log_fp) == 0)
+    fputs("step,sample,stage,outcome,energy,fmax,temperature\n", log_fp);
+
+  create_groups();
+  stage_seconds.assign(nstages, 0.0);
+  id_pe = std::string(id) + "_pe";
+  c_pe = modify->add_compute(id_pe + " all pe/atom");
+
+  time_integrate = 1;
+  nevery = 1;
+  comm_forward = 1;
+  create_attribute = 1;
+  restart_global = 1;
+  restart_peratom = 1;
+  force_reneighbor = 1;
+  next_reneighbor = -1;
+
+  vector_flag = 1;
+  size_vector = nstages + 3;
+  global_freq = 1;
+  extvector = 0;
+  array_flag = 1;
+  size_array_rows = nsamples;
+  size_array_cols = NCOLS;
+  extarray = 0;
+
+  FixNVDyn::grow_arrays(atom->nmax);
+  atom->add_callback(Atom::GROW);
+  atom->add_callback(Atom::RESTART);
+  std::copy(local_sample.begin(), local_sample.end(), sample);
+  refresh_state();
+  set_stage_masks();    // ghost atoms get theirs at the next setup
+
+  if (comm->me == 0)
+    utils::logmesg(lmp, "Fix nvdyn {}: {} samples, {} stages\n", id, nsamples, nstages);
+}
+
+/* ----------------------------------------------------------------------
+   stage NAME STYLE [style args] [keyword value ...] [until criterion value ...]
+------------------------------------------------------------------------- */
+
+void FixNVDyn::parse_stage(int narg, char **arg, int &iarg, std::vector<StageArg> &stages)
+{
+  if (iarg + 2 >= narg) error->all(FLERR, "Fix nvdyn: stage needs a name and a style");
+  StageArg st;
+  st.name = arg[iarg + 1];
+  st.style = arg[iarg + 2];
+  iarg += 3;
+  auto sa = style_args.find(st.style);
+  if (sa == style_args.end())
+    error->all(FLERR, "Fix nvdyn: stage {}: unknown stage style '{}'", st.name, st.style);
+  const auto &names = sa->second;
+  if (iarg + (int) names.size() > narg)
+    error->all(FLERR, "Fix nvdyn: stage {}: style {} needs {} values ({})", st.name, st.style,
+               names.size(), fmt::join(names, " "));
+  for (const auto &name : names) {
+    const std::string what = fmt::format("stage {} {} {}", st.name, st.style, name);
+    double val = name == "seed" ? (double) parse_int(error, what, arg[iarg], 1)
+                                : parse_real(error, what, arg[iarg]);
+    st.params.emplace_back(name, val);
+    iarg++;
+  }
+
+  while (iarg < narg && !is_top_keyword(arg[iarg])) {
+    const std::string key = arg[iarg];
+    const std::string what = fmt::format("stage {} {}", st.name, key);
+    if (key == "until") {
+      iarg++;
+      int ncrit = 0;
+      while (iarg < narg) {
+        const std::string crit = arg[iarg];
+        if (crit != "fmax" && crit != "de" && crit != "steps") break;
+        if (iarg + 1 >= narg)
+          error->all(FLERR, "Fix nvdyn: stage {} criterion {} needs a value", st.name, crit);
+        const std::string cwhat = fmt::format("stage {} criterion {}", st.name, crit);
+        double val = crit == "steps" ? (double) parse_int(error, cwhat, arg[iarg + 1], 1)
+                                     : parse_real(error, cwhat, arg[iarg + 1]);
+        st.until.emplace_back(crit, val);
+        iarg += 2;
+        ncrit++;
+      }
+      if (ncrit == 0)
+        error->all(FLERR, "Fix nvdyn: stage {} has 'until' without criteria (fmax, de, steps)",
+                   st.name);
+    } else if (key == "velocity") {
+      if (iarg + 2 >= narg)
+        error->all(FLERR, "Fix nvdyn: stage {} velocity needs a temperature and a seed", st.name);
+      st.params.emplace_back("velocity", parse_real(error, what, arg[iarg + 1]));
+      st.params.emplace_back("velocity_seed",
+                             (double) parse_int(error, what + " seed", arg[iarg + 2], 1));
+      iarg += 3;
+    } else if (stage_keywords.count(key)) {
+      if (iarg + 1 >= narg) error->all(FLERR, "Fix nvdyn: stage {} {} needs a value", st.name, key);
+      const ValueKind kind = stage_keywords.at(key);
+      double val = kind == REAL ? parse_real(error, what, arg[iarg + 1])
+          : kind == INTEGER     ? (double) parse_int(error, what, arg[iarg + 1], 0)
+                                : (parse_yesno(error, what, arg[iarg + 1]) ? 1.0 : 0.0);
+      st.params.emplace_back(key, val);
+      iarg += 2;
+    } else if (key == "fmax" || key == "de" || key == "steps") {
+      error->all(FLERR, "Fix nvdyn: stage {}: criterion '{}' must follow 'until'", st.name, key);
+    } else {
+      error->all(FLERR, "Fix nvdyn: stage {} has unknown keyword '{}'", st.name, key);
+    }
+  }
+  stages.push_back(st);
+}
+
+/* ----------------------------------------------------------------------
+   the C core engine; it checks styles, parameter ranges and which
+   parameters apply to which style
+------------------------------------------------------------------------- */
+
+nvdyn_engine *FixNVDyn::create_engine(const std::vector<StageArg> &stages, double fclamp)
+{
   nvdyn_engine *eng = nullptr;
   if (nvdyn_engine_create(&eng) != NVDYN_OK) error->all(FLERR, "Fix nvdyn: out of memory");
-  auto engine_failed = [&](const std::string &context) {
+  auto failed = [&](const std::string &context) {
     std::string msg = nvdyn_engine_last_error(eng);
     nvdyn_engine_destroy(eng);
     error->all(FLERR, "Fix nvdyn: {}{}", context, msg);
   };
   for (const auto &st : stages) {
     int index = -1;
-    int status = nvdyn_stage_add(eng, st.style.c_str(), &index);
-    if (status == NVDYN_OK && st.steps > 0)
-      status = nvdyn_stage_until(eng, index, "steps", (double) st.steps);
-    if (status != NVDYN_OK) engine_failed("stage " + st.name + ": ");
+    if (nvdyn_stage_add(eng, st.style.c_str(), &index) != NVDYN_OK)
+      failed("stage " + st.name + ": ");
+    for (const auto &p : st.params)
+      if (nvdyn_stage_set(eng, index, p.first.c_str(), p.second) != NVDYN_OK)
+        failed("stage " + st.name + " " + p.first + ": ");
+    for (const auto &c : st.until)
+      if (nvdyn_stage_until(eng, index, c.first.c_str(), c.second) != NVDYN_OK)
+        failed("stage " + st.name + " criterion " + c.first + ": ");
   }
-  // NaN/inf checks stay off while this fix has no failed outcome to report
+  if (nvdyn_engine_set(eng, "fclamp", fclamp) != NVDYN_OK) failed("fclamp: ");
   if (nvdyn_engine_set(eng, "dt", update->dt) != NVDYN_OK ||
-      nvdyn_engine_set(eng, "nan", 0.0) != NVDYN_OK ||
-      nvdyn_engine_set_reduce(eng, reduce_over_ranks, &world) != NVDYN_OK ||
-      nvdyn_engine_set_nsamples(eng, nsamples) != NVDYN_OK)
-    engine_failed("");
-  engine = eng;
+      nvdyn_engine_set(eng, "nan", nan_mode == NAN_OFF ? 0.0 : 1.0) != NVDYN_OK ||
+      nvdyn_engine_set_reduce(eng, reduce_over_ranks, &world) != NVDYN_OK)
+    failed("");
+  if (nvdyn_engine_set_nsamples(eng, nsamples) != NVDYN_OK) failed("");
+  return eng;
+}
 
-  for (const auto &st : stages) stage_names.push_back(st.name);
-  stage_seconds.assign(stages.size(), 0.0);
-  for (const auto &name : names) {
-    group->assign(name + " empty");
-    int bit = group->bitmask[group->find(name)];
-    stage_bits.push_back(bit);
-    stage_bits_all |= bit;
+/* ----------------------------------------------------------------------
+   stage, outcome and frozen groups (existing ones are reused); the frozen
+   atoms do not interact with each other: a neighbor exclusion
+------------------------------------------------------------------------- */
+
+void FixNVDyn::create_groups()
+{
+  for (const auto &name : group_names) {
+    int g = group->find(name);
+    if (g < 0) {
+      group->assign(name + " empty");
+      g = group->find(name);
+    }
+    group_index.push_back(g);
+    group_bits_all |= group->bitmask[g];
   }
+  frozen_bit = group->bitmask[group_index.back()];
+  const std::string &frozen = group_names.back();
+  neighbor->modify_params("exclude group " + frozen + " " + frozen);
+}
 
-  time_integrate = 1;
-  nevery = 1;
-  comm_forward = 1;
-  create_attribute = 1;
-
-  vector_flag = 1;
-  size_vector = (int) stages.size() + 1;
-  global_freq = 1;
-  extvector = 0;
-  array_flag = 1;
-  size_array_rows = nsamples;
-  size_array_cols = 4;
-  extarray = 0;
-
-  FixNVDyn::grow_arrays(atom->nmax);
-  atom->add_callback(Atom::GROW);
-  std::copy(local_sample.begin(), local_sample.end(), sample);
-  refresh_state();
-  set_stage_masks();    // ghost atoms get theirs at the next setup
-
-  if (comm->me == 0)
-    utils::logmesg(lmp, "Fix nvdyn {}: {} samples, {} stages\n", id, nsamples, stages.size());
+void FixNVDyn::open_output(FILE *&fp, const std::string &file, bool append, const char *what)
+{
+  if (file.empty()) return;
+  int ok = 1;
+  std::string why;
+  if (comm->me == 0) {
+    fp = fopen(file.c_str(), append ? "a" : "w");
+    if (!fp) {
+      ok = 0;
+      why = utils::getsyserror();
+    }
+  }
+  MPI_Bcast(&ok, 1, MPI_INT, 0, world);
+  if (!ok) {
+    if (sink_fp) fclose(sink_fp);
+    nvdyn_engine_destroy(engine);
+    engine = nullptr;
+    error->all(FLERR, "Fix nvdyn: cannot open {} file '{}': {}", what, file,
+               comm->me == 0 ? why : "see rank 0");
+  }
 }
 
 /* ---------------------------------------------------------------------- */
@@ -233,53 +493,21 @@ FixNVDyn::FixNVDyn(LAMMPS *lmp, int narg, char **arg) :
 FixNVDyn::~FixNVDyn()
 {
   atom->delete_callback(id, Atom::GROW);
+  atom->delete_callback(id, Atom::RESTART);
   memory->destroy(sample);
   nvdyn_engine_destroy(engine);
-}
-
-/* ---------------------------------------------------------------------- */
-
-int FixNVDyn::setmask()
-{
-  int mask = 0;
-  mask |= INITIAL_INTEGRATE;
-  mask |= PRE_FORCE;
-  mask |= POST_FORCE;
-  mask |= FINAL_INTEGRATE;
-  mask |= END_OF_STEP;
-  return mask;
-}
-
-/* ---------------------------------------------------------------------- */
-
-void FixNVDyn::init()
-{
-  if (utils::strmatch(update->integrate_style, "^respa"))
-    error->all(FLERR, "Fix nvdyn does not support run_style respa");
-  check(nvdyn_engine_set(engine, "dt", update->dt), "timestep");
-  check(nvdyn_engine_set(engine, "ftm2v", force->ftm2v), "units");
-  check(nvdyn_engine_set(engine, "mvv2e", force->mvv2e), "units");
-  check(nvdyn_engine_set(engine, "boltz", force->boltz), "units");
-}
-
-/* ----------------------------------------------------------------------
-   warn about atoms that joined the fix group after the fix was defined
-------------------------------------------------------------------------- */
-
-void FixNVDyn::setup(int /*vflag*/)
-{
-  int *mask = atom->mask;
-  int orphans = 0, all_orphans = 0;
-  for (int i = 0; i < atom->nlocal; i++)
-    if ((mask[i] & groupbit) && sample[i] < 0) orphans++;
-  MPI_Allreduce(&orphans, &all_orphans, 1, MPI_INT, MPI_SUM, world);
-  if (all_orphans && comm->me == 0)
-    error->warning(
-        FLERR,
-        "Fix nvdyn: {} atoms joined the fix group after the fix was defined; they belong "
-        "to no sample and are not integrated",
-        all_orphans);
-  step_start = MPI_Wtime();
+  if (sink_fp) fclose(sink_fp);
+  if (log_fp) fclose(log_fp);
+  if (modify->find_compute(id_pe) >= 0) modify->delete_compute(id_pe);
+  // the groups stay (LAMMPS groups cannot be made to disappear), their
+  // atoms no longer frozen; the exclusion goes, unless 'neigh_modify
+  // exclude none' removed it already
+  if (neighbor && !group_index.empty()) {    // neighbor is gone when LAMMPS is deleted
+    const int g = group_index.back();
+    int *mask = atom->mask;
+    for (int i = 0; i < atom->nlocal + atom->nghost; i++) mask[i] &= ~frozen_bit;
+    NVDYN_NS::remove_group_exclusion(neighbor, g, g);
+  }
 }
 
 /* ----------------------------------------------------------------------
@@ -367,6 +595,78 @@ void FixNVDyn::assign_samples(SampleMode sample_mode, const std::string &chunk_i
 
 /* ---------------------------------------------------------------------- */
 
+int FixNVDyn::setmask()
+{
+  int mask = 0;
+  mask |= INITIAL_INTEGRATE;
+  mask |= PRE_FORCE;
+  mask |= POST_FORCE;
+  mask |= FINAL_INTEGRATE;
+  mask |= END_OF_STEP;
+  return mask;
+}
+
+/* ---------------------------------------------------------------------- */
+
+void FixNVDyn::init()
+{
+  if (utils::strmatch(update->integrate_style, "^respa"))
+    error->all(FLERR, "Fix nvdyn does not support run_style respa");
+  for (size_t k = 0; k < group_names.size(); k++)
+    if (group->find(group_names[k]) != group_index[k])
+      error->all(FLERR, "Fix nvdyn {}: its group '{}' was deleted", id, group_names[k]);
+  c_pe = modify->compute[modify->find_compute(id_pe)];
+  check(nvdyn_engine_set(engine, "dt", update->dt), "timestep");
+  check(nvdyn_engine_set(engine, "ftm2v", force->ftm2v), "units");
+  check(nvdyn_engine_set(engine, "mvv2e", force->mvv2e), "units");
+  check(nvdyn_engine_set(engine, "boltz", force->boltz), "units");
+}
+
+/* ----------------------------------------------------------------------
+   groups of all atoms, ghosts included; warn about atoms that joined the
+   fix group after the fix was defined; energies for the first step
+------------------------------------------------------------------------- */
+
+void FixNVDyn::setup(int /*vflag*/)
+{
+  int *mask = atom->mask;
+  int orphans = 0, all_orphans = 0;
+  for (int i = 0; i < atom->nlocal; i++)
+    if ((mask[i] & groupbit) && sample[i] < 0) orphans++;
+  MPI_Allreduce(&orphans, &all_orphans, 1, MPI_INT, MPI_SUM, world);
+  if (all_orphans && comm->me == 0)
+    error->warning(
+        FLERR,
+        "Fix nvdyn: {} atoms joined the fix group after the fix was defined; they belong "
+        "to no sample and are not integrated",
+        all_orphans);
+  check(nvdyn_engine_set_step(engine, update->ntimestep), "setup");
+  refresh_state();
+  set_stage_masks();
+  NVDYN_NS::forward_comm_fix(comm, this);
+  plan_step(update->ntimestep + 1);
+  step_start = MPI_Wtime();
+}
+
+/* ----------------------------------------------------------------------
+   what step `step` needs: per-atom energies when it checks samples or
+   writes the log, refreshed values when it writes the log
+------------------------------------------------------------------------- */
+
+void FixNVDyn::plan_step(bigint step)
+{
+  int due = 0;
+  check(nvdyn_checks_due(engine, &due), "checks");
+  const bool log_due = log_every > 0 && step % log_every == 0;
+  if (log_due) check(nvdyn_refresh_values(engine), "log");
+  if (due || log_due) {
+    pe_step = step;
+    c_pe->addstep(step);
+  }
+}
+
+/* ---------------------------------------------------------------------- */
+
 void FixNVDyn::fill_atoms(nvdyn_atoms &a)
 {
   a = nvdyn_atoms{};
@@ -389,6 +689,7 @@ void FixNVDyn::initial_integrate(int /*vflag*/)
 {
   nvdyn_atoms a;
   fill_atoms(a);
+  check(nvdyn_begin_step(engine, &a), "initial_integrate");
   check(nvdyn_pre_update(engine, &a), "initial_integrate");
 }
 
@@ -424,13 +725,15 @@ void FixNVDyn::final_integrate()
 }
 
 /* ----------------------------------------------------------------------
-   count the step per sample, migrate samples whose criteria hold
+   checks and migrations; finished samples are frozen, written to the
+   sink, and leave the neighbor lists at the next step
 ------------------------------------------------------------------------- */
 
 void FixNVDyn::end_of_step()
 {
+  const bigint ntimestep = update->ntimestep;
+
   // the step's wall time, shared among the stages by their atoms
-  const int nstages = (int) stage_names.size();
   std::vector<double> atoms_in(nstages, 0.0);
   double active_atoms = 0.0;
   for (int s = 0; s < nsamples; s++)
@@ -444,25 +747,60 @@ void FixNVDyn::end_of_step()
       stage_seconds[k] += (now - step_start) * atoms_in[k] / active_atoms;
   step_start = now;
 
-  int moved = 0;
   nvdyn_atoms a;
   fill_atoms(a);
-  check(nvdyn_end_step(engine, &a, &moved), "end_of_step");
+  if (pe_step == ntimestep) {
+    if (c_pe->invoked_peratom != ntimestep) c_pe->compute_peratom();
+    a.pe = c_pe->vector_atom;
+  }
+  int changed = 0;
+  const std::vector<int> before = sample_outcome;
+  check(nvdyn_end_step(engine, &a, &changed), "end_of_step");
   refresh_state();
-  if (moved) {
+  if (changed) {
     set_stage_masks();
     NVDYN_NS::forward_comm_fix(comm, this);
+    std::vector<int> finished;
+    for (int s = 0; s < nsamples; s++)
+      if (before[s] == NVDYN_ACTIVE && sample_outcome[s] != NVDYN_ACTIVE) finished.push_back(s);
+    if (!finished.empty()) {
+      next_reneighbor = ntimestep + 1;
+      if (sink_flag) write_sink(finished);
+      if (nan_mode == NAN_STOP)
+        for (int s : finished)
+          if (sample_outcome[s] == NVDYN_FAILED)
+            error->all(FLERR,
+                       "Fix nvdyn {}: sample {} failed on step {} (non-finite positions or "
+                       "forces, or energy drift) and 'nan stop' is set",
+                       id, sample_ids[s], ntimestep);
+    }
   }
+  if (log_every > 0 && ntimestep % log_every == 0) write_log();
+  plan_step(ntimestep + 1);
 }
 
 void FixNVDyn::refresh_state()
 {
   sample_stage.resize(nsamples);
   sample_steps.resize(nsamples);
+  sample_outcome.resize(nsamples);
   check(nvdyn_get_sample_stages(engine, sample_stage.data()), "stages");
   check(nvdyn_get_sample_steps(engine, sample_steps.data()), "steps");
-  sample_outcome.resize(nsamples);
   check(nvdyn_get_sample_outcomes(engine, sample_outcome.data()), "outcomes");
+  values_step = -1;
+}
+
+// the per-sample values, fetched from the engine at most once per step
+void FixNVDyn::refresh_values()
+{
+  if (values_step == update->ntimestep && !sample_energy.empty()) return;
+  sample_energy.resize(nsamples);
+  sample_fmax.resize(nsamples);
+  sample_temp.resize(nsamples);
+  check(nvdyn_get_sample_values(engine, NVDYN_VALUE_ENERGY, sample_energy.data()), "values");
+  check(nvdyn_get_sample_values(engine, NVDYN_VALUE_FMAX, sample_fmax.data()), "values");
+  check(nvdyn_get_sample_values(engine, NVDYN_VALUE_TEMPERATURE, sample_temp.data()), "values");
+  values_step = update->ntimestep;
 }
 
 bool FixNVDyn::finished() const
@@ -478,11 +816,10 @@ bool FixNVDyn::finished() const
 
 std::vector<FixNVDyn::StageSummary> FixNVDyn::stage_summary() const
 {
-  const int nstages = (int) stage_names.size();
   std::vector<StageSummary> table(nstages);
   std::vector<int64_t> steps(nstages);
   std::vector<double> total(nstages, 0.0);
-  for (int k = 0; k < nstages; k++) table[k] = {stage_names[k], 0, 0.0, 0, 0, 0, stage_seconds[k]};
+  for (int k = 0; k < nstages; k++) table[k] = {group_names[k], 0, 0.0, 0, 0, 0, stage_seconds[k]};
   for (int s = 0; s < nsamples; s++) {
     nvdyn_get_sample_stage_steps(engine, s, steps.data());
     const int last = std::min(sample_stage[s], nstages - 1);
@@ -501,15 +838,38 @@ std::vector<FixNVDyn::StageSummary> FixNVDyn::stage_summary() const
 }
 
 /* ----------------------------------------------------------------------
-   each atom of a sample in exactly one of the stage groups or done group
+   the group of a sample's atoms: its stage while active, else the group
+   of its outcome
 ------------------------------------------------------------------------- */
+
+int FixNVDyn::group_of_sample(int s) const
+{
+  switch (sample_outcome[s]) {
+    case NVDYN_ACTIVE:
+      return sample_stage[s];
+    case NVDYN_DONE:
+      return nstages;
+    case NVDYN_FAILED:
+      return nstages + 1;
+    default:
+      return nstages + 2;
+  }
+}
 
 void FixNVDyn::set_stage_masks()
 {
   int *mask = atom->mask;
+  std::vector<int> bits(nsamples);
+  for (int s = 0; s < nsamples; s++) {
+    bits[s] = group->bitmask[group_index[group_of_sample(s)]];
+    if (sample_outcome[s] != NVDYN_ACTIVE) bits[s] |= frozen_bit;
+  }
   for (int i = 0; i < atom->nlocal; i++) {
-    mask[i] &= ~stage_bits_all;
-    if (sample[i] >= 0) mask[i] |= stage_bits[sample_stage[sample[i]]];
+    if (sample[i] < 0) {
+      mask[i] &= ~group_bits_all;
+      continue;
+    }
+    mask[i] = (mask[i] & ~group_bits_all) | bits[sample[i]];
   }
 }
 
@@ -527,32 +887,156 @@ void FixNVDyn::unpack_forward_comm(int n, int first, double *buf)
 }
 
 /* ----------------------------------------------------------------------
-   global vector: samples in each stage, then done samples
+   sink: one extended-XYZ frame per finished sample, atoms gathered on
+   rank 0 and ordered by atom ID; positions unwrapped by image flags
+------------------------------------------------------------------------- */
+
+void FixNVDyn::write_sink(const std::vector<int> &finished)
+{
+  constexpr int NREC = 12;    // sample, tag, type, x[3], v[3], f[3]
+  std::vector<int> order(nsamples, -1);
+  for (size_t k = 0; k < finished.size(); k++) order[finished[k]] = (int) k;
+  std::vector<double> mine;
+  double **x = atom->x, **v = atom->v, **f = atom->f;
+  for (int i = 0; i < atom->nlocal; i++) {
+    if (sample[i] < 0 || order[sample[i]] < 0) continue;
+    double xu[3];
+    domain->unmap(x[i], atom->image[i], xu);
+    const double rec[NREC] = {(double) order[sample[i]],
+                              (double) atom->tag[i],
+                              (double) atom->type[i],
+                              xu[0],
+                              xu[1],
+                              xu[2],
+                              v[i][0],
+                              v[i][1],
+                              v[i][2],
+                              f[i][0],
+                              f[i][1],
+                              f[i][2]};
+    mine.insert(mine.end(), rec, rec + NREC);
+  }
+  int n = (int) mine.size();
+  std::vector<int> counts(comm->nprocs), displs(comm->nprocs, 0);
+  MPI_Gather(&n, 1, MPI_INT, counts.data(), 1, MPI_INT, 0, world);
+  std::vector<double> all;
+  if (comm->me == 0) {
+    for (int p = 1; p < comm->nprocs; p++) displs[p] = displs[p - 1] + counts[p - 1];
+    all.resize(displs.back() + counts.back());
+  }
+  MPI_Gatherv(mine.data(), n, MPI_DOUBLE, all.data(), counts.data(), displs.data(), MPI_DOUBLE, 0,
+              world);
+  refresh_values();
+  if (comm->me != 0) return;
+
+  const size_t nrec = all.size() / NREC;
+  std::vector<size_t> idx(nrec);
+  for (size_t r = 0; r < nrec; r++) idx[r] = r;
+  std::sort(idx.begin(), idx.end(), [&](size_t a, size_t b) {
+    return std::make_pair(all[a * NREC], all[a * NREC + 1]) <
+        std::make_pair(all[b * NREC], all[b * NREC + 1]);
+  });
+  const std::string lattice =
+      fmt::format("Lattice=\"{:.10g} 0 0 {:.10g} {:.10g} 0 {:.10g} {:.10g} {:.10g}\"", domain->xprd,
+                  domain->xy, domain->yprd, domain->xz, domain->yz, domain->zprd);
+  const std::string pbc = fmt::format("pbc=\"{} {} {}\"", domain->xperiodic ? 'T' : 'F',
+                                      domain->yperiodic ? 'T' : 'F', domain->zperiodic ? 'T' : 'F');
+  std::vector<int64_t> steps(nstages);
+  size_t r = 0;
+  for (size_t k = 0; k < finished.size(); k++) {
+    const int s = finished[k];
+    size_t end = r;
+    while (end < nrec && all[idx[end] * NREC] == (double) k) end++;
+    nvdyn_get_sample_stage_steps(engine, s, steps.data());
+    fmt::print(sink_fp,
+               "{}\n{} Properties=species:S:1:pos:R:3:velocities:R:3:forces:R:3:id:I:1:type:I:1 "
+               "sample={} outcome={} energy={:.16g} fmax={:.16g} stage_steps=\"{}\" step={} {}\n",
+               end - r, lattice, sample_ids[s], outcome_name(sample_outcome[s]), sample_energy[s],
+               sample_fmax[s], fmt::join(steps, " "), update->ntimestep, pbc);
+    for (; r < end; r++) {
+      const double *rec = &all[idx[r] * NREC];
+      const int type = (int) rec[2];
+      fmt::print(
+          sink_fp,
+          "{} {:.16g} {:.16g} {:.16g} {:.16g} {:.16g} {:.16g} {:.16g} {:.16g} {:.16g} {} {}\n",
+          elements.empty() ? std::string("X") : elements[type - 1], rec[3], rec[4], rec[5], rec[6],
+          rec[7], rec[8], rec[9], rec[10], rec[11], (tagint) rec[1], type);
+    }
+  }
+  fflush(sink_fp);
+}
+
+/* ----------------------------------------------------------------------
+   log: one CSV row per sample
+------------------------------------------------------------------------- */
+
+void FixNVDyn::write_log()
+{
+  refresh_values();
+  if (!log_fp) return;
+  for (int s = 0; s < nsamples; s++) {
+    const std::string &stage = group_names[std::min(sample_stage[s], nstages)];
+    fmt::print(log_fp, "{},{},{},{},{:.16g},{:.16g},{:.16g}\n", update->ntimestep, sample_ids[s],
+               stage, outcome_name(sample_outcome[s]), sample_energy[s], sample_fmax[s],
+               sample_temp[s]);
+  }
+  fflush(log_fp);
+}
+
+/* ----------------------------------------------------------------------
+   global vector: active samples in each stage, then done, failed, timed out
 ------------------------------------------------------------------------- */
 
 double FixNVDyn::compute_vector(int n)
 {
-  return (double) std::count(sample_stage.begin(), sample_stage.end(), n);
+  int count = 0;
+  for (int s = 0; s < nsamples; s++) count += group_of_sample(s) == n;
+  return (double) count;
 }
 
 /* ----------------------------------------------------------------------
    per-sample array: sample ID, stage (1..nstages, nstages+1 = done),
-   steps in the stage, atoms in the sample
+   steps in the stage, energy, fmax, outcome, atoms, temperature
 ------------------------------------------------------------------------- */
 
 double FixNVDyn::compute_array(int i, int j)
 {
   if (i < 0 || i >= nsamples) return 0.0;
   switch (j) {
-    case 0:
+    case COL_ID:
       return (double) sample_ids[i];
-    case 1:
+    case COL_STAGE:
       return (double) sample_stage[i] + 1.0;
-    case 2:
+    case COL_STEPS:
       return (double) sample_steps[i];
-    default:
+    case COL_ENERGY:
+      refresh_values();
+      return sample_energy[i];
+    case COL_FMAX:
+      refresh_values();
+      return sample_fmax[i];
+    case COL_OUTCOME:
+      return (double) sample_outcome[i];
+    case COL_ATOMS:
       return (double) sample_natoms[i];
+    default:
+      refresh_values();
+      return sample_temp[i];
   }
+}
+
+/* ----------------------------------------------------------------------
+   "engine": the nvdyn_engine of this fix, for library callers that add C
+   hooks (nvdyn_hook_add) or read per-sample state
+------------------------------------------------------------------------- */
+
+void *FixNVDyn::extract(const char *name, int &dim)
+{
+  if (strcmp(name, "engine") == 0) {
+    dim = 0;
+    return engine;
+  }
+  return nullptr;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -562,6 +1046,75 @@ void FixNVDyn::check(int status, const char *where)
   if (status != NVDYN_OK)
     error->one(FLERR, "Fix nvdyn {} ({}): {}", where, nvdyn_status_string((nvdyn_status) status),
                nvdyn_engine_last_error(engine));
+}
+
+/* ----------------------------------------------------------------------
+   restart: the sample IDs and the engine's state (global), the sample
+   index of each atom (per-atom)
+------------------------------------------------------------------------- */
+
+void FixNVDyn::write_restart(FILE *fp)
+{
+  size_t nstate = 0;
+  check(nvdyn_state_size(engine, &nstate), "write_restart");
+  std::vector<char> state(nstate);
+  check(nvdyn_state_save(engine, state.data(), nstate), "write_restart");
+  if (comm->me != 0) return;
+  const int64_t header[3] = {nsamples, nstages, (int64_t) nstate};
+  int n = (int) (sizeof(header) + nsamples * sizeof(tagint) + nstages * sizeof(double) + nstate);
+  fwrite(&n, sizeof(int), 1, fp);
+  fwrite(header, sizeof(header), 1, fp);
+  fwrite(sample_ids.data(), sizeof(tagint), nsamples, fp);
+  fwrite(stage_seconds.data(), sizeof(double), nstages, fp);
+  fwrite(state.data(), 1, nstate, fp);
+}
+
+void FixNVDyn::restart(char *buf)
+{
+  int64_t header[3];
+  memcpy(header, buf, sizeof(header));
+  buf += sizeof(header);
+  if (header[0] != nsamples || header[1] != nstages)
+    error->all(FLERR,
+               "Fix nvdyn {}: the restart file holds {} samples in {} stages, the fix has {} in {}",
+               id, header[0], header[1], nsamples, nstages);
+  std::vector<tagint> ids(nsamples);
+  memcpy(ids.data(), buf, nsamples * sizeof(tagint));
+  buf += nsamples * sizeof(tagint);
+  if (ids != sample_ids)
+    error->all(FLERR, "Fix nvdyn {}: the restart file holds other sample IDs than the fix", id);
+  memcpy(stage_seconds.data(), buf, nstages * sizeof(double));
+  buf += nstages * sizeof(double);
+  if (nvdyn_state_load(engine, buf, (size_t) header[2]) != NVDYN_OK)
+    error->all(FLERR, "Fix nvdyn {}: cannot continue from the restart file: {}", id,
+               nvdyn_engine_last_error(engine));
+  refresh_state();
+  set_stage_masks();
+}
+
+int FixNVDyn::pack_restart(int i, double *buf)
+{
+  buf[0] = 2;
+  buf[1] = ubuf(sample[i]).d;
+  return 2;
+}
+
+void FixNVDyn::unpack_restart(int nlocal, int nth)
+{
+  double **extra = atom->extra;
+  int m = 0;
+  for (int i = 0; i < nth; i++) m += static_cast<int>(extra[nlocal][m]);
+  sample[nlocal] = (int) ubuf(extra[nlocal][m + 1]).i;
+}
+
+int FixNVDyn::size_restart(int /*nlocal*/)
+{
+  return 2;
+}
+
+int FixNVDyn::maxsize_restart()
+{
+  return 2;
 }
 
 /* ----------------------------------------------------------------------
@@ -598,5 +1151,5 @@ int FixNVDyn::unpack_exchange(int nlocal, double *buf)
 double FixNVDyn::memory_usage()
 {
   return (double) atom->nmax * sizeof(int) +
-      (double) nsamples * (sizeof(tagint) + 2 * sizeof(int) + sizeof(int64_t));
+      (double) nsamples * (sizeof(tagint) + 3 * sizeof(int) + sizeof(int64_t) + 3 * sizeof(double));
 }

@@ -37,6 +37,7 @@ class FixNVDyn : public Fix {
 
   double compute_vector(int) override;
   double compute_array(int, int) override;
+  void *extract(const char *, int &) override;
 
   void grow_arrays(int) override;
   void copy_arrays(int, int, int) override;
@@ -45,6 +46,12 @@ class FixNVDyn : public Fix {
   int unpack_exchange(int, double *) override;
   int pack_forward_comm(int, int *, double *, int, int *) override;
   void unpack_forward_comm(int, int, double *) override;
+  void write_restart(FILE *) override;
+  void restart(char *) override;
+  int pack_restart(int, double *) override;
+  void unpack_restart(int, int) override;
+  int size_restart(int) override;
+  int maxsize_restart() override;
   double memory_usage() override;
 
   // ---- for run_style nvpipeline
@@ -72,11 +79,17 @@ class FixNVDyn : public Fix {
 
  private:
   enum SampleMode { SAMPLES_ALL, SAMPLES_MOLECULE, SAMPLES_CHUNK };
+  enum NanMode { NAN_FAIL, NAN_STOP, NAN_OFF };
+  struct StageArg;
 
   nvdyn_engine *engine;
-  std::vector<std::string> stage_names;
-  std::vector<int> stage_bits;    // group bitmask per stage, then the done group
-  int stage_bits_all;             // union of stage_bits
+  int nstages;
+  // LAMMPS groups: one per stage, then done, failed, timed out, and the
+  // internal group of all frozen atoms (excluded from neighbor lists)
+  std::vector<std::string> group_names;
+  std::vector<int> group_index;
+  int group_bits_all;
+  int frozen_bit;
 
   int *sample;    // per-atom sample index (-1: in no sample)
   int nsamples;
@@ -85,12 +98,32 @@ class FixNVDyn : public Fix {
   std::vector<int> sample_stage;        // copies of the engine's per-sample state,
   std::vector<int64_t> sample_steps;    // refreshed at the end of each step
   std::vector<int> sample_outcome;
+  std::vector<double> sample_energy, sample_fmax, sample_temp;
+  bigint values_step;    // the step of which the three above are copies
 
   std::vector<double> stage_seconds;    // wall time per stage, shared by atoms
   double step_start;                    // wall time at the end of the last step
 
+  std::string id_pe;    // compute pe/atom for the samples' energies
+  class Compute *c_pe;
+  bigint pe_step;    // step on which per-atom energies are tallied
+  int nan_mode;
+  bool sink_flag;                       // finished samples are written to a sink
+  FILE *sink_fp, *log_fp;               // open on rank 0 only
+  bigint log_every;                     // 0: no log
+  std::vector<std::string> elements;    // species per atom type (sink)
+
+  void parse_stage(int, char **, int &, std::vector<StageArg> &);
+  nvdyn_engine *create_engine(const std::vector<StageArg> &, double fclamp);
+  void create_groups();
   void assign_samples(SampleMode, const std::string &, std::vector<int> &);
+  void open_output(FILE *&, const std::string &, bool append, const char *what);
   void refresh_state();
+  void refresh_values();
+  void plan_step(bigint);
+  void write_sink(const std::vector<int> &);
+  void write_log();
+  int group_of_sample(int) const;
   void set_stage_masks();    // local atoms; ghosts by forward comm
   void fill_atoms(::nvdyn_atoms &);
   void check(int status, const char *where);

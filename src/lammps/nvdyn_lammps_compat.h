@@ -16,6 +16,15 @@
 
 #include "comm.h"
 #include "fix.h"
+#include "lammps.h"
+#include "lammpsplugin.h"
+#include "neighbor.h"
+#include "update.h"
+#include "utils.h"
+
+#if LAMMPS_VERSION_NUMBER < 20250612
+#include <dlfcn.h>
+#endif
 
 namespace NVDYN_NS {
 
@@ -28,6 +37,49 @@ inline void forward_comm_fix(LAMMPS_NS::Comm *comm, LAMMPS_NS::Fix *fix)
   comm->forward_comm(fix);
 #else
   comm->forward_comm_fix(fix);
+#endif
+}
+
+// Remove the neighbor exclusion of group pair (g1, g2) if there is one.
+// Neighbor::exclusion_group_group_delete() errors when there is none and
+// shifts ex1_bit / ex2_bit, which are allocated only by Neighbor::init():
+// before the first run they are null.
+inline void remove_group_exclusion(LAMMPS_NS::Neighbor *neighbor, int g1, int g2)
+{
+  int n = neighbor->nex_group, m = 0;
+  while (m < n && !(neighbor->ex1_group[m] == g1 && neighbor->ex2_group[m] == g2)) m++;
+  if (m == n) return;
+  for (int k = m + 1; k < n; k++) {
+    neighbor->ex1_group[k - 1] = neighbor->ex1_group[k];
+    neighbor->ex2_group[k - 1] = neighbor->ex2_group[k];
+    if (neighbor->ex1_bit) neighbor->ex1_bit[k - 1] = neighbor->ex1_bit[k];
+    if (neighbor->ex2_bit) neighbor->ex2_bit[k - 1] = neighbor->ex2_bit[k];
+  }
+  neighbor->nex_group = n - 1;
+}
+
+// Register a run style (a class derived from Integrate) from a plugin's
+// lammpsplugin_init(); plugin->style is "run", plugin->creator.v2 makes the
+// Integrate. LAMMPS 12Jun2025 added the "run" plugin style, which newer
+// versions keep (develop's style registries are filled by the same plugin
+// loader). Before that, Update::integrate_map is public and takes the
+// creator directly; "plugin unload" and "clear" do not know the style then,
+// so the plugin's shared object is pinned in memory (one more dlopen
+// reference, never released): the Integrate made from it may outlive the
+// plugin's registered styles, and is deleted after plugin_clear().
+inline void register_run_style(LAMMPS_NS::LAMMPS *lmp, lammpsplugin_t *plugin, void *regfunc)
+{
+#if LAMMPS_VERSION_NUMBER >= 20250612
+  (*(lammpsplugin_regfunc) regfunc)(plugin, lmp);
+#else
+  (void) regfunc;
+  (*lmp->update->integrate_map)[plugin->name] =
+      (LAMMPS_NS::Update::IntegrateCreator) plugin->creator.v2;
+  Dl_info self;
+  if (dladdr(reinterpret_cast<void *>(plugin->creator.v2), &self) && self.dli_fname)
+    dlopen(self.dli_fname, RTLD_NOW | RTLD_NOLOAD);
+  if (lmp->comm->me == 0)
+    LAMMPS_NS::utils::logmesg(lmp, "Loading plugin: {} by {}\n", plugin->info, plugin->author);
 #endif
 }
 

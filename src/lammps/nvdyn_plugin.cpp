@@ -7,12 +7,19 @@
 #include "version.h"
 
 #include "fix_nvdyn.h"
+#include "nvdyn_lammps_compat.h"
+#include "run_nvpipeline.h"
 
 using namespace LAMMPS_NS;
 
 static Fix *nvdyn_creator(LAMMPS *lmp, int argc, char **argv)
 {
   return new FixNVDyn(lmp, argc, argv);
+}
+
+static Integrate *nvpipeline_creator(LAMMPS *lmp, int argc, char **argv)
+{
+  return new RunNVPipeline(lmp, argc, argv);
 }
 
 extern "C" void lammpsplugin_init(void *lmp, void *handle, void *regfunc)
@@ -28,4 +35,11 @@ extern "C" void lammpsplugin_init(void *lmp, void *handle, void *regfunc)
   plugin.creator.v2 = (lammpsplugin_factory2 *) &nvdyn_creator;
   plugin.handle = handle;
   (*register_plugin)(&plugin, lmp);
+
+  // LAMMPS 29Sep2021 has no "run" plugin style: see nvdyn_lammps_compat.h
+  plugin.style = "run";
+  plugin.name = "nvpipeline";
+  plugin.info = "NVDYN run style nvpipeline (single partition)";
+  plugin.creator.v2 = (lammpsplugin_factory2 *) &nvpipeline_creator;
+  NVDYN_NS::register_run_style((LAMMPS *) lmp, &plugin, regfunc);
 }
