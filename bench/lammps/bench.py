@@ -109,13 +109,18 @@ def bench_nve(args):
                   f"{sec['Pair']:9.4f} {sec['Neigh']:9.4f} "
                   f"{1e9 * sec['Modify'] / (steps * natoms):20.2f}", flush=True)
 
-    print(f"\n{'':<22} {'median nve':>11} {'median nvdyn':>13} {'nvdyn/nve':>10}   "
-          f"target <= {1 + args.tolerance:.2f}")
+    print(f"\n{'':<16} {'median nve':>11} {'median nvdyn':>13} {'nvdyn/nve':>10}   "
+          f"{'target <= ' + format(1 + args.tolerance, '.2f'):<15} {'paired':>7} {'best':>7}")
     for col, what in ((0, "loop time (s)"), (1, "Modify time (s)")):
-        a = median([r[col] for r in rows["nve"]])
-        b = median([r[col] for r in rows["nvdyn"]])
-        print(f"{what:<22} {a:11.4f} {b:13.4f} {b / a:10.3f}   "
-              f"{verdict(b / a <= 1 + args.tolerance)}")
+        a = [r[col] for r in rows["nve"]]
+        b = [r[col] for r in rows["nvdyn"]]
+        ratio = median(b) / median(a)
+        paired = median([y / x for x, y in zip(a, b)])
+        print(f"{what:<16} {median(a):11.4f} {median(b):13.4f} {ratio:10.3f}   "
+              f"{verdict(ratio <= 1 + args.tolerance):<15} {paired:7.3f} {min(b) / min(a):7.3f}")
+    print("nvdyn/nve: ratio of the medians; paired: median of the ratios of the two runs "
+          "of each round;\n"
+          "best: ratio of the shortest times")
     extra = median([r[1] for r in rows["nvdyn"]]) - median([r[1] for r in rows["nve"]])
     print(f"extra integrator time of nvdyn: {1e9 * extra / (args.nsteps * natoms):.2f} "
           f"ns per atom-step, {100 * extra / median([r[0] for r in rows['nve']]):.1f} % of "
@@ -126,29 +131,34 @@ def bench_nve(args):
 
 # ---------------------------------------------------------------- (b)
 
-def cluster_results(dump):
-    """{cluster: (energy, fmax)} of the final configurations in a dump."""
-    return {k: clusters.lj_energy_fmax(x) for k, x in clusters.read_dump(dump).items()}
-
-
 def run_method(args, method, datadir, rep):
-    """Runs one relaxation method; returns a dict of its figures."""
-    dump = os.path.join(args.workdir, f"final_{method}.dump")
-    common = {"dir": datadir, "fmax": args.fmax, "maxiter": args.maxiter, "dt": args.dt,
-              "out": dump}
+    """Runs one relaxation method; returns a dict of its figures and
+    {cluster: final positions}."""
+    common = {"dir": datadir, "fmax": args.fmax, "maxiter": args.maxiter, "dt": args.dt}
     if method == "nvdyn":
+        out = os.path.join(args.workdir, "final_nvdyn.extxyz")
+        if os.path.exists(out):
+            os.remove(out)
         wall, text = run_lammps(args, f"clusters_nvdyn_{rep}", "in.clusters_nvdyn",
-                                dict(common, nvdyn_plugin=args.plugin))
-        loop, steps, natoms = loops(text)[-1]
-        outcome = re.search(r"NVDYN outcome: done (\S+) failed (\S+) timed_out (\S+)", text)
-        done = int(float(outcome.group(1)))
-        # setup evaluates the forces once, then one evaluation per step
-        return dict(wall=wall, loop=loop, evals=steps + 1, atom_evals=(steps + 1) * natoms,
-                    converged=done, notes=f"{steps} steps; failed {outcome.group(2)}, "
-                    f"timed out {outcome.group(3)}", dump=dump)
+                                dict(common, nvdyn_plugin=args.plugin, every=args.every, out=out))
+        loop, steps, _ = loops(text)[-1]
+        # the last match: the log also echoes the print command unsubstituted
+        outcome = list(re.finditer(r"NVDYN outcome: done (\S+) failed (\S+) timed_out (\S+)",
+                                   text))[-1]
+        final, stage_steps = clusters.read_extxyz(out)
+        per_sample = [v[0] for v in stage_steps.values()]
+        # setup evaluates the forces once, then one evaluation per step; a
+        # finished sample leaves the neighbor lists from the next step on
+        atom_evals = sum(len(final[k]) * (stage_steps[k][0] + 1) for k in final)
+        return dict(wall=wall, loop=loop, evals=steps + 1, atom_evals=atom_evals,
+                    converged=int(float(outcome.group(1))), final=final,
+                    notes=f"{steps} steps (per sample {min(per_sample)}..{max(per_sample)}, "
+                    f"median {median(per_sample):g}); failed {outcome.group(2)}, "
+                    f"timed out {outcome.group(3)}")
+    out = os.path.join(args.workdir, f"final_{method}.dump")
     inp = "in.clusters_seq" if method == "sequential" else "in.clusters_global"
     wall, text = run_lammps(args, f"clusters_{method}_{rep}", inp,
-                            dict(common, nclusters=args.nclusters))
+                            dict(common, nclusters=args.nclusters, out=out))
     runs = loops(text)
     evals = [(int(i), int(e)) for i, e in
              re.findall(r"Iterations, force evaluations = (\d+) (\d+)", text)]
@@ -162,7 +172,7 @@ def run_method(args, method, datadir, rep):
              else f"{iters[0]} iterations")
     return dict(wall=wall, loop=sum(t for t, _, _ in runs), evals=sum(e for _, e in evals),
                 atom_evals=sum(e * n for (_, e), (_, _, n) in zip(evals, runs)),
-                converged=converged, notes=notes, dump=dump)
+                converged=converged, notes=notes, final=clusters.read_dump(out))
 
 
 def bench_clusters(args):
@@ -176,7 +186,8 @@ def bench_clusters(args):
           f"({sum(sizes)} atoms, {min(sizes)}..{max(sizes)} per cluster, seed {args.seed}, "
           f"perturbation {args.amp})\n"
           f"to a largest per-atom force below {args.fmax:g} (FIRE, dt {args.dt:g}, "
-          f"lj/cut 2.5 shifted, fixed boundaries), 1 MPI rank; {args.reps} rounds, "
+          f"lj/cut 2.5 shifted, fixed boundaries), 1 MPI rank; nvdyn checks every "
+          f"{args.every} step(s); {args.reps} rounds, "
           f"methods in rotating order\n")
     results = {m: [] for m in methods}
     for rep in range(args.reps):
@@ -190,7 +201,8 @@ def bench_clusters(args):
     labels = {"nvdyn": "nvdyn (one run)",
               "sequential": f"minimize x {args.nclusters}",
               "global": "one minimize"}
-    finals = {m: cluster_results(results[m][-1]["dump"]) for m in methods}
+    finals = {m: {k: clusters.lj_energy_fmax(x) for k, x in results[m][-1]["final"].items()}
+              for m in methods}
     wall = {m: median([r["wall"] for r in results[m]]) for m in methods}
     print(f"\n{'method':<18} {'wall s':>8} {'loop s':>8} {'wall/' + base:>16} {'force evals':>11} "
           f"{'atom-evals':>11} {'converged':>9} {'max fmax':>9}  notes")
@@ -245,6 +257,7 @@ def main():
     b.add_argument("--fmax", type=float, default=1e-4)
     b.add_argument("--maxiter", type=int, default=100000)
     b.add_argument("--dt", type=float, default=0.005)
+    b.add_argument("--every", type=int, default=1, help="check period of fix nvdyn's fmax")
     b.add_argument("--reps", type=int, default=3)
     b.add_argument("--methods", default="nvdyn,sequential,global",
                    help="comma-separated, the first is the reference of the ratios")

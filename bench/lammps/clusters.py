@@ -16,7 +16,8 @@ Writes, into OUTDIR:
 LAMMPS data files for atom_style bond (no bonds), lj units, one atom type.
 
 Also evaluates the energy and the largest per-atom force norm of each
-cluster of a LAMMPS dump (columns id mol x y z) for lj/cut with the energy
+cluster of a LAMMPS dump (columns id mol x y z) or of the extended-XYZ sink
+of fix nvdyn, for lj/cut with the energy
 shifted to zero at the cutoff, so the three relaxation methods of the
 benchmark are compared by one independent calculation.
 
@@ -25,6 +26,7 @@ Standalone: clusters.py OUTDIR [-n 256] [--min 13] [--max 60] [--seed 1] [--amp 
 
 import argparse
 import os
+import re
 
 import numpy as np
 
@@ -118,6 +120,26 @@ def read_dump(path):
             i += n
         i += 1
     return mols
+
+
+def read_extxyz(path):
+    """Reads the extended-XYZ sink of fix nvdyn (one frame per sample, the
+    sample ID and stage_steps in the comment line); returns
+    ({sample ID: positions}, {sample ID: steps in its stages})."""
+    mols, steps = {}, {}
+    with open(path) as f:
+        lines = f.read().splitlines()
+    i = 0
+    while i < len(lines):
+        n = int(lines[i])
+        info = dict(re.findall(r'(\w+)=("[^"]*"|\S+)', lines[i + 1]))
+        rows = [ln.split() for ln in lines[i + 2:i + 2 + n]]
+        sample = int(info["sample"])
+        x = np.array([r[1:4] for r in rows], dtype=float)
+        mols[sample] = x[np.argsort([int(r[10]) for r in rows])]
+        steps[sample] = [int(v) for v in info["stage_steps"].strip('"').split()]
+        i += n + 2
+    return mols, steps
 
 
 def lj_energy_fmax(x, cutoff=2.5):
