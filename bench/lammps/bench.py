@@ -219,16 +219,19 @@ def bench_clusters(args):
           "minimize commands); atom-evals: force evaluations times atoms;\nmax fmax: "
           "largest per-atom force of the final structures, recomputed from the dumps")
 
-    print(f"\nfinal energies per cluster against those of {labels[base]} "
-          f"(recomputed from the dumps; same minimum: |dE| < {args.same:g}):")
+    print(f"\nfinal structures and energies per cluster against those of {labels[base]} "
+          f"(energies recomputed from the dumps;\nsame minimum: no atom more than "
+          f"{args.same:g} sigma away from its place in the other structure):")
     ref = finals[base]
+    xref = results[base][-1]["final"]
     for m in methods[1:]:
+        x = results[m][-1]["final"]
+        same = np.array([np.abs(x[k] - xref[k]).max() < args.same for k in sorted(ref)])
         d = np.array([finals[m][k][0] - ref[k][0] for k in sorted(ref)])
-        print(f"  {labels[m]:<18} sum E {sum(v[0] for v in finals[m].values()):14.6f} "
-              f"({base} {sum(v[0] for v in ref.values()):.6f}), max |dE| "
-              f"{np.abs(d).max():.3e}, clusters in another minimum: "
-              f"{int((np.abs(d) >= args.same).sum())} (lower {int((d <= -args.same).sum())}, "
-              f"higher {int((d >= args.same).sum())})")
+        print(f"  {labels[m]:<18} same minimum: {int(same.sum())} clusters, |dE| there "
+              f"median {np.median(np.abs(d[same])):.1e}, max {np.abs(d[same]).max():.1e};"
+              f" another minimum: {int((~same).sum())} (lower {int((d[~same] < 0).sum())}, "
+              f"higher {int((d[~same] > 0).sum())}); sum of dE {d.sum():.4f}")
     fastest = min(methods, key=lambda m: wall[m])
     print(f"\nfastest (wall): {labels[fastest]}" + (
         f"; target (nvdyn fastest): {verdict(fastest == 'nvdyn')}" if "nvdyn" in methods else ""))
@@ -261,8 +264,8 @@ def main():
     b.add_argument("--reps", type=int, default=3)
     b.add_argument("--methods", default="nvdyn,sequential,global",
                    help="comma-separated, the first is the reference of the ratios")
-    b.add_argument("--same", type=float, default=1e-6,
-                   help="energy difference below which two minima are the same")
+    b.add_argument("--same", type=float, default=0.05,
+                   help="largest displacement (sigma) between two structures of one minimum")
     args = ap.parse_args()
     args.workdir = os.path.abspath(args.workdir)
     args.lmp = os.path.abspath(args.lmp)
