@@ -27,15 +27,17 @@ using LAMMPS_NS::Fix;
 
 class Lammps {
  public:
-  // extra: further command-line arguments, e.g. {"-k", "on", "-sf", "kk"}
-  explicit Lammps(std::vector<std::string> extra = {}, bool load_plugin = true)
+  // extra: further command-line arguments, e.g. {"-k", "on", "-sf", "kk"};
+  // comm: the ranks that run this instance
+  explicit Lammps(std::vector<std::string> extra = {}, bool load_plugin = true,
+                  MPI_Comm comm = MPI_COMM_WORLD)
   {
     std::vector<std::string> args = {"nvdyn_test", "-log", "none", "-echo", "none"};
     if (!verbose()) args.insert(args.end(), {"-screen", "none"});
     args.insert(args.end(), extra.begin(), extra.end());
     std::vector<char *> argv;
     for (auto &a : args) argv.push_back(&a[0]);
-    lmp = new LAMMPS_NS::LAMMPS((int) argv.size(), argv.data(), MPI_COMM_WORLD);
+    lmp = new LAMMPS_NS::LAMMPS((int) argv.size(), argv.data(), comm);
     if (load_plugin) cmd(std::string("plugin load ") + NVDYN_PLUGIN_PATH);
   }
   ~Lammps() { delete lmp; }
@@ -121,6 +123,42 @@ inline std::vector<std::string> lj_liquid(int n, const std::string &atom_style =
           "pair_coeff 1 1 1.0 1.0 2.5",
           "neighbor 0.3 bin",
           "neigh_modify every 20 delay 0 check no"};
+}
+
+// ncluster Lennard-Jones clusters of different sizes (about 13 to 80 atoms,
+// cut from an fcc lattice by spheres of growing radius), 14 sigma apart in
+// a periodic box, each one molecule, randomly displaced by up to 0.05
+inline std::vector<std::string> lj_clusters(int ncluster)
+{
+  const int side = (int) std::ceil(std::sqrt((double) ncluster));
+  std::vector<std::string> cmds = {"units lj",
+                                   "atom_style bond",
+                                   "lattice fcc 1.0",
+                                   "region box block 0 " + std::to_string(14 * side) + " 0 " +
+                                       std::to_string(14 * side) + " 0 14 units box",
+                                   "create_box 1 box",
+                                   "mass 1 1.0",
+                                   "pair_style lj/cut 2.5",
+                                   "pair_coeff 1 1 1.0 1.0 2.5",
+                                   "pair_modify shift yes",
+                                   "neighbor 0.3 bin",
+                                   "neigh_modify every 1 delay 0 check yes",
+                                   "thermo_modify norm no",
+                                   "timestep 0.005"};
+  for (int k = 0; k < ncluster; k++) {
+    const double cx = 7 + 14 * (k % side), cy = 7 + 14 * (k / side);
+    const double r = 1.3 + 0.25 * (k % 6);
+    const std::string mol = std::to_string(k + 1);
+    cmds.push_back("region c" + mol + " sphere " + std::to_string(cx) + " " + std::to_string(cy) +
+                   " 7 " + std::to_string(r) + " units box");
+    cmds.push_back("create_atoms 1 region c" + mol);
+    cmds.push_back("group g" + mol + " region c" + mol);
+    cmds.push_back("set group g" + mol + " mol " + mol);
+    cmds.push_back("group g" + mol + " delete");
+    cmds.push_back("region c" + mol + " delete");
+  }
+  cmds.push_back("displace_atoms all random 0.05 0.05 0.05 4711 units box");
+  return cmds;
 }
 
 // The same LJ liquid of 4 * n^3 atoms run for nsteps in two LAMMPS instances

@@ -1,9 +1,16 @@
 // fix nvdyn in LAMMPS, loaded as a plugin. Run by ctest on 1 and 2 MPI ranks.
 #include "lammps_harness.h"
 
+#include "nvdyn.h"
+
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <map>
 #include <set>
+#include <sstream>
+#include <tuple>
 
 // A single nve stage over all atoms reproduces fix nve.
 TEST(FixNVDyn, ReproducesFixNve)
@@ -147,7 +154,8 @@ TEST(FixNVDyn, MalformedArgumentsAreErrors)
       {"samples all stage a nve velocity 0 5", "stage a velocity: "},
       {"samples all stage a nve velocity 1.0 0", "stage a velocity seed must be >= 1, got 0"},
       {"samples all stage a fire velocity 1.0 5", "stage a velocity: "},
-      {"samples all stage a nve extra_dof -1", "stage a extra_dof: "},
+      {"samples all stage a nve extra_dof -1", "stage a extra_dof must be >= 0, got -1"},
+      {"samples all stage a nve extra_dof 2.5", "stage a extra_dof expects an integer, got '2.5'"},
       {"samples all stage a nve drift -1", "stage a drift: "},
       {"samples all stage a fire drift 0.1", "stage a drift: "},
       {"samples all stage a nhc 1.0 0.1 chain 9", "stage a chain: "},
@@ -228,4 +236,358 @@ TEST(FixNVDyn, UnusableSamplesAreErrors)
   l.cmd("fix good one nvdyn samples molecule stage a nve");
   EXPECT_EQ(l.equal("f_good[1][1]"), 7);
   EXPECT_EQ(l.equal("f_good[1][7]"), 1);
+}
+
+// ---------------------------------------------------------------------------
+// Workflows on batches of Lennard-Jones clusters
+
+namespace {
+
+// per-sample array of fix `id` as rows of 8 columns
+std::vector<std::vector<double>> sample_table(Lammps &l, const std::string &id)
+{
+  Fix *fix = l.fix(id);
+  std::vector<std::vector<double>> rows(fix->size_array_rows);
+  for (int i = 0; i < fix->size_array_rows; i++)
+    for (int j = 0; j < fix->size_array_cols; j++) rows[i].push_back(fix->compute_array(i, j));
+  return rows;
+}
+
+std::vector<std::string> read_lines(const std::string &path)
+{
+  std::ifstream in(path);
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
+int world_rank()
+{
+  int me = 0;
+  MPI_Comm_rank(MPI_COMM_WORLD, &me);
+  return me;
+}
+
+const char *const workflow = "fix nv all nvdyn samples molecule "
+                             "stage relax fire until fmax 1e-4 every 5 maxsteps 5000 "
+                             "stage heat langevin 0.2 0.5 977 velocity 0.2 31 until steps 100 "
+                             "stage cool csvr 0.05 0.2 5151 dt 0.004 until steps 60 "
+                             "stage prod nve until steps 80";
+
+}    // namespace
+
+// Per-sample FIRE brings every cluster of a mixed batch to the minimum that
+// min_style fire with min_modify norm max reaches on that cluster alone,
+// from the same start.
+TEST(FixNVDynWorkflow, FireMatchesMinStyleFirePerCluster)
+{
+  const int ncluster = 6;
+  std::vector<double> energy(ncluster);
+  std::vector<int> natoms(ncluster);
+  {
+    Lammps l;
+    l.cmds(lj_clusters(ncluster));
+    l.cmds({"fix nv all nvdyn samples molecule stage relax fire until fmax 1e-8 maxsteps 50000",
+            "run_style nvpipeline", "run 50000"});
+    auto table = sample_table(l, "nv");
+    for (int k = 0; k < ncluster; k++) {
+      EXPECT_EQ(table[k][5], 1) << "cluster " << k + 1 << " is done";
+      EXPECT_LE(table[k][4], 1e-8);
+      energy[k] = table[k][3];
+      natoms[k] = (int) table[k][6];
+    }
+    // the last clusters leave the neighbor lists at the next rebuild
+    l.cmd("run 0 post no");
+    EXPECT_EQ(l.equal("pe"), 0.0) << "done clusters cost no pair work";
+  }
+  for (int k = 0; k < ncluster; k++) {
+    Lammps ref({}, false);
+    ref.cmds(lj_clusters(ncluster));
+    const std::string mol = std::to_string(k + 1);
+    ref.cmds({"group keep molecule " + mol, "group other subtract all keep",
+              "delete_atoms group other", "min_style fire", "min_modify norm max",
+              "minimize 0.0 1e-8 100000 100000"});
+    EXPECT_EQ(ref.equal("atoms"), natoms[k]);
+    const double e_ref = ref.equal("pe");
+    EXPECT_NEAR(energy[k], e_ref, 1e-8 * std::fabs(e_ref)) << "cluster " << mol;
+  }
+  // sizes and minima differ: a mixed batch
+  EXPECT_NE(natoms.front(), natoms.back());
+}
+
+// The relax -> heat -> cool -> prod workflow gives the same outcomes,
+// stages, steps and energies on 1, 2 and 3 ranks (run on 3 ranks: ctest
+// fix_nvdyn_ranks).
+TEST(FixNVDynWorkflow, SameOnOneTwoAndThreeRanks)
+{
+  if (mpi_size() < 3) GTEST_SKIP() << "needs 3 MPI ranks";
+  // create_atoms numbers atoms by rank: the clusters are made on one rank and
+  // read by all three runs, so that atom IDs (the keys of the random
+  // numbers) are the same
+  const std::string data = "nvdyn_ranks.data";
+  MPI_Comm one;
+  MPI_Comm_split(MPI_COMM_WORLD, world_rank() == 0 ? 0 : MPI_UNDEFINED, 0, &one);
+  if (one != MPI_COMM_NULL) {
+    {
+      Lammps l({}, false, one);
+      l.cmds(lj_clusters(8));
+      l.cmd("write_data " + data + " nocoeff");
+    }
+    MPI_Comm_free(&one);
+  }
+  MPI_Barrier(MPI_COMM_WORLD);
+  std::vector<std::vector<std::vector<double>>> tables;
+  std::vector<std::vector<double>> positions;
+  std::vector<double> steps;
+  for (int nranks = 1; nranks <= 3; nranks++) {
+    MPI_Comm comm;
+    MPI_Comm_split(MPI_COMM_WORLD, world_rank() < nranks ? 0 : MPI_UNDEFINED, world_rank(), &comm);
+    if (comm != MPI_COMM_NULL) {
+      Lammps l({}, true, comm);
+      l.cmds({"units lj", "atom_style bond", "read_data " + data, "pair_style lj/cut 2.5",
+              "pair_coeff 1 1 1.0 1.0 2.5", "pair_modify shift yes", "neighbor 0.3 bin",
+              "neigh_modify every 1 delay 0 check yes", "thermo_modify norm no", "timestep 0.005"});
+      l.cmds({workflow, "run_style nvpipeline", "run 20000"});
+      tables.push_back(sample_table(l, "nv"));
+      positions.push_back(l.gather3("x"));
+      steps.push_back(l.equal("step"));
+      MPI_Comm_free(&comm);
+    }
+    MPI_Barrier(MPI_COMM_WORLD);
+  }
+  if (world_rank() != 0) return;
+  remove(data.c_str());
+  ASSERT_EQ(tables.size(), 3u);
+  for (int r = 1; r < 3; r++) {
+    EXPECT_EQ(steps[r], steps[0]) << r + 1 << " ranks";
+    for (size_t s = 0; s < tables[0].size(); s++) {
+      for (int col : {0, 1, 2, 5, 6})
+        EXPECT_EQ(tables[r][s][col], tables[0][s][col]) << r + 1 << " ranks, sample " << s;
+      EXPECT_NEAR(tables[r][s][3], tables[0][s][3], 1e-9 * std::fabs(tables[0][s][3]));
+    }
+    EXPECT_LE(max_rel_diff(positions[r], positions[0]), 1e-8) << r + 1 << " ranks";
+  }
+  for (const auto &row : tables[0]) EXPECT_EQ(row[5], 1) << "every sample done";
+}
+
+// A run split by write_restart / read_restart, in the middle of the
+// workflow, ends exactly like the uninterrupted run.
+TEST(FixNVDynWorkflow, RestartSplitEndsLikeUninterruptedRun)
+{
+  const std::string file = "nvdyn_split_np" + std::to_string(mpi_size()) + ".restart";
+  std::vector<std::vector<double>> table_whole, table_split;
+  std::vector<double> x_whole, v_whole, x_split, v_split;
+  double step_whole = 0, step_split = 0;
+  {
+    Lammps l;
+    l.cmds(lj_clusters(6));
+    l.cmds({workflow, "run_style nvpipeline", "run 20000"});
+    table_whole = sample_table(l, "nv");
+    x_whole = l.gather3("x");
+    v_whole = l.gather3("v");
+    step_whole = l.equal("step");
+  }
+  {
+    Lammps l;
+    l.cmds(lj_clusters(6));
+    l.cmds({workflow, "run 260"});
+    // samples are spread over stages at the split
+    auto mid = sample_table(l, "nv");
+    std::set<double> stages;
+    for (const auto &row : mid) stages.insert(row[1]);
+    EXPECT_GE(stages.size(), 2u);
+    l.cmd("write_restart " + file);
+  }
+  {
+    Lammps l;
+    l.cmds({"read_restart " + file, "pair_style lj/cut 2.5", "pair_coeff 1 1 1.0 1.0 2.5",
+            "pair_modify shift yes", "neighbor 0.3 bin", "neigh_modify every 1 delay 0 check yes"});
+    EXPECT_GE(l.equal("count(heat)") + l.equal("count(relax)"), 1) << "groups are in the file";
+    l.cmds({workflow, "run_style nvpipeline", "run 20000 upto"});
+    table_split = sample_table(l, "nv");
+    x_split = l.gather3("x");
+    v_split = l.gather3("v");
+    step_split = l.equal("step");
+  }
+  EXPECT_EQ(step_split, step_whole);
+  ASSERT_EQ(table_split.size(), table_whole.size());
+  for (size_t s = 0; s < table_whole.size(); s++) {
+    for (int col : {0, 1, 2, 5, 6}) EXPECT_EQ(table_split[s][col], table_whole[s][col]) << s;
+    EXPECT_NEAR(table_split[s][3], table_whole[s][3], 1e-9 * std::fabs(table_whole[s][3]));
+  }
+  EXPECT_LE(max_rel_diff(x_split, x_whole), 1e-9);
+  EXPECT_LE(max_rel_diff(v_split, v_whole), 1e-9);
+  if (world_rank() == 0) remove(file.c_str());
+}
+
+// Five two-atom samples with known fates: stage a (nve, 10 steps), then
+// stage b (nve until fmax 1e-3, maxsteps 30). Molecules 1 and 2 rest in
+// their minimum (done at the first check of b), 3 and 5 vibrate (time out
+// in b), 4 gets an infinite force at step 5 (failed in a). At every step
+// the stage and outcome groups hold exactly the atoms that the per-sample
+// array places there; each finished sample is written to the sink once;
+// the log has one row per sample every 5 steps with the array's values.
+TEST(FixNVDynWorkflow, GroupsOutcomesSinkAndLog)
+{
+  const std::string tag = "_np" + std::to_string(mpi_size());
+  const std::string sink = "nvdyn_fates" + tag + ".extxyz", log = "nvdyn_fates" + tag + ".csv";
+  Lammps l;
+  const double r0 = std::pow(2.0, 1.0 / 6.0);
+  const double sep[5] = {r0, r0, 1.0, 1.1, 1.2};
+  l.cmds({"units lj", "atom_style bond", "region box block 0 50 0 10 0 10", "create_box 1 box",
+          "mass 1 1.0", "pair_style lj/cut 2.5", "pair_coeff 1 1 1.0 1.0 2.5", "neighbor 0.3 bin",
+          "thermo_modify norm no", "timestep 0.002"});
+  for (int k = 0; k < 5; k++) {
+    const double x0 = 5 + 10 * k;
+    l.cmd("create_atoms 1 single " + std::to_string(x0) + " 5 5");
+    l.cmd("create_atoms 1 single " + std::to_string(x0 + sep[k]) + " 5 5");
+  }
+  l.cmds({"variable m atom 1+floor((id-1)/2)", "set group all mol v_m",
+          "variable fx atom (mol==4)*(step>=5)*1e300*1e300",
+          "fix nv all nvdyn samples molecule stage a nve until steps 10 "
+          "stage b nve until fmax 1e-3 maxsteps 30 done fin failed bad timeout slow "
+          "sink " +
+              sink + " elements Ar log " + log + " every 5",
+          "fix boom all addforce v_fx 0.0 0.0", "compute chunks all chunk/atom molecule",
+          "compute pea all pe/atom", "compute pes all reduce/chunk chunks sum c_pea",
+          "fix pes all ave/time 5 1 5 c_pes mode vector"});
+  Fix *fix = l.fix("nv");
+  const char *groups[] = {"a", "b", "fin", "bad", "slow"};
+  std::map<int, std::vector<double>> logged;    // step -> energies of samples 1..5
+  for (int t = 1; t <= 45; t++) {
+    l.cmd("run 1 post no");
+    double count[5] = {0, 0, 0, 0, 0};
+    for (int s = 0; s < 5; s++) {
+      int outcome = (int) fix->compute_array(s, 5), stage = (int) fix->compute_array(s, 1);
+      int g = outcome == 0 ? stage - 1 : (outcome == 1 ? 2 : (outcome == 3 ? 3 : 4));
+      count[g] += fix->compute_array(s, 6);
+    }
+    for (int g = 0; g < 5; g++)
+      EXPECT_EQ(l.equal(std::string("count(") + groups[g] + ")"), count[g])
+          << "step " << t << " group " << groups[g];
+    for (int g = 0; g < 5; g++) EXPECT_EQ(fix->compute_vector(g) * 2, count[g]) << "step " << t;
+    if (t % 5 == 0) {
+      // energies of active samples on log steps: those of compute pe/atom
+      for (int s = 0; s < 5; s++) {
+        logged[t].push_back(fix->compute_array(s, 3));
+        if (fix->compute_array(s, 5) == 0)
+          EXPECT_NEAR(fix->compute_array(s, 3), l.equal("f_pes[" + std::to_string(s + 1) + "]"),
+                      1e-12)
+              << "step " << t << " sample " << s + 1;
+      }
+    }
+  }
+  // fates
+  const int expect_outcome[5] = {1, 1, 2, 3, 2};
+  for (int s = 0; s < 5; s++) EXPECT_EQ(fix->compute_array(s, 5), expect_outcome[s]) << s + 1;
+  EXPECT_EQ(fix->compute_array(3, 1), 1) << "failed in stage a";
+  EXPECT_EQ(fix->compute_array(2, 2), 30) << "timed out after 30 steps in b";
+  EXPECT_EQ(l.equal("pe"), 0.0) << "finished samples cost no pair work";
+  l.cmd("unfix nv");    // closes the files
+  if (world_rank() != 0) return;
+
+  // sink: one frame per sample, each once
+  auto lines = read_lines(sink);
+  std::map<int, int> frames;
+  for (size_t i = 0; i < lines.size();) {
+    const int n = std::stoi(lines[i]);
+    const std::string &head = lines[i + 1];
+    ASSERT_EQ(n, 2);
+    EXPECT_NE(head.find("Properties=species:S:1:pos:R:3:velocities:R:3:forces:R:3:id:I:1:type:I:1"),
+              std::string::npos);
+    const int sample = std::stoi(head.substr(head.find("sample=") + 7));
+    frames[sample]++;
+    const char *names[] = {"", "done", "timeout", "failed"};
+    EXPECT_NE(head.find(std::string("outcome=") + names[expect_outcome[sample - 1]]),
+              std::string::npos)
+        << head;
+    EXPECT_EQ(lines[i + 2].substr(0, 3), "Ar ");
+    std::istringstream atom(lines[i + 2]);
+    std::string species;
+    double x, y, z;
+    atom >> species >> x >> y >> z;
+    EXPECT_NEAR(x, 5 + 10 * (sample - 1), 0.1) << "positions of sample " << sample;
+    i += 2 + n;
+  }
+  EXPECT_EQ(frames, (std::map<int, int>{{1, 1}, {2, 1}, {3, 1}, {4, 1}, {5, 1}}));
+
+  // log: a header, then 5 rows every 5 steps, energies as in the array
+  lines = read_lines(log);
+  ASSERT_EQ(lines.size(), 1u + 9 * 5);
+  EXPECT_EQ(lines[0], "step,sample,stage,outcome,energy,fmax,temperature");
+  for (size_t r = 1; r < lines.size(); r++) {
+    std::istringstream row(lines[r]);
+    std::string field[7];
+    for (auto &f : field) std::getline(row, f, ',');
+    const int step = std::stoi(field[0]), sample = std::stoi(field[1]);
+    EXPECT_EQ(step, 5 * (int) ((r + 4) / 5));
+    EXPECT_DOUBLE_EQ(std::stod(field[4]), logged[step][sample - 1]) << lines[r];
+  }
+  remove(sink.c_str());
+  remove(log.c_str());
+}
+
+// 'nan stop' ends the run with an error naming the failed sample, after
+// writing it to the sink.
+TEST(FixNVDynWorkflow, NanStopIsAnErrorNamingTheSample)
+{
+  Lammps l;
+  l.cmds(lj_clusters(2));
+  l.cmds({"variable fx atom (mol==2)*(step>=3)*1e300*1e300",
+          "fix nv all nvdyn samples molecule stage a nve nan stop",
+          "fix boom all addforce v_fx 0.0 0.0"});
+  std::string msg = l.error_of("run 10");
+  EXPECT_NE(msg.find("sample 2 failed on step 3"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("'nan stop'"), std::string::npos) << msg;
+}
+
+// Every stage keyword and style argument reaches the C core with its value
+// (read back through extract("engine")), and the global keywords set the
+// engine's settings.
+TEST(FixNVDyn, EveryStageKeywordReachesTheEngine)
+{
+  Lammps l;
+  l.cmds(lj_liquid(2));
+  l.cmd("fix nv all nvdyn samples all "
+        "stage f fire dt 0.004 every 3 maxsteps 900 tmax 8 tmin 0.03 delaystep 15 dtgrow 1.2 "
+        "dtshrink 0.4 alpha0 0.2 alphashrink 0.98 vdfmax 1500 halfstepback no initialdelay no "
+        "dmax 0.05 until fmax 0.01 de 1e-6 "
+        "stage a fire/ase dt 0.05 maxstep 0.1 dtmax 0.8 nmin 4 finc 1.2 fdec 0.4 astart 0.2 "
+        "fa 0.95 until fmax 0.02 "
+        "stage l langevin 1.5 0.7 11 velocity 1.4 12 extra_dof 6 until steps 7 "
+        "stage c csvr 1.6 0.8 13 until steps 8 "
+        "stage n nhc 1.7 0.9 chain 5 until steps 9 "
+        "stage v nve drift 0.01 until steps 10 "
+        "fclamp 50 nan off");
+  int dim = -1;
+  auto *engine = static_cast<nvdyn_engine *>(l.fix("nv")->extract("engine", dim));
+  ASSERT_NE(engine, nullptr);
+  EXPECT_EQ(dim, 0);
+  const std::vector<std::tuple<int, const char *, double>> params = {
+      {0, "dt", 0.004},         {0, "every", 3},      {0, "maxsteps", 900},
+      {0, "tmax", 8},           {0, "tmin", 0.03},    {0, "delaystep", 15},
+      {0, "dtgrow", 1.2},       {0, "dtshrink", 0.4}, {0, "alpha0", 0.2},
+      {0, "alphashrink", 0.98}, {0, "vdfmax", 1500},  {0, "halfstepback", 0},
+      {0, "initialdelay", 0},   {0, "dmax", 0.05},    {1, "dt", 0.05},
+      {1, "maxstep", 0.1},      {1, "dtmax", 0.8},    {1, "nmin", 4},
+      {1, "finc", 1.2},         {1, "fdec", 0.4},     {1, "astart", 0.2},
+      {1, "fa", 0.95},          {2, "temp", 1.5},     {2, "damp", 0.7},
+      {2, "seed", 11},          {2, "velocity", 1.4}, {2, "velocity_seed", 12},
+      {2, "extra_dof", 6},      {3, "temp", 1.6},     {3, "damp", 0.8},
+      {3, "seed", 13},          {4, "temp", 1.7},     {4, "damp", 0.9},
+      {4, "chain", 5},          {5, "drift", 0.01}};
+  for (const auto &p : params) {
+    double value = -1;
+    ASSERT_EQ(nvdyn_stage_get(engine, std::get<0>(p), std::get<1>(p), &value), NVDYN_OK)
+        << std::get<1>(p);
+    EXPECT_DOUBLE_EQ(value, std::get<2>(p)) << "stage " << std::get<0>(p) << " " << std::get<1>(p);
+  }
+  double value = -1;
+  ASSERT_EQ(nvdyn_engine_get(engine, "fclamp", &value), NVDYN_OK);
+  EXPECT_EQ(value, 50);
+  ASSERT_EQ(nvdyn_engine_get(engine, "nan", &value), NVDYN_OK);
+  EXPECT_EQ(value, 0);
+  int nstages = 0;
+  ASSERT_EQ(nvdyn_engine_nstages(engine, &nstages), NVDYN_OK);
+  EXPECT_EQ(nstages, 6);
 }

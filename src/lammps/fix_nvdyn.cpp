@@ -122,7 +122,7 @@ const std::map<std::string, std::vector<std::string>> style_args = {
 // which checks ranges and whether the keyword applies to the style.
 enum ValueKind { REAL, INTEGER, YESNO };
 const std::map<std::string, ValueKind> stage_keywords = {
-    {"dt", REAL},           {"every", INTEGER},  {"maxsteps", INTEGER},   {"extra_dof", REAL},
+    {"dt", REAL},           {"every", INTEGER},  {"maxsteps", INTEGER},   {"extra_dof", INTEGER},
     {"drift", REAL},        {"chain", INTEGER},  {"tmax", REAL},          {"tmin", REAL},
     {"delaystep", INTEGER}, {"dtgrow", REAL},    {"dtshrink", REAL},      {"alpha0", REAL},
     {"alphashrink", REAL},  {"vdfmax", INTEGER}, {"halfstepback", YESNO}, {"initialdelay", YESNO},
