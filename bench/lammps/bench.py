@@ -1,0 +1,289 @@
+#!/usr/bin/python3
+"""NVDYN LAMMPS benchmarks: figures as ratios to a baseline run alongside.
+
+  nve       (a) fix nvdyn with one nve stage vs fix nve on an LJ liquid:
+                ratio of the medians of the Modify time and of the loop
+                time over interleaved runs (target: within 3 %)
+  clusters  (b) relaxing LJ clusters of mixed sizes to one fmax: fix nvdyn
+                (one run), one minimize per cluster in a loop, one minimize
+                of all clusters; wall time, force evaluations, energies
+                (target: NVDYN fastest)
+
+Usually started by bench/lammps/run.sh, which builds everything and passes
+--lmp and --plugin. Logs, data and dumps stay in --workdir.
+"""
+
+import argparse
+import os
+import re
+import statistics
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+sys.dont_write_bytecode = True    # no __pycache__ in the source tree
+import clusters    # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+FLOAT = r"([-+0-9.eE]+)"
+
+
+# ---------------------------------------------------------------- LAMMPS
+
+def run_lammps(args, name, inp, variables):
+    """Runs lmp on input inp (in this folder) with -var settings; returns
+    (wall seconds, log text). The log is kept as WORKDIR/name.log."""
+    log = os.path.join(args.workdir, name + ".log")
+    cmd = [args.lmp, "-in", inp, "-log", log, "-screen", "none"]
+    for key, val in variables.items():
+        cmd += ["-var", key, str(val)]
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, cwd=HERE, env=env, stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, text=True)
+    wall = time.perf_counter() - t0
+    text = open(log).read() if os.path.exists(log) else ""
+    if proc.returncode != 0 or "ERROR" in text:
+        err = [ln for ln in (text + proc.stdout).splitlines() if "ERROR" in ln]
+        sys.exit(f"bench: {' '.join(cmd)} failed (exit {proc.returncode}): "
+                 f"{err[0] if err else proc.stdout[-2000:]}\nlog: {log}")
+    return wall, text
+
+
+def loops(text):
+    """[(loop seconds, steps, atoms)] of every run or minimize in a log."""
+    pat = rf"Loop time of {FLOAT} on \d+ procs for (\d+) steps with (\d+) atoms"
+    return [(float(t), int(s), int(n)) for t, s, n in re.findall(pat, text)]
+
+
+def timer_sections(text):
+    """{section: avg seconds} of the timer table after the last loop."""
+    tail = text[text.rindex("Loop time of"):]
+    out = {}
+    for m in re.finditer(r"^(\w+)\s*\|[^|]*\|\s*([-+0-9.eE]+)\s*\|", tail, re.M):
+        out.setdefault(m.group(1), float(m.group(2)))
+    return out
+
+
+def last_thermo_line(text):
+    """The last thermo line before the last loop (step and values)."""
+    head = text[:text.rindex("Loop time of")].rstrip().splitlines()
+    return head[-1].split()
+
+
+def median(values):
+    return statistics.median(values)
+
+
+def verdict(ok):
+    return "MET" if ok else "MISSED"
+
+
+# ---------------------------------------------------------------- (a)
+
+def bench_nve(args):
+    variables = {"nvdyn_plugin": args.plugin, "n": args.n, "nsteps": args.nsteps,
+                 "warmup": args.warmup}
+    natoms = 4 * args.n**3
+    print(f"NVDYN LAMMPS benchmark (a): fix nvdyn (one nve stage) vs fix nve\n"
+          f"{natoms} atoms, LJ liquid (fcc 0.8442, lj/cut 2.5, T 3.0), 1 MPI rank; "
+          f"{args.nsteps} timed steps per run after {args.warmup} warm-up steps;\n"
+          f"{args.reps} runs of each, alternating (nve first in odd rounds, nvdyn first "
+          f"in even ones)\n")
+    rows = {"nve": [], "nvdyn": []}
+    finals = set()
+    print(f"{'run':>3}  {'integrator':<10} {'loop s':>9} {'Modify s':>9} {'Pair s':>9} "
+          f"{'Neigh s':>9} {'Modify ns/atom-step':>20}")
+    for rep in range(args.reps):
+        order = ("nve", "nvdyn") if rep % 2 == 0 else ("nvdyn", "nve")
+        for integ in order:
+            _, text = run_lammps(args, f"nve_{integ}_{rep + 1}", "in.lj_nve",
+                                 dict(variables, integrator=integ))
+            loop, steps, _ = loops(text)[-1]
+            sec = timer_sections(text)
+            rows[integ].append((loop, sec["Modify"], sec["Neigh"], sec["Pair"]))
+            finals.add(tuple(last_thermo_line(text)))
+            print(f"{rep + 1:>3}  {integ:<10} {loop:9.4f} {sec['Modify']:9.4f} "
+                  f"{sec['Pair']:9.4f} {sec['Neigh']:9.4f} "
+                  f"{1e9 * sec['Modify'] / (steps * natoms):20.2f}", flush=True)
+
+    print(f"\n{'':<16} {'median nve':>11} {'median nvdyn':>13} {'nvdyn/nve':>10}   "
+          f"{'target <= ' + format(1 + args.tolerance, '.2f'):<15} {'paired':>7} {'best':>7}")
+    for col, what in ((0, "loop time (s)"), (1, "Modify time (s)"), (2, "Neigh time (s)"),
+                      (3, "Pair time (s)")):
+        a = [r[col] for r in rows["nve"]]
+        b = [r[col] for r in rows["nvdyn"]]
+        ratio = median(b) / median(a)
+        paired = median([y / x for x, y in zip(a, b)])
+        print(f"{what:<16} {median(a):11.4f} {median(b):13.4f} {ratio:10.3f}   "
+              f"{verdict(ratio <= 1 + args.tolerance) if col < 2 else '':<15} {paired:7.3f} "
+              f"{min(b) / min(a):7.3f}")
+    print("nvdyn/nve: ratio of the medians; paired: median of the ratios of the two runs "
+          "of each round;\n"
+          "best: ratio of the shortest times. Targets on the loop and Modify times; Pair "
+          "does the same work\nin both (the same trajectory), so its ratio shows the noise")
+    # Pair does the same work in both: the loop time without it is what the
+    # integrator can change, free of most of the noise of a shared machine
+    rest = {k: median([r[0] - r[3] for r in rows[k]]) for k in rows}
+    est = 1 + (rest["nvdyn"] - rest["nve"]) / median([r[0] for r in rows["nve"]])
+    print(f"loop time ratio with the Pair time taken out (1 + difference of the medians of "
+          f"loop - Pair,\nover the median nve loop time): {est:.3f}   "
+          f"{verdict(est <= 1 + args.tolerance)}")
+    for col, what in ((1, "Modify (the integrator)"), (2, "Neigh")):
+        extra = median([r[col] for r in rows["nvdyn"]]) - median([r[col] for r in rows["nve"]])
+        print(f"extra {what} time of nvdyn: {1e9 * extra / (args.nsteps * natoms):.2f} "
+              f"ns per atom-step, {100 * extra / median([r[0] for r in rows['nve']]):.1f} % "
+              f"of the median nve loop time")
+    print("trajectories: " + ("identical (same last thermo line in every run)"
+                              if len(finals) == 1 else "DIFFER between runs"))
+
+
+# ---------------------------------------------------------------- (b)
+
+def run_method(args, method, datadir, rep):
+    """Runs one relaxation method; returns a dict of its figures and
+    {cluster: final positions}."""
+    common = {"dir": datadir, "fmax": args.fmax, "maxiter": args.maxiter, "dt": args.dt}
+    if method == "nvdyn":
+        out = os.path.join(args.workdir, "final_nvdyn.extxyz")
+        if os.path.exists(out):
+            os.remove(out)
+        wall, text = run_lammps(args, f"clusters_nvdyn_{rep}", "in.clusters_nvdyn",
+                                dict(common, nvdyn_plugin=args.plugin, every=args.every, out=out))
+        loop, steps, _ = loops(text)[-1]
+        # the last match: the log also echoes the print command unsubstituted
+        outcome = list(re.finditer(r"NVDYN outcome: done (\S+) failed (\S+) timed_out (\S+)",
+                                   text))[-1]
+        final, stage_steps = clusters.read_extxyz(out)
+        per_sample = [v[0] for v in stage_steps.values()]
+        # setup evaluates the forces once, then one evaluation per step; a
+        # finished sample leaves the neighbor lists from the next step on
+        atom_evals = sum(len(final[k]) * (stage_steps[k][0] + 1) for k in final)
+        return dict(wall=wall, loop=loop, evals=steps + 1, atom_evals=atom_evals,
+                    converged=int(float(outcome.group(1))), final=final,
+                    notes=f"{steps} steps (per sample {min(per_sample)}..{max(per_sample)}, "
+                    f"median {median(per_sample):g}); failed {outcome.group(2)}, "
+                    f"timed out {outcome.group(3)}")
+    out = os.path.join(args.workdir, f"final_{method}.dump")
+    inp = "in.clusters_seq" if method == "sequential" else "in.clusters_global"
+    wall, text = run_lammps(args, f"clusters_{method}_{rep}", inp,
+                            dict(common, nclusters=args.nclusters, out=out))
+    runs = loops(text)
+    evals = [(int(i), int(e)) for i, e in
+             re.findall(r"Iterations, force evaluations = (\d+) (\d+)", text)]
+    stops = re.findall(r"Stopping criterion = (.*)", text)
+    converged = sum(s.strip() == "force tolerance" for s in stops)
+    if method == "global":
+        converged = args.nclusters if converged == 1 else 0
+    iters = [i for i, _ in evals]
+    notes = (f"iterations per minimize {min(iters)}..{max(iters)}, "
+             f"median {median(iters):g}" if method == "sequential"
+             else f"{iters[0]} iterations")
+    return dict(wall=wall, loop=sum(t for t, _, _ in runs), evals=sum(e for _, e in evals),
+                atom_evals=sum(e * n for (_, e), (_, _, n) in zip(evals, runs)),
+                converged=converged, notes=notes, final=clusters.read_dump(out))
+
+
+def bench_clusters(args):
+    datadir = os.path.join(args.workdir, "clusters")
+    sizes = clusters.write_all(datadir, args.nclusters, args.min, args.max, args.seed, args.amp)
+    methods = args.methods.split(",")
+    if not methods or any(m not in ("nvdyn", "sequential", "global") for m in methods):
+        sys.exit(f"bench: --methods takes nvdyn, sequential, global; not {args.methods}")
+    base = methods[0]
+    print(f"NVDYN LAMMPS benchmark (b): relaxing {args.nclusters} LJ clusters "
+          f"({sum(sizes)} atoms, {min(sizes)}..{max(sizes)} per cluster, seed {args.seed}, "
+          f"perturbation {args.amp})\n"
+          f"to a largest per-atom force below {args.fmax:g} (FIRE, dt {args.dt:g}, "
+          f"lj/cut 2.5 shifted, fixed boundaries), 1 MPI rank; nvdyn checks every "
+          f"{args.every} step(s); {args.reps} rounds, "
+          f"methods in rotating order\n")
+    results = {m: [] for m in methods}
+    for rep in range(args.reps):
+        k = rep % len(methods)
+        for m in methods[k:] + methods[:k]:
+            r = run_method(args, m, datadir, rep + 1)
+            results[m].append(r)
+            print(f"  round {rep + 1}: {m:<10} wall {r['wall']:8.3f} s, "
+                  f"loop {r['loop']:8.3f} s", flush=True)
+
+    labels = {"nvdyn": "nvdyn (one run)",
+              "sequential": f"minimize x {args.nclusters}",
+              "global": "one minimize"}
+    finals = {m: {k: clusters.lj_energy_fmax(x) for k, x in results[m][-1]["final"].items()}
+              for m in methods}
+    wall = {m: median([r["wall"] for r in results[m]]) for m in methods}
+    print(f"\n{'method':<18} {'wall s':>8} {'loop s':>8} {'wall/' + base:>16} {'force evals':>11} "
+          f"{'atom-evals':>11} {'converged':>9} {'max fmax':>9}  notes")
+    for m in methods:
+        r = results[m][-1]
+        e = finals[m]
+        fmax = max(f for _, f in e.values())
+        print(f"{labels[m]:<18} {wall[m]:8.3f} "
+              f"{median([x['loop'] for x in results[m]]):8.3f} {wall[m] / wall[base]:16.2f} "
+              f"{r['evals']:11d} {r['atom_evals']:11.3e} {r['converged']:>5}/{len(e):<3} "
+              f"{fmax:9.2e}  {r['notes']}")
+    print("wall: median over the rounds of the whole lmp process (start, reading the data, "
+          "setup, relaxation);\nloop: median of the LAMMPS loop times (summed over the "
+          "minimize commands); atom-evals: force evaluations times atoms;\nmax fmax: "
+          "largest per-atom force of the final structures, recomputed from the dumps")
+
+    print(f"\nfinal structures and energies per cluster against those of {labels[base]} "
+          f"(energies recomputed from the dumps;\nsame minimum: no atom more than "
+          f"{args.same:g} sigma away from its place in the other structure):")
+    ref = finals[base]
+    xref = results[base][-1]["final"]
+    for m in methods[1:]:
+        x = results[m][-1]["final"]
+        same = np.array([np.abs(x[k] - xref[k]).max() < args.same for k in sorted(ref)])
+        d = np.array([finals[m][k][0] - ref[k][0] for k in sorted(ref)])
+        print(f"  {labels[m]:<18} same minimum: {int(same.sum())} clusters, |dE| there "
+              f"median {np.median(np.abs(d[same])):.1e}, max {np.abs(d[same]).max():.1e};"
+              f" another minimum: {int((~same).sum())} (lower {int((d[~same] < 0).sum())}, "
+              f"higher {int((d[~same] > 0).sum())}); sum of dE {d.sum():.4f}")
+    fastest = min(methods, key=lambda m: wall[m])
+    print(f"\nfastest (wall): {labels[fastest]}" + (
+        f"; target (nvdyn fastest): {verdict(fastest == 'nvdyn')}" if "nvdyn" in methods else ""))
+
+
+# ---------------------------------------------------------------- main
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--lmp", required=True, help="the LAMMPS executable")
+    ap.add_argument("--plugin", required=True, help="nvdynplugin.so")
+    ap.add_argument("--workdir", default="bench-lammps", help="for logs, data and dumps")
+    sub = ap.add_subparsers(dest="what", required=True)
+    a = sub.add_parser("nve", help="(a) fix nvdyn nve stage vs fix nve")
+    a.add_argument("--n", type=int, default=20, help="fcc cells per side (4 n^3 atoms)")
+    a.add_argument("--nsteps", type=int, default=300)
+    a.add_argument("--warmup", type=int, default=50)
+    a.add_argument("--reps", type=int, default=5)
+    a.add_argument("--tolerance", type=float, default=0.03)
+    b = sub.add_parser("clusters", help="(b) relaxing LJ clusters, three ways")
+    b.add_argument("--nclusters", type=int, default=256)
+    b.add_argument("--min", type=int, default=13)
+    b.add_argument("--max", type=int, default=60)
+    b.add_argument("--seed", type=int, default=1)
+    b.add_argument("--amp", type=float, default=0.1)
+    b.add_argument("--fmax", type=float, default=1e-4)
+    b.add_argument("--maxiter", type=int, default=100000)
+    b.add_argument("--dt", type=float, default=0.005)
+    b.add_argument("--every", type=int, default=1, help="check period of fix nvdyn's fmax")
+    b.add_argument("--reps", type=int, default=3)
+    b.add_argument("--methods", default="nvdyn,sequential,global",
+                   help="comma-separated, the first is the reference of the ratios")
+    b.add_argument("--same", type=float, default=0.05,
+                   help="largest displacement (sigma) between two structures of one minimum")
+    args = ap.parse_args()
+    args.workdir = os.path.abspath(args.workdir)
+    args.lmp = os.path.abspath(args.lmp)
+    args.plugin = os.path.abspath(args.plugin)
+    os.makedirs(args.workdir, exist_ok=True)
+    (bench_nve if args.what == "nve" else bench_clusters)(args)
+
+
+if __name__ == "__main__":
+    main()
