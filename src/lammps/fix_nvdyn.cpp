@@ -156,7 +156,8 @@ FixNVDyn::FixNVDyn(LAMMPS *lmp, int narg, char **arg) :
     Fix(lmp, narg, arg), external_compute_hooks(false), engine(nullptr), nstages(0),
     group_bits_all(0), frozen_bit(0), sample(nullptr), nsamples(0), values_step(-1),
     step_start(0.0), c_pe(nullptr), pe_step(-1), nan_mode(NAN_FAIL), sink_flag(false),
-    sink_fp(nullptr), log_fp(nullptr), log_every(0)
+    sink_fp(nullptr), log_fp(nullptr), log_every(0), exclude_frozen(false), total_atoms(0),
+    frozen_listed(0)
 {
   if (narg < 4) error->all(FLERR, "Fix nvdyn: expected 'samples' and at least one 'stage'");
 
@@ -295,6 +296,7 @@ FixNVDyn::FixNVDyn(LAMMPS *lmp, int narg, char **arg) :
 
   std::vector<int> local_sample;
   assign_samples(sample_mode, chunk_id, local_sample);
+  for (int n : sample_natoms) total_atoms += n;
 
   engine = create_engine(stages, fclamp);    // checks stage styles and values
 
@@ -306,6 +308,14 @@ FixNVDyn::FixNVDyn(LAMMPS *lmp, int narg, char **arg) :
   if (log_fp && ftell(log_fp) == 0)
     fputs("step,sample,stage,outcome,energy,fmax,temperature\n", log_fp);
 
+  // samples finish through criteria, maxsteps, a drift monitor or FIRE's
+  // uphill limit; with none of those, only a failed sample would be frozen
+  // and the exclusion would cost every neighbor list build for nothing
+  for (const auto &st : stages) {
+    if (!st.until.empty() || st.style == "fire" || st.style == "fire/ase") exclude_frozen = true;
+    for (const auto &p : st.params)
+      if ((p.first == "maxsteps" || p.first == "drift") && p.second > 0.0) exclude_frozen = true;
+  }
   create_groups();
   stage_seconds.assign(nstages, 0.0);
   id_pe = std::string(id) + "_pe";
@@ -463,7 +473,7 @@ void FixNVDyn::create_groups()
   }
   frozen_bit = group->bitmask[group_index.back()];
   const std::string &frozen = group_names.back();
-  neighbor->modify_params("exclude group " + frozen + " " + frozen);
+  if (exclude_frozen) neighbor->modify_params("exclude group " + frozen + " " + frozen);
 }
 
 void FixNVDyn::open_output(FILE *&fp, const std::string &file, bool append, const char *what)
@@ -603,6 +613,7 @@ int FixNVDyn::setmask()
   mask |= POST_FORCE;
   mask |= FINAL_INTEGRATE;
   mask |= END_OF_STEP;
+  mask |= POST_NEIGHBOR;
   return mask;
 }
 
@@ -646,6 +657,12 @@ void FixNVDyn::setup(int /*vflag*/)
   NVDYN_NS::forward_comm_fix(comm, this);
   plan_step(update->ntimestep + 1);
   step_start = MPI_Wtime();
+  frozen_listed = 0;    // the setup has built the neighbor lists
+}
+
+void FixNVDyn::post_neighbor()
+{
+  frozen_listed = 0;
 }
 
 /* ----------------------------------------------------------------------
@@ -764,7 +781,10 @@ void FixNVDyn::end_of_step()
     for (int s = 0; s < nsamples; s++)
       if (before[s] == NVDYN_ACTIVE && sample_outcome[s] != NVDYN_ACTIVE) finished.push_back(s);
     if (!finished.empty()) {
-      next_reneighbor = ntimestep + 1;
+      // frozen atoms leave the neighbor lists at the next rebuild; one is
+      // forced once they are 5% of the samples' atoms
+      for (int s : finished) frozen_listed += sample_natoms[s];
+      if (exclude_frozen && frozen_listed >= 0.05 * total_atoms) next_reneighbor = ntimestep + 1;
       if (sink_flag) write_sink(finished);
       if (nan_mode == NAN_STOP)
         for (int s : finished)

@@ -34,6 +34,7 @@ class FixNVDyn : public Fix {
   void post_force(int) override;
   void final_integrate() override;
   void end_of_step() override;
+  void post_neighbor() override;
 
   double compute_vector(int) override;
   double compute_array(int, int) override;
@@ -112,6 +113,9 @@ class FixNVDyn : public Fix {
   FILE *sink_fp, *log_fp;               // open on rank 0 only
   bigint log_every;                     // 0: no log
   std::vector<std::string> elements;    // species per atom type (sink)
+  bool exclude_frozen;                  // frozen atoms are excluded from the neighbor lists
+  bigint total_atoms;                   // atoms of all samples
+  bigint frozen_listed;                 // atoms frozen since the last neighbor list build
 
   void parse_stage(int, char **, int &, std::vector<StageArg> &);
   nvdyn_engine *create_engine(const std::vector<StageArg> &, double fclamp);
