@@ -294,7 +294,7 @@ TEST(Core, RejectsBadInput)
   EXPECT_EQ(nvdyn_end_step(en.e, &a, nullptr), NVDYN_ERR_ATOMS);
   a = at.atoms();
   a.sample = nullptr;
-  EXPECT_EQ(nvdyn_begin_step(en.e, &a), NVDYN_ERR_NULL);
+  EXPECT_EQ(nvdyn_pre_update(en.e, &a), NVDYN_ERR_NULL);
   a = at.atoms();
   a.type_mass = nullptr;
   EXPECT_EQ(nvdyn_post_update(en.e, &a), NVDYN_ERR_NULL);

@@ -1150,28 +1150,32 @@ static int any_active(const nvdyn_engine *e, unsigned mask)
   return 0;
 }
 
+/* The hook-only calls check the atoms only when hooks will see them. */
+static nvdyn_status hook_call(nvdyn_engine *e, nvdyn_hook_point point, const nvdyn_atoms *a)
+{
+  if (!e) return NVDYN_ERR_NULL;
+  int any = 0;
+  for (int k = 0; k < e->nhooks; k++) any |= e->hooks[k].point == point;
+  if (!any) return ok(e);
+  nvdyn_status rc = check_atoms(e, a);
+  if (rc != NVDYN_OK) return rc;
+  rc = run_hooks(e, point, a, e->step + 1);
+  return rc != NVDYN_OK ? rc : ok(e);
+}
+
 nvdyn_status nvdyn_begin_step(nvdyn_engine *e, const nvdyn_atoms *a)
 {
-  nvdyn_status rc = begin_call(e, a);
-  if (rc != NVDYN_OK) return rc;
-  rc = run_hooks(e, NVDYN_BEFORE_STEP, a, e->step + 1);
-  return rc != NVDYN_OK ? rc : ok(e);
+  return hook_call(e, NVDYN_BEFORE_STEP, a);
 }
 
 nvdyn_status nvdyn_begin_compute(nvdyn_engine *e, const nvdyn_atoms *a)
 {
-  nvdyn_status rc = begin_call(e, a);
-  if (rc != NVDYN_OK) return rc;
-  rc = run_hooks(e, NVDYN_BEFORE_COMPUTE, a, e->step + 1);
-  return rc != NVDYN_OK ? rc : ok(e);
+  return hook_call(e, NVDYN_BEFORE_COMPUTE, a);
 }
 
 nvdyn_status nvdyn_end_compute(nvdyn_engine *e, const nvdyn_atoms *a)
 {
-  nvdyn_status rc = begin_call(e, a);
-  if (rc != NVDYN_OK) return rc;
-  rc = run_hooks(e, NVDYN_AFTER_COMPUTE, a, e->step + 1);
-  return rc != NVDYN_OK ? rc : ok(e);
+  return hook_call(e, NVDYN_AFTER_COMPUTE, a);
 }
 
 /* Velocity Verlet's first half for atom i: v += hf dt f/m, x += dt v
@@ -1392,8 +1396,7 @@ static int check_due(const nvdyn_engine *e, int s)
   const int64_t n = ss->steps + 1, every = (int64_t) sg->p[P_EVERY];
   const int64_t maxsteps = (int64_t) sg->p[P_MAXSTEPS];
   const int drift = sg->style == NVE && sg->p[P_DRIFT] > 0.0;
-  if (!sg->has[C_FMAX] && !sg->has[C_DE] && !sg->has[C_STEPS] && maxsteps <= 0 && !drift)
-    return 0;
+  if (!sg->has[C_FMAX] && !sg->has[C_DE] && !sg->has[C_STEPS] && maxsteps <= 0 && !drift) return 0;
   return n % every == 0 || (maxsteps > 0 && n >= maxsteps);
 }
 

@@ -328,6 +328,9 @@ NVDYN_API nvdyn_status nvdyn_checks_due(const nvdyn_engine *engine, int *n);
  * are unaffected: "de" still compares the energies of consecutive checks. */
 NVDYN_API nvdyn_status nvdyn_refresh_values(nvdyn_engine *engine);
 
+/* nvdyn_begin_step(), nvdyn_begin_compute() and nvdyn_end_compute() only
+ * fire hooks: they check the atoms only when hooks are registered at their
+ * point, so they cost nothing without hooks. */
 NVDYN_API nvdyn_status nvdyn_begin_step(nvdyn_engine *engine, const nvdyn_atoms *atoms);
 NVDYN_API nvdyn_status nvdyn_pre_update(nvdyn_engine *engine, const nvdyn_atoms *atoms);
 NVDYN_API nvdyn_status nvdyn_begin_compute(nvdyn_engine *engine, const nvdyn_atoms *atoms);
