@@ -1470,6 +1470,21 @@ static nvdyn_status sample_stats(nvdyn_engine *e, const nvdyn_atoms *a)
   return reduce(e, e->acc2, e->nsamples * NACC, NVDYN_REDUCE_MAX);
 }
 
+/* 1 if a position or force of an atom of an active sample is not finite
+ * (or their sum overflows: sample_stats() then decides exactly) */
+static int any_nonfinite(const nvdyn_engine *e, const nvdyn_atoms *a)
+{
+  int bad = 0;
+  for (int i = 0; i < a->natoms; i++) {
+    const int s = a->sample[i];
+    if (s < 0 || e->kind[s] < 0) continue;
+    const double *x = AT(a->x, i), *f = AT(a->f, i);
+    const double sum = x[0] + x[XS(a)] + x[2 * XS(a)] + f[0] + f[FS(a)] + f[2 * FS(a)];
+    bad |= !isfinite(sum);
+  }
+  return bad;
+}
+
 nvdyn_status nvdyn_end_step(nvdyn_engine *e, const nvdyn_atoms *a, int *nchanged)
 {
   nvdyn_status rc = begin_call(e, a);
@@ -1489,9 +1504,15 @@ nvdyn_status nvdyn_end_step(nvdyn_engine *e, const nvdyn_atoms *a, int *nchanged
                 (long long) (e->step + 1));
   const int refresh = e->refresh;
   e->refresh = 0;
-  if (any_check || e->nan_check || refresh) {
-    if ((rc = sample_stats(e, a)) != NVDYN_OK) return rc;
+  /* without checks, the NaN/inf check needs the statistics pass only when
+   * a cheap scan finds a non-finite value in an active sample */
+  int stats = any_check || refresh;
+  if (!stats && e->nan_check) {
+    double bad = any_nonfinite(e, a);
+    if ((rc = reduce(e, &bad, 1, NVDYN_REDUCE_MAX)) != NVDYN_OK) return rc;
+    stats = bad != 0.0;
   }
+  if (stats && (rc = sample_stats(e, a)) != NVDYN_OK) return rc;
   int changed = 0;
   e->nconverged = 0;
   for (int s = 0; s < e->nsamples; s++) {
@@ -1502,7 +1523,7 @@ nvdyn_status nvdyn_end_step(nvdyn_engine *e, const nvdyn_atoms *a, int *nchanged
     ss->steps++;
     e->stage_steps[(size_t) s * (size_t) e->nstages + (size_t) ss->stage]++;
     const double *acc = &e->acc[s * NACC], *mx = &e->acc2[s * NACC];
-    if (e->nan_check && mx[1] != 0.0) {
+    if (stats && e->nan_check && mx[1] != 0.0) {
       ss->outcome = NVDYN_FAILED;
       changed++;
       continue;
