@@ -591,3 +591,28 @@ TEST(FixNVDyn, EveryStageKeywordReachesTheEngine)
   ASSERT_EQ(nvdyn_engine_nstages(engine, &nstages), NVDYN_OK);
   EXPECT_EQ(nstages, 6);
 }
+
+// 'append yes' continues a log (and sink) file, with one header; without it
+// the file starts over.
+TEST(FixNVDyn, AppendContinuesTheLog)
+{
+  const std::string log = "nvdyn_append_np" + std::to_string(mpi_size()) + ".csv";
+  Lammps l;
+  l.cmds(lj_clusters(2));
+  l.cmds({"fix nv all nvdyn samples molecule stage a nve log " + log + " every 2", "run 4",
+          "unfix nv",
+          "fix nv all nvdyn samples molecule stage a nve log " + log + " every 2 append yes",
+          "run 4", "unfix nv"});
+  if (world_rank() == 0) {
+    auto lines = read_lines(log);
+    ASSERT_EQ(lines.size(), 1u + 2 * 2 + 2 * 2);    // header, 2 samples at steps 2 4 6 8
+    EXPECT_EQ(std::count(lines.begin(), lines.end(), lines[0]), 1);
+    EXPECT_EQ(lines.back().substr(0, 2), "8,");
+  }
+  l.cmds({"fix nv all nvdyn samples molecule stage a nve log " + log + " every 2", "run 2",
+          "unfix nv"});
+  if (world_rank() == 0) {
+    EXPECT_EQ(read_lines(log).size(), 1u + 2) << "without append the log starts over";
+    remove(log.c_str());
+  }
+}
