@@ -616,3 +616,63 @@ TEST(FixNVDyn, AppendContinuesTheLog)
     remove(log.c_str());
   }
 }
+
+namespace {
+struct HookTrace {
+  std::vector<std::string> events;
+  std::vector<double> fsum;    // sum of |f| over local atoms, per event
+};
+int trace_hook(nvdyn_engine *, const nvdyn_hook_info *info, void *user)
+{
+  static const char *const names[] = {"before_step",    "before_pre",    "after_pre",
+                                      "before_compute", "after_compute", "before_post",
+                                      "after_post",     "on_converge",   "after_step"};
+  auto *trace = static_cast<HookTrace *>(user);
+  trace->events.push_back(std::to_string(info->step) + ":" + names[info->point]);
+  double sum = 0.0;
+  const nvdyn_atoms *a = info->atoms;
+  for (int i = 0; i < a->natoms; i++)
+    for (int k = 0; k < 3; k++)
+      sum += std::fabs(a->f.data[i * a->f.atom_stride + k * a->f.comp_stride]);
+  trace->fsum.push_back(sum);
+  return 0;
+}
+}    // namespace
+
+// C hooks added through extract("engine") fire at the nine points in step
+// order. BEFORE_COMPUTE sees the cleared forces, AFTER_COMPUTE the pair
+// forces: under nvpipeline before the post_force of a fix addforce defined
+// earlier, under verlet after it (fix order).
+TEST(FixNVDyn, HookPointsAroundTheForceEvaluation)
+{
+  for (const std::string style : {"nvpipeline", "verlet"}) {
+    Lammps l;
+    l.cmds(lj_liquid(2));
+    l.cmds({"fix push all addforce 1000.0 0.0 0.0",
+            "fix nv all nvdyn samples all stage a nve until steps 2", "run_style " + style,
+            "run 0 post no"});
+    int dim = 0;
+    auto *engine = static_cast<nvdyn_engine *>(l.fix("nv")->extract("engine", dim));
+    HookTrace trace;
+    for (int p = 0; p < NVDYN_NHOOK_POINTS; p++)
+      ASSERT_EQ(nvdyn_hook_add(engine, (nvdyn_hook_point) p, 1, trace_hook, &trace), NVDYN_OK);
+    l.cmd("run 2 post no");
+    std::vector<std::string> expect;
+    for (const char *step : {"1:", "2:"})
+      for (const char *p : {"before_step", "before_pre", "after_pre", "before_compute",
+                            "after_compute", "before_post", "after_post"})
+        expect.push_back(std::string(step) + p);
+    expect.insert(expect.begin() + 7, "1:after_step");
+    expect.push_back("2:on_converge");
+    expect.push_back("2:after_step");
+    EXPECT_EQ(trace.events, expect) << style;
+    const double natoms_local = l.lmp->atom->nlocal;
+    EXPECT_EQ(trace.fsum[3], 0.0) << style << ": forces are cleared before the computation";
+    if (natoms_local > 0) {
+      // the added force is 1000 per atom in x; LJ forces in this liquid are far smaller
+      const bool with_push = trace.fsum[4] > 500.0 * natoms_local;
+      EXPECT_EQ(with_push, style == "verlet") << style << ": " << trace.fsum[4];
+      EXPECT_GT(trace.fsum[5], 500.0 * natoms_local) << "post_update sees all forces";
+    }
+  }
+}

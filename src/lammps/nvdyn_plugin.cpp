@@ -42,4 +42,9 @@ extern "C" void lammpsplugin_init(void *lmp, void *handle, void *regfunc)
   plugin.info = "NVDYN run style nvpipeline (single partition)";
   plugin.creator.v2 = (lammpsplugin_factory2 *) &nvpipeline_creator;
   NVDYN_NS::register_run_style((LAMMPS *) lmp, &plugin, regfunc);
+  // the name the run style gives itself at init (see RunNVPipeline::init),
+  // which restart files record
+  plugin.name = "verlet/nvpipeline";
+  plugin.info = "NVDYN run style nvpipeline, under the name it runs with";
+  NVDYN_NS::register_run_style((LAMMPS *) lmp, &plugin, regfunc);
 }

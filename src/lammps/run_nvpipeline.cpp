@@ -75,6 +75,12 @@ void RunNVPipeline::init()
     error->all(FLERR,
                "Run style nvpipeline supports a single partition only in this version: "
                "use run_style verlet with -partition");
+  // LAMMPS fixes (addforce, setforce, ...) take any run style whose name
+  // does not start with "verlet" for respa; this is a Verlet loop
+  if (strcmp(update->integrate_style, "verlet/nvpipeline") != 0) {
+    delete[] update->integrate_style;
+    update->integrate_style = utils::strdup("verlet/nvpipeline");
+  }
   Verlet::init();
 }
 
