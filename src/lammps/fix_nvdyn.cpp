@@ -318,6 +318,7 @@ FixNVDyn::FixNVDyn(LAMMPS *lmp, int narg, char **arg) :
   }
   create_groups();
   stage_seconds.assign(nstages, 0.0);
+  stage_atoms.assign(nstages, 0.0);
   id_pe = std::string(id) + "_pe";
   c_pe = modify->add_compute(id_pe + " all pe/atom");
 
@@ -751,17 +752,17 @@ void FixNVDyn::end_of_step()
   const bigint ntimestep = update->ntimestep;
 
   // the step's wall time, shared among the stages by their atoms
-  std::vector<double> atoms_in(nstages, 0.0);
+  std::fill(stage_atoms.begin(), stage_atoms.end(), 0.0);
   double active_atoms = 0.0;
   for (int s = 0; s < nsamples; s++)
     if (sample_outcome[s] == NVDYN_ACTIVE) {
-      atoms_in[sample_stage[s]] += sample_natoms[s];
+      stage_atoms[sample_stage[s]] += sample_natoms[s];
       active_atoms += sample_natoms[s];
     }
   const double now = MPI_Wtime();
   if (active_atoms > 0.0)
     for (int k = 0; k < nstages; k++)
-      stage_seconds[k] += (now - step_start) * atoms_in[k] / active_atoms;
+      stage_seconds[k] += (now - step_start) * stage_atoms[k] / active_atoms;
   step_start = now;
 
   nvdyn_atoms a;
@@ -771,8 +772,9 @@ void FixNVDyn::end_of_step()
     a.pe = c_pe->vector_atom;
   }
   int changed = 0;
-  const std::vector<int> before = sample_outcome;
   check(nvdyn_end_step(engine, &a, &changed), "end_of_step");
+  std::vector<int> before;    // outcomes before this step, kept only if needed
+  if (changed) before = sample_outcome;
   refresh_state();
   if (changed) {
     set_stage_masks();

@@ -103,6 +103,7 @@ class FixNVDyn : public Fix {
   bigint values_step;    // the step of which the three above are copies
 
   std::vector<double> stage_seconds;    // wall time per stage, shared by atoms
+  std::vector<double> stage_atoms;      // scratch: active atoms per stage
   double step_start;                    // wall time at the end of the last step
 
   std::string id_pe;    // compute pe/atom for the samples' energies
