@@ -1386,6 +1386,17 @@ nvdyn_status nvdyn_post_update(nvdyn_engine *e, const nvdyn_atoms *a)
   return ok(e);
 }
 
+/* the stage has exit criteria / an energy-drift monitor */
+static int has_criteria(const stage *sg)
+{
+  return sg->has[C_FMAX] || sg->has[C_DE] || sg->has[C_STEPS];
+}
+
+static int has_drift(const stage *sg)
+{
+  return sg->style == NVE && sg->p[P_DRIFT] > 0.0;
+}
+
 /* The next end_step checks sample s (its steps in the stage will be
  * steps + 1). A stage without criteria, maxsteps or drift monitor has
  * nothing to check. */
@@ -1395,15 +1406,14 @@ static int check_due(const nvdyn_engine *e, int s)
   const stage *sg = &e->stages[ss->stage];
   const int64_t n = ss->steps + 1, every = (int64_t) sg->p[P_EVERY];
   const int64_t maxsteps = (int64_t) sg->p[P_MAXSTEPS];
-  const int drift = sg->style == NVE && sg->p[P_DRIFT] > 0.0;
-  if (!sg->has[C_FMAX] && !sg->has[C_DE] && !sg->has[C_STEPS] && maxsteps <= 0 && !drift) return 0;
+  if (!has_criteria(sg) && maxsteps <= 0 && !has_drift(sg)) return 0;
   return n % every == 0 || (maxsteps > 0 && n >= maxsteps);
 }
 
 static int needs_energy(const nvdyn_engine *e, int s)
 {
   const stage *sg = stage_of(e, s);
-  return sg->has[C_DE] || (sg->style == NVE && sg->p[P_DRIFT] > 0.0);
+  return sg->has[C_DE] || has_drift(sg);
 }
 
 nvdyn_status nvdyn_checks_due(const nvdyn_engine *e, int *n)
@@ -1434,7 +1444,7 @@ nvdyn_status nvdyn_need_energy(const nvdyn_engine *e, int *need)
 /* criteria of a checked sample, all of which must hold */
 static int criteria_hold(const stage *sg, const sample_state *ss)
 {
-  if (!sg->has[C_FMAX] && !sg->has[C_DE] && !sg->has[C_STEPS]) return 0;
+  if (!has_criteria(sg)) return 0;
   if (sg->has[C_FMAX] && !(ss->fmax <= sg->until[C_FMAX])) return 0;
   if (sg->has[C_DE] && !(ss->has_pe_prev && fabs(ss->pe_check - ss->pe_prev) <= sg->until[C_DE]))
     return 0;
@@ -1548,7 +1558,7 @@ nvdyn_status nvdyn_end_step(nvdyn_engine *e, const nvdyn_atoms *a, int *nchanged
       }
       ss->pe_check = acc[1];
       ss->pe_in_stage = 1;
-      if (sg->style == NVE && sg->p[P_DRIFT] > 0.0) {
+      if (has_drift(sg)) {
         const double etot = ss->pe + ss->ke;
         if (!ss->has_e0) {
           ss->e0 = etot;
