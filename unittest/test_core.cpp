@@ -742,6 +742,149 @@ TEST(Core, ForceClampLimitsTheKick)
   EXPECT_EQ(at.f[0], 30.0);
 }
 
+// A force too large to square (1e200) is clamped to fclamp too, not to 0.
+TEST(Core, ForceClampOfForcesThatOverflowTheirSquare)
+{
+  Engine en;
+  setup_nve(en.e, 0.1, 1.0, 1);
+  ASSERT_EQ(nvdyn_engine_set(en.e, "fclamp", 2.0), NVDYN_OK);
+  Atoms at(1, false);
+  at.f = {3e200, -4e200, 0.0};
+  nvdyn_atoms a = at.atoms();
+  ASSERT_EQ(nvdyn_post_update(en.e, &a), NVDYN_OK);
+  EXPECT_DOUBLE_EQ(at.v[0], 0.05 * 2.0 * 0.6 / 2.0);
+  EXPECT_DOUBLE_EQ(at.v[1], -0.05 * 2.0 * 0.8 / 2.0);
+}
+
+namespace {
+std::vector<int> reasons(nvdyn_engine *e, int n)
+{
+  std::vector<int> out(n);
+  EXPECT_EQ(nvdyn_get_sample_reasons(e, out.data()), NVDYN_OK);
+  return out;
+}
+}    // namespace
+
+// With maxmove, a sample whose next step would move an atom further (a
+// huge but finite force) fails at the end of the step that produced the
+// force, before its atoms move: its positions stay those of that step. A
+// NaN force fails its sample with reason nan; the others go on unchanged.
+TEST(Core, UnsafeStepsFailTheirSampleBeforeTheAtomsMove)
+{
+  Engine en, ref;    // ref: the same batch without faults
+  setup_nve(en.e, 0.05, 1.0, 3);
+  setup_nve(ref.e, 0.05, 1.0, 3);
+  ASSERT_EQ(nvdyn_engine_set(en.e, "maxmove", 0.3), NVDYN_OK);
+  Batch b(3, 4), alone(3, 4);
+  nvdyn_atoms a = b.atoms(), a_alone = alone.atoms();
+  struct Poison {
+    int step = 0;
+  } poison;
+  auto force = [](const nvdyn_atoms *at, void *user) {
+    harmonic(at, nullptr);
+    const int step = ++static_cast<Poison *>(user)->step;
+    if (step == 5) at->f.data[3 * 5 + 1] = 1e30;    // atom 5: sample 1
+    if (step == 9) at->f.data[3 * 9 + 2] = NAN;     // atom 9: sample 2
+    return 0;
+  };
+  force(&a, &poison);
+  harmonic(&a_alone, nullptr);
+  std::vector<double> x1, x2;
+  for (int t = 1; t <= 20; t++) {
+    int changed = 0;
+    ASSERT_EQ(nvdyn_step(en.e, &a, force, &poison, &changed), NVDYN_OK) << en.err();
+    ASSERT_EQ(nvdyn_step(ref.e, &a_alone, harmonic, nullptr, nullptr), NVDYN_OK);
+    if (t == 4) {
+      EXPECT_EQ(changed, 1);
+      x1.assign(b.x.begin() + 12, b.x.begin() + 24);
+    }
+    if (t == 8) x2.assign(b.x.begin() + 24, b.x.begin() + 36);
+  }
+  EXPECT_EQ(outcomes(en.e, 3), (std::vector<int>{NVDYN_ACTIVE, NVDYN_FAILED, NVDYN_FAILED}));
+  EXPECT_EQ(reasons(en.e, 3),
+            (std::vector<int>{NVDYN_REASON_NONE, NVDYN_REASON_UNSTABLE, NVDYN_REASON_NAN}));
+  EXPECT_EQ(std::vector<double>(b.x.begin() + 12, b.x.begin() + 24), x1);
+  EXPECT_EQ(std::vector<double>(b.x.begin() + 24, b.x.begin() + 36), x2);
+  for (double x : b.x) EXPECT_TRUE(std::isfinite(x));
+  EXPECT_EQ(std::vector<double>(b.x.begin(), b.x.begin() + 12),
+            std::vector<double>(alone.x.begin(), alone.x.begin() + 12));
+  EXPECT_STREQ(nvdyn_reason_name(NVDYN_REASON_UNSTABLE), "unstable");
+  EXPECT_STREQ(nvdyn_reason_name(99), "unknown");
+}
+
+// nvdyn_check_atoms fails samples whose forces are not finite at the start
+// (no end_step has seen them yet), so their atoms never move.
+TEST(Core, CheckAtomsAtTheStartFailsNonFiniteSamples)
+{
+  Engine en;
+  setup_nve(en.e, 0.05, 1.0, 2);
+  Batch b(2, 3);
+  nvdyn_atoms a = b.atoms();
+  harmonic(&a, nullptr);
+  b.f[3 * 4] = INFINITY;    // sample 1
+  const std::vector<double> x0 = b.x;
+  int nfailed = -1;
+  ASSERT_EQ(nvdyn_check_atoms(en.e, &a, &nfailed), NVDYN_OK) << en.err();
+  EXPECT_EQ(nfailed, 1);
+  EXPECT_EQ(reasons(en.e, 2), (std::vector<int>{NVDYN_REASON_NONE, NVDYN_REASON_NAN}));
+  auto force = [](const nvdyn_atoms *at, void *) {
+    harmonic(at, nullptr);
+    at->f.data[3 * 4] = INFINITY;
+    return 0;
+  };
+  for (int t = 0; t < 5; t++) ASSERT_EQ(nvdyn_step(en.e, &a, force, nullptr, nullptr), NVDYN_OK);
+  EXPECT_EQ(std::vector<double>(b.x.begin() + 9, b.x.end()),
+            std::vector<double>(x0.begin() + 9, x0.end()));
+  EXPECT_NE(b.x[0], x0[0]);
+}
+
+// Velocities drawn on entering a stage at an absurd temperature fail the
+// sample in that pre_update, before it moves; end_step reports the change.
+TEST(Core, AbsurdVelocityDrawFailsBeforeMoving)
+{
+  Engine en;
+  ASSERT_EQ(nvdyn_stage_add(en.e, "nve", nullptr), NVDYN_OK);
+  ASSERT_EQ(nvdyn_stage_set(en.e, 0, "velocity", 1e300), NVDYN_OK);
+  ASSERT_EQ(nvdyn_stage_set(en.e, 0, "velocity_seed", 7), NVDYN_OK);
+  ASSERT_EQ(nvdyn_engine_set(en.e, "dt", 0.01), NVDYN_OK);
+  ASSERT_EQ(nvdyn_engine_set(en.e, "maxmove", 0.5), NVDYN_OK);
+  ASSERT_EQ(nvdyn_engine_set_nsamples(en.e, 1), NVDYN_OK);
+  Batch b(1, 4);
+  nvdyn_atoms a = b.atoms();
+  harmonic(&a, nullptr);
+  const std::vector<double> x0 = b.x;
+  int changed = 0;
+  ASSERT_EQ(nvdyn_step(en.e, &a, harmonic, nullptr, &changed), NVDYN_OK) << en.err();
+  EXPECT_EQ(changed, 1);
+  EXPECT_EQ(outcomes(en.e, 1)[0], NVDYN_FAILED);
+  EXPECT_EQ(reasons(en.e, 1)[0], NVDYN_REASON_UNSTABLE);
+  EXPECT_EQ(b.x, x0);
+}
+
+// Timeouts carry their reason; a caller fails a sample for its own reasons.
+TEST(Core, ReasonsOfTimeoutsAndCallerFailures)
+{
+  Engine en;
+  ASSERT_EQ(nvdyn_stage_add(en.e, "nve", nullptr), NVDYN_OK);
+  ASSERT_EQ(nvdyn_stage_until(en.e, 0, "fmax", 1e-12), NVDYN_OK);
+  ASSERT_EQ(nvdyn_stage_set(en.e, 0, "maxsteps", 3), NVDYN_OK);
+  ASSERT_EQ(nvdyn_engine_set(en.e, "dt", 0.01), NVDYN_OK);
+  ASSERT_EQ(nvdyn_engine_set_nsamples(en.e, 2), NVDYN_OK);
+  Batch b(2, 2);
+  nvdyn_atoms a = b.atoms();
+  harmonic(&a, nullptr);
+  ASSERT_EQ(nvdyn_sample_fail(en.e, 1, NVDYN_REASON_ESCAPED), NVDYN_OK);
+  const std::vector<double> x1(b.x.begin() + 6, b.x.end());
+  for (int t = 0; t < 3; t++) ASSERT_EQ(nvdyn_step(en.e, &a, harmonic, nullptr, nullptr), NVDYN_OK);
+  EXPECT_EQ(outcomes(en.e, 2), (std::vector<int>{NVDYN_TIMEOUT, NVDYN_FAILED}));
+  EXPECT_EQ(reasons(en.e, 2), (std::vector<int>{NVDYN_REASON_MAXSTEPS, NVDYN_REASON_ESCAPED}));
+  EXPECT_EQ(std::vector<double>(b.x.begin() + 6, b.x.end()), x1);
+  EXPECT_EQ(nvdyn_sample_fail(en.e, 1, NVDYN_REASON_LOST), NVDYN_ERR_STATE);
+  EXPECT_NE(en.err().find("sample 1 is not active"), std::string::npos);
+  EXPECT_EQ(nvdyn_sample_fail(en.e, 0, NVDYN_REASON_MAXSTEPS), NVDYN_ERR_VALUE);
+  EXPECT_EQ(nvdyn_sample_fail(en.e, 2, NVDYN_REASON_LOST), NVDYN_ERR_VALUE);
+}
+
 // Saving the state and loading it into a fresh engine with the same stages
 // continues the run exactly (FIRE state, thermostat state, counters, RNG).
 TEST(Core, StateRoundTripContinuesExactly)

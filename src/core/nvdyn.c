@@ -115,6 +115,7 @@ typedef struct sample_state {
   int outcome;   /* nvdyn_outcome */
   int vinit;     /* velocities of a newly entered stage still to be set */
   int stuck;     /* fire: more than vdfmax consecutive uphill steps */
+  int reason;    /* nvdyn_reason of a failed or timed-out sample */
   int64_t steps; /* steps in the current stage */
   double pe, fmax, ke, natoms, temp, drift; /* as of the last check */
   double pe_check, pe_prev, e0;             /* PE of the last and previous check; NVE reference */
@@ -135,8 +136,9 @@ typedef struct hook {
 enum { NACC = 6 }; /* per-sample accumulators of one reduction */
 
 struct nvdyn_engine {
-  double dt, ftm2v, mvv2e, boltz, fclamp;
+  double dt, ftm2v, mvv2e, boltz, fclamp, maxmove;
   int nan_check;
+  int pending; /* samples failed by pre_update since the last end_step */
   int refresh; /* the next end_step refreshes the values of all active samples */
   nvdyn_reduce_fn reduce_fn;
   void *reduce_user;
@@ -158,6 +160,8 @@ struct nvdyn_engine {
 };
 
 static void sync_all(nvdyn_engine *e);
+static int safety_on(const nvdyn_engine *e);
+static nvdyn_status fail_hazards(nvdyn_engine *e, const nvdyn_atoms *a, int *nfailed);
 
 /* Record the message of a failed call and return its status. Calls that
  * take a const engine use it too: the message buffer is the only thing they
@@ -254,7 +258,8 @@ const char *nvdyn_engine_last_error(const nvdyn_engine *e)
 
 /* ---- engine settings ---------------------------------------------------- */
 
-static const char *const engine_names[] = {"dt", "ftm2v", "mvv2e", "boltz", "fclamp", "nan"};
+static const char *const engine_names[] = {"dt",     "ftm2v", "mvv2e",  "boltz",
+                                           "fclamp", "nan",   "maxmove"};
 #define NENGINE ((int) (sizeof(engine_names) / sizeof(engine_names[0])))
 
 static int engine_index(const char *name)
@@ -274,15 +279,15 @@ nvdyn_status nvdyn_engine_set(nvdyn_engine *e, const char *name, double value)
     return fail(e, NVDYN_ERR_VALUE, "engine setting %s must be finite, got %g", name, value);
   if (k <= 3 && !(value > 0.0))
     return fail(e, NVDYN_ERR_VALUE, "engine setting %s must be > 0, got %g", name, value);
-  if (k == 4 && value < 0.0)
-    return fail(e, NVDYN_ERR_VALUE, "engine setting fclamp must be >= 0, got %g", value);
+  if ((k == 4 || k == 6) && value < 0.0)
+    return fail(e, NVDYN_ERR_VALUE, "engine setting %s must be >= 0, got %g", name, value);
   if (k == 5 && value != 0.0 && value != 1.0)
     return fail(e, NVDYN_ERR_VALUE, "engine setting nan must be 0 or 1, got %g", value);
-  double *slot[] = {&e->dt, &e->ftm2v, &e->mvv2e, &e->boltz, &e->fclamp};
-  if (k < 5)
-    *slot[k] = value;
-  else
+  double *slot[] = {&e->dt, &e->ftm2v, &e->mvv2e, &e->boltz, &e->fclamp, NULL, &e->maxmove};
+  if (k == 5)
     e->nan_check = (int) value;
+  else
+    *slot[k] = value;
   if (k == 0) sync_all(e); /* stage time steps may follow the engine's */
   return ok(e);
 }
@@ -290,7 +295,7 @@ nvdyn_status nvdyn_engine_set(nvdyn_engine *e, const char *name, double value)
 nvdyn_status nvdyn_engine_get(const nvdyn_engine *e, const char *name, double *value)
 {
   if (!e || !name || !value) return NVDYN_ERR_NULL;
-  const double v[] = {e->dt, e->ftm2v, e->mvv2e, e->boltz, e->fclamp, e->nan_check};
+  const double v[] = {e->dt, e->ftm2v, e->mvv2e, e->boltz, e->fclamp, e->nan_check, e->maxmove};
   int k = engine_index(name);
   if (k < 0) return fail(e, NVDYN_ERR_UNKNOWN, "unknown engine setting '%s'", name);
   *value = v[k];
@@ -457,6 +462,13 @@ static void enter_stage(nvdyn_engine *e, sample_state *ss, int st)
   ss->vinit = sg->style == FIRE || sg->style == FIRE_ASE || sg->set[P_VELOCITY];
 }
 
+/* An active sample stops with an outcome (FAILED or TIMEOUT) and why. */
+static void finish_sample(sample_state *ss, int outcome, int reason)
+{
+  ss->outcome = outcome;
+  ss->reason = reason;
+}
+
 /* The compact copies of a sample's state the atom loops read: its stage's
  * style (-1 when not active) and time step. */
 static void sync_sample(nvdyn_engine *e, int s)
@@ -553,6 +565,38 @@ nvdyn_status nvdyn_get_sample_outcomes(const nvdyn_engine *e, int *out)
   if (!e || !out) return NVDYN_ERR_NULL;
   for (int s = 0; s < e->nsamples; s++) out[s] = e->samples[s].outcome;
   return NVDYN_OK;
+}
+
+nvdyn_status nvdyn_get_sample_reasons(const nvdyn_engine *e, int *out)
+{
+  if (!e || !out) return NVDYN_ERR_NULL;
+  for (int s = 0; s < e->nsamples; s++) out[s] = e->samples[s].reason;
+  return NVDYN_OK;
+}
+
+static const char *const reason_names[NVDYN_NREASONS] = {
+    "none", "nan", "unstable", "drift", "maxsteps", "uphill", "escaped", "lost"};
+
+const char *nvdyn_reason_name(int reason)
+{
+  return reason >= 0 && reason < NVDYN_NREASONS ? reason_names[reason] : "unknown";
+}
+
+nvdyn_status nvdyn_sample_fail(nvdyn_engine *e, int sample, int reason)
+{
+  if (!e) return NVDYN_ERR_NULL;
+  if (sample < 0 || sample >= e->nsamples)
+    return fail(e, NVDYN_ERR_VALUE, "sample index %d out of range [0, %d)", sample, e->nsamples);
+  if (reason != NVDYN_REASON_NAN && reason != NVDYN_REASON_UNSTABLE &&
+      reason != NVDYN_REASON_DRIFT && reason != NVDYN_REASON_ESCAPED &&
+      reason != NVDYN_REASON_LOST)
+    return fail(e, NVDYN_ERR_VALUE, "%d is not a reason for a sample to fail", reason);
+  sample_state *ss = &e->samples[sample];
+  if (ss->outcome != NVDYN_ACTIVE)
+    return fail(e, NVDYN_ERR_STATE, "sample %d is not active (outcome %d)", sample, ss->outcome);
+  finish_sample(ss, NVDYN_FAILED, reason);
+  sync_sample(e, sample);
+  return ok(e);
 }
 
 nvdyn_status nvdyn_get_sample_stage_steps(const nvdyn_engine *e, int sample, int64_t *out)
@@ -814,6 +858,18 @@ static inline const stage *stage_of(const nvdyn_engine *e, int s)
   return &e->stages[e->samples[s].stage];
 }
 
+/* nvdyn_atom_hazard() of atom i of active sample s, with its stage's style
+ * and time step and the engine's force clamp and maxmove */
+static inline int atom_hazard(const nvdyn_engine *e, const nvdyn_atoms *a, int i, int s)
+{
+  const double *f = AT(a->f, i);
+  const double dt = e->sdt[s];
+  const int md = e->kind[s] != FIRE && e->kind[s] != FIRE_ASE;
+  return nvdyn_atom_hazard(AT(a->x, i), XS(a), AT(a->v, i), VS(a), f, FS(a),
+                           nvdyn_clamp_factor(f, FS(a), e->fclamp),
+                           0.5 * dt * e->ftm2v / atom_mass(a, i), dt, e->maxmove, md);
+}
+
 static nvdyn_status reduce(nvdyn_engine *e, double *buf, int n, nvdyn_reduce_op op)
 {
   if (!e->reduce_fn || n == 0) return NVDYN_OK;
@@ -972,6 +1028,11 @@ static nvdyn_status init_velocities(nvdyn_engine *e, const nvdyn_atoms *a, int64
     }
     for (int s = 0; s < e->nsamples; s++) e->mode[s] = e->mode[s] == 2;
     scale_velocities(e, a);
+    /* a sample whose drawn velocities would make an unsafe first step
+     * fails before its atoms move */
+    int nfailed = 0;
+    if (safety_on(e) && (rc = fail_hazards(e, a, &nfailed)) != NVDYN_OK) return rc;
+    e->pending += nfailed;
   }
   for (int s = 0; s < e->nsamples; s++) e->samples[s].vinit = 0;
   return NVDYN_OK;
@@ -1453,7 +1514,7 @@ static int criteria_hold(const stage *sg, const sample_state *ss)
 }
 
 /* Statistics of active samples: acc[s] = (sum m v^2, PE, natoms) summed,
- * acc2[s] = (max |f|^2, nonfinite flag, PE given) maximised. */
+ * acc2[s] = (max |f|^2, largest atom hazard, PE given) maximised. */
 static nvdyn_status sample_stats(nvdyn_engine *e, const nvdyn_atoms *a)
 {
   memset(e->acc, 0, (size_t) e->nsamples * NACC * sizeof(double));
@@ -1462,7 +1523,7 @@ static nvdyn_status sample_stats(nvdyn_engine *e, const nvdyn_atoms *a)
   for (int i = 0; i < a->natoms; i++) {
     const int s = active_sample(e, a, i);
     if (s < 0) continue;
-    const double *x = AT(a->x, i), *v = AT(a->v, i), *f = AT(a->f, i);
+    const double *v = AT(a->v, i), *f = AT(a->f, i);
     run_at(e, &r, s);
     const double f2 = nvdyn_dot(f, FS(a), f, FS(a));
     r.sum[0] += atom_mass(a, i) * nvdyn_dot(v, VS(a), v, VS(a));
@@ -1472,7 +1533,8 @@ static nvdyn_status sample_stats(nvdyn_engine *e, const nvdyn_atoms *a)
     }
     r.sum[2] += 1.0;
     if (f2 > r.max[0]) r.max[0] = f2;
-    if (!isfinite(f2) || !isfinite(nvdyn_dot(x, XS(a), x, XS(a)))) r.max[1] = 1.0;
+    const double h = atom_hazard(e, a, i, s);
+    if (h > r.max[1]) r.max[1] = h;
   }
   run_flush(e, &r);
   nvdyn_status rc = reduce(e, e->acc, e->nsamples * NACC, NVDYN_REDUCE_SUM);
@@ -1480,19 +1542,62 @@ static nvdyn_status sample_stats(nvdyn_engine *e, const nvdyn_atoms *a)
   return reduce(e, e->acc2, e->nsamples * NACC, NVDYN_REDUCE_MAX);
 }
 
-/* 1 if a position or force of an atom of an active sample is not finite
- * (or their sum overflows: sample_stats() then decides exactly) */
-static int any_nonfinite(const nvdyn_engine *e, const nvdyn_atoms *a)
+/* 1 if an atom of an active sample has a hazard (sample_stats() then
+ * finds which samples) */
+static int any_hazard(const nvdyn_engine *e, const nvdyn_atoms *a)
 {
   int bad = 0;
   for (int i = 0; i < a->natoms; i++) {
     const int s = a->sample[i];
-    if (s < 0 || e->kind[s] < 0) continue;
-    const double *x = AT(a->x, i), *f = AT(a->f, i);
-    const double sum = x[0] + x[XS(a)] + x[2 * XS(a)] + f[0] + f[FS(a)] + f[2 * FS(a)];
-    bad |= !isfinite(sum);
+    if (s >= 0 && e->kind[s] >= 0) bad |= atom_hazard(e, a, i, s);
   }
   return bad;
+}
+
+/* The safety checks run: non-finite values (nan) or unsafe steps (maxmove) */
+static int safety_on(const nvdyn_engine *e)
+{
+  return e->nan_check || e->maxmove > 0.0;
+}
+
+/* Fail every active sample with mode[s] != 0 one of whose atoms has a
+ * hazard, before its atoms move; *nfailed (if not NULL) receives their
+ * number. */
+static nvdyn_status fail_hazards(nvdyn_engine *e, const nvdyn_atoms *a, int *nfailed)
+{
+  memset(e->acc2, 0, (size_t) e->nsamples * NACC * sizeof(double));
+  for (int i = 0; i < a->natoms; i++) {
+    const int s = active_sample(e, a, i);
+    if (s < 0 || !e->mode[s]) continue;
+    const double h = atom_hazard(e, a, i, s);
+    if (h > e->acc2[s * NACC]) e->acc2[s * NACC] = h;
+  }
+  nvdyn_status rc = reduce(e, e->acc2, e->nsamples * NACC, NVDYN_REDUCE_MAX);
+  if (rc != NVDYN_OK) return rc;
+  int n = 0;
+  for (int s = 0; s < e->nsamples; s++) {
+    const double h = e->acc2[s * NACC];
+    if (!e->mode[s] || h == 0.0 || e->samples[s].outcome != NVDYN_ACTIVE) continue;
+    finish_sample(&e->samples[s], NVDYN_FAILED, h >= 2.0 ? NVDYN_REASON_NAN : NVDYN_REASON_UNSTABLE);
+    sync_sample(e, s);
+    n++;
+  }
+  if (nfailed) *nfailed = n;
+  return NVDYN_OK;
+}
+
+nvdyn_status nvdyn_check_atoms(nvdyn_engine *e, const nvdyn_atoms *a, int *nfailed)
+{
+  nvdyn_status rc = begin_call(e, a);
+  if (rc != NVDYN_OK) return rc;
+  if (nfailed) *nfailed = 0;
+  if (!safety_on(e)) return ok(e);
+  double bad = any_hazard(e, a);
+  if ((rc = reduce(e, &bad, 1, NVDYN_REDUCE_MAX)) != NVDYN_OK) return rc;
+  if (bad == 0.0) return ok(e);
+  for (int s = 0; s < e->nsamples; s++) e->mode[s] = e->kind[s] >= 0;
+  rc = fail_hazards(e, a, nfailed);
+  return rc != NVDYN_OK ? rc : ok(e);
 }
 
 nvdyn_status nvdyn_end_step(nvdyn_engine *e, const nvdyn_atoms *a, int *nchanged)
@@ -1516,9 +1621,10 @@ nvdyn_status nvdyn_end_step(nvdyn_engine *e, const nvdyn_atoms *a, int *nchanged
   e->refresh = 0;
   /* without checks, the NaN/inf check needs the statistics pass only when
    * a cheap scan finds a non-finite value in an active sample */
+  const int safety = safety_on(e);
   int stats = any_check || refresh;
-  if (!stats && e->nan_check) {
-    double bad = any_nonfinite(e, a);
+  if (!stats && safety) {
+    double bad = any_hazard(e, a);
     if ((rc = reduce(e, &bad, 1, NVDYN_REDUCE_MAX)) != NVDYN_OK) return rc;
     stats = bad != 0.0;
   }
@@ -1533,13 +1639,13 @@ nvdyn_status nvdyn_end_step(nvdyn_engine *e, const nvdyn_atoms *a, int *nchanged
     ss->steps++;
     e->stage_steps[(size_t) s * (size_t) e->nstages + (size_t) ss->stage]++;
     const double *acc = &e->acc[s * NACC], *mx = &e->acc2[s * NACC];
-    if (stats && e->nan_check && mx[1] != 0.0) {
-      ss->outcome = NVDYN_FAILED;
+    if (stats && safety && mx[1] != 0.0) {
+      finish_sample(ss, NVDYN_FAILED, mx[1] >= 2.0 ? NVDYN_REASON_NAN : NVDYN_REASON_UNSTABLE);
       changed++;
       continue;
     }
     if (ss->stuck) {
-      ss->outcome = NVDYN_TIMEOUT;
+      finish_sample(ss, NVDYN_TIMEOUT, NVDYN_REASON_UPHILL);
       changed++;
       continue;
     }
@@ -1566,7 +1672,7 @@ nvdyn_status nvdyn_end_step(nvdyn_engine *e, const nvdyn_atoms *a, int *nchanged
         }
         ss->drift = fabs(etot - ss->e0) / ss->natoms;
         if (!(ss->drift <= sg->p[P_DRIFT])) {
-          ss->outcome = NVDYN_FAILED;
+          finish_sample(ss, NVDYN_FAILED, NVDYN_REASON_DRIFT);
           changed++;
           continue;
         }
@@ -1577,10 +1683,12 @@ nvdyn_status nvdyn_end_step(nvdyn_engine *e, const nvdyn_atoms *a, int *nchanged
       enter_stage(e, ss, ss->stage + 1);
       changed++;
     } else if (sg->p[P_MAXSTEPS] > 0 && ss->steps >= (int64_t) sg->p[P_MAXSTEPS]) {
-      ss->outcome = NVDYN_TIMEOUT;
+      finish_sample(ss, NVDYN_TIMEOUT, NVDYN_REASON_MAXSTEPS);
       changed++;
     }
   }
+  changed += e->pending;
+  e->pending = 0;
   sync_all(e);
   e->step++;
   if (e->nconverged && (rc = run_hooks(e, NVDYN_ON_CONVERGE, a, e->step)) != NVDYN_OK) return rc;

@@ -115,8 +115,16 @@ NVDYN_API const char *nvdyn_engine_last_error(const nvdyn_engine *engine);
  *   "fclamp" largest per-atom force norm the integrators use; a larger
  *            force is scaled down to it, the caller's array is untouched;
  *            0 = off (0)
- *   "nan"    1: check positions and forces for NaN/inf at every step and
- *            fail only the affected samples; 0: off (1)
+ *   "nan"    1: check positions, velocities and forces for NaN/inf at
+ *            the end of every step (before the atoms move again) and fail
+ *            only the affected samples (reason NAN); 0: off (1)
+ *   "maxmove" largest distance an atom of an MD stage may move in one
+ *            step: at the end of every step (and on drawing velocities on
+ *            entering a stage) a sample whose next velocity-Verlet step,
+ *            dt |v + dt/2 ftm2v f/m| with the clamped force, would move an
+ *            atom further fails before it moves (reason UNSTABLE); FIRE
+ *            samples fail when |v|^2 or |f|^2 exceed DBL_MAX/1e16 (their
+ *            steps are bounded by dmax / maxstep); 0 = off (0)
  * The unit factors are LAMMPS's force->ftm2v, mvv2e and boltz (1 in LJ
  * units). */
 NVDYN_API nvdyn_status nvdyn_engine_set(nvdyn_engine *engine, const char *name, double value);
@@ -220,7 +228,8 @@ typedef enum nvdyn_outcome {
   NVDYN_ACTIVE = 0,  /* in a stage */
   NVDYN_DONE = 1,    /* converged through every stage */
   NVDYN_TIMEOUT = 2, /* stopped in a stage without converging (maxsteps, vdfmax) */
-  NVDYN_FAILED = 3   /* NaN/inf positions or forces, or energy drift */
+  NVDYN_FAILED = 3   /* NaN/inf values, an unsafe step, energy drift, or the
+                      * caller's checks (see nvdyn_reason) */
 } nvdyn_outcome;
 
 /* Per-sample state, nsamples entries each:
@@ -231,6 +240,32 @@ typedef enum nvdyn_outcome {
 NVDYN_API nvdyn_status nvdyn_get_sample_stages(const nvdyn_engine *engine, int *stage);
 NVDYN_API nvdyn_status nvdyn_get_sample_steps(const nvdyn_engine *engine, int64_t *steps);
 NVDYN_API nvdyn_status nvdyn_get_sample_outcomes(const nvdyn_engine *engine, int *outcome);
+
+/* Why a sample failed or timed out (NONE while active and when done). */
+typedef enum nvdyn_reason {
+  NVDYN_REASON_NONE = 0,
+  NVDYN_REASON_NAN = 1,      /* failed: a non-finite position, velocity or force */
+  NVDYN_REASON_UNSTABLE = 2, /* failed: its next step would move an atom further than
+                              * maxmove (or overflow the FIRE sums) */
+  NVDYN_REASON_DRIFT = 3,    /* failed: energy drift beyond the stage's drift */
+  NVDYN_REASON_MAXSTEPS = 4, /* timed out: maxsteps steps in the stage */
+  NVDYN_REASON_UPHILL = 5,   /* timed out: more than vdfmax consecutive FIRE uphill steps */
+  NVDYN_REASON_ESCAPED = 6,  /* failed (set by the caller): atoms left the sample */
+  NVDYN_REASON_LOST = 7      /* failed (set by the caller): atoms of the sample were lost */
+} nvdyn_reason;
+#define NVDYN_NREASONS 8
+
+/* Per-sample nvdyn_reason values (nsamples entries). */
+NVDYN_API nvdyn_status nvdyn_get_sample_reasons(const nvdyn_engine *engine, int *reason);
+
+/* A static lower-case name of a reason ("none", "nan", "unstable", "drift",
+ * "maxsteps", "uphill", "escaped", "lost"; "unknown" out of range). */
+NVDYN_API const char *nvdyn_reason_name(int reason);
+
+/* Fail an active sample for a reason of the caller's own checks (NAN,
+ * UNSTABLE, DRIFT, ESCAPED or LOST): it is frozen at once; its atoms are not
+ * moved again. NVDYN_ERR_STATE if the sample is not active. */
+NVDYN_API nvdyn_status nvdyn_sample_fail(nvdyn_engine *engine, int sample, int reason);
 
 /* Steps one sample spent in each stage (nstages entries). */
 NVDYN_API nvdyn_status nvdyn_get_sample_stage_steps(const nvdyn_engine *engine, int sample,
@@ -313,6 +348,13 @@ NVDYN_API nvdyn_status nvdyn_hook_add(nvdyn_engine *engine, nvdyn_hook_point poi
 
 /* ---- stepping -------------------------------------------------------- */
 
+/* The safety checks of nvdyn_end_step() ("nan", "maxmove") on the atoms as
+ * they are, without counting a step: for the start of a run, whose forces
+ * no end_step has seen. Samples with a hazard fail before they move;
+ * *nfailed (if not NULL) receives their number. */
+NVDYN_API nvdyn_status nvdyn_check_atoms(nvdyn_engine *engine, const nvdyn_atoms *atoms,
+                                         int *nfailed);
+
 /* *need = 1 when the next nvdyn_end_step() evaluates an energy criterion or
  * an energy-drift monitor for some sample, so atoms->pe must be given. */
 NVDYN_API nvdyn_status nvdyn_need_energy(const nvdyn_engine *engine, int *need);
@@ -338,11 +380,13 @@ NVDYN_API nvdyn_status nvdyn_end_compute(nvdyn_engine *engine, const nvdyn_atoms
 NVDYN_API nvdyn_status nvdyn_post_update(nvdyn_engine *engine, const nvdyn_atoms *atoms);
 
 /* End of a step: count the step for every active sample; fail samples with
- * NaN/inf positions or forces; on check steps evaluate the criteria and move
- * converged samples to their next stage (velocities initialised on the next
- * nvdyn_pre_update() where the stage says so), or time them out; advance the
- * step counter. *nchanged (if not NULL) receives the number of samples whose
- * stage or outcome changed. */
+ * a hazard ("nan", "maxmove") before their atoms move again; on check steps
+ * evaluate the criteria and move converged samples to their next stage
+ * (velocities initialised on the next nvdyn_pre_update() where the stage
+ * says so), or time them out; advance the step counter. *nchanged (if not
+ * NULL) receives the number of samples whose stage or outcome changed since
+ * the last end_step, those failed by nvdyn_pre_update() on drawing unsafe
+ * velocities included. */
 NVDYN_API nvdyn_status nvdyn_end_step(nvdyn_engine *engine, const nvdyn_atoms *atoms,
                                       int *nchanged);
 

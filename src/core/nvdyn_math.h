@@ -8,6 +8,7 @@
 #ifndef NVDYN_MATH_H
 #define NVDYN_MATH_H
 
+#include <float.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -65,13 +66,51 @@ NVDYN_INLINE double nvdyn_absmax(const double *a, ptrdiff_t as)
   return m;
 }
 
+/* 1 if the three components are finite (neither inf nor NaN) */
+NVDYN_INLINE int nvdyn_finite3(const double *a, ptrdiff_t as)
+{
+  return fabs(a[0]) <= DBL_MAX && fabs(a[as]) <= DBL_MAX && fabs(a[2 * as]) <= DBL_MAX;
+}
+
 /* Force scale factor of the per-atom force clamp: 1, or fclamp / |f| when
  * fclamp > 0 and |f| exceeds it. */
 NVDYN_INLINE double nvdyn_clamp_factor(const double *f, ptrdiff_t fs, double fclamp)
 {
   if (fclamp <= 0.0) return 1.0;
   double f2 = nvdyn_dot(f, fs, f, fs);
-  return f2 > fclamp * fclamp ? fclamp / sqrt(f2) : 1.0;
+  if (f2 <= fclamp * fclamp) return 1.0;
+  if (f2 <= DBL_MAX) return fclamp / sqrt(f2);
+  /* |f|^2 overflows: the norm of f / max|f_k| (in [1, sqrt 3]) is finite;
+   * a non-finite force gets 0 (the safety checks fail its sample) */
+  if (!nvdyn_finite3(f, fs)) return 0.0;
+  const double m = nvdyn_absmax(f, fs);
+  const double g[3] = {f[0] / m, f[fs] / m, f[2 * fs] / m};
+  return fclamp / m / sqrt(nvdyn_dot(g, 1, g, 1));
+}
+
+/* Hazard of an atom before it moves: 2 if a component of its position,
+ * velocity or force is not finite; 1 if its next step is unsafe: for MD
+ * styles (md = 1), a velocity-Verlet step of length
+ * dt |v + dt/2 ftm2v fc f / m| beyond maxmove (> 0); for FIRE (md = 0,
+ * whose steps are bounded by dmax / maxstep), a |v|^2 or |fc f|^2 above
+ * DBL_MAX / 1e16, where the FIRE sums over a sample would overflow;
+ * else 0. fc is the force clamp factor, hdt = dt/2 ftm2v / m. */
+NVDYN_INLINE int nvdyn_atom_hazard(const double *x, ptrdiff_t xs, const double *v, ptrdiff_t vs,
+                                   const double *f, ptrdiff_t fs, double fc, double hdt, double dt,
+                                   double maxmove, int md)
+{
+  if (!(nvdyn_finite3(x, xs) && nvdyn_finite3(v, vs) && nvdyn_finite3(f, fs))) return 2;
+  if (md) {
+    if (maxmove <= 0.0) return 0;
+    double u2 = 0.0;
+    for (int k = 0; k < 3; k++) {
+      const double u = v[k * vs] + hdt * fc * f[k * fs];
+      u2 += u * u;
+    }
+    return !(dt * dt * u2 <= maxmove * maxmove);
+  }
+  const double lim = 1.0e-16 * DBL_MAX;
+  return !(nvdyn_dot(v, vs, v, vs) <= lim && fc * fc * nvdyn_dot(f, fs, f, fs) <= lim);
 }
 
 /* ---- stage integrators, per atom -------------------------------------- */
