@@ -206,7 +206,7 @@ TEST(FixNVDyn, MalformedArgumentsAreErrors)
   // cannot take its groups
   EXPECT_EQ(l.error_of("fix good all nvdyn samples all stage a nve"), "");
   EXPECT_NE(l.error_of("fix bad all nvdyn samples all stage b nve done d3 failed a timeout t3")
-                .find("group 'a' belongs to fix nvdyn good"),
+                .find("failed group 'a' is a group of fix nvdyn good"),
             std::string::npos);
   // an existing group is reused as a stage group
   EXPECT_EQ(l.error_of("fix good2 all nvdyn samples all stage g1 nve done d2 failed f2 timeout t2"),

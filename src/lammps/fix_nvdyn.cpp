@@ -52,6 +52,7 @@ enum {
   COL_OUTCOME,
   COL_ATOMS,
   COL_TEMP,
+  COL_REASON,
   NCOLS
 };
 
@@ -99,8 +100,9 @@ int reduce_over_ranks(double *data, int n, nvdyn_reduce_op op, void *user)
       : 1;
 }
 
-const char *const top_keywords[] = {"samples",  "stage", "done", "failed", "timeout", "sink",
-                                    "elements", "log",   "nan",  "fclamp", "append"};
+const char *const top_keywords[] = {"samples", "stage",  "done",   "failed", "timeout",
+                                    "sink",    "elements", "log", "nan",    "fclamp",
+                                    "append",  "escape", "maxmove"};
 
 bool is_top_keyword(const char *arg)
 {
@@ -157,7 +159,8 @@ FixNVDyn::FixNVDyn(LAMMPS *lmp, int narg, char **arg) :
     group_bits_all(0), frozen_bit(0), sample(nullptr), nsamples(0), values_step(-1),
     step_start(0.0), c_pe(nullptr), pe_step(-1), nan_mode(NAN_FAIL), sink_flag(false),
     sink_fp(nullptr), log_fp(nullptr), log_every(0), exclude_frozen(false), total_atoms(0),
-    frozen_listed(0)
+    frozen_listed(0), isolate_molecules(false), isolation_said(false), escape_arg(-1.0),
+    maxmove_arg(-1.0), escape_margin(0.0)
 {
   if (narg < 4) error->all(FLERR, "Fix nvdyn: expected 'samples' and at least one 'stage'");
 
@@ -247,6 +250,18 @@ FixNVDyn::FixNVDyn(LAMMPS *lmp, int narg, char **arg) :
       need(1);
       append = parse_yesno(error, "append", arg[iarg + 1]);
       iarg += 2;
+    } else if (strcmp(arg[iarg], "escape") == 0 || strcmp(arg[iarg], "maxmove") == 0) {
+      need(1);
+      double &val = arg[iarg][0] == 'e' ? escape_arg : maxmove_arg;
+      if (strcmp(arg[iarg + 1], "off") == 0) {
+        val = 0.0;
+      } else {
+        val = parse_real(error, arg[iarg], arg[iarg + 1]);
+        if (val <= 0.0)
+          error->all(FLERR, "Fix nvdyn: {} must be a distance > 0 or off, got {}", arg[iarg],
+                     arg[iarg + 1]);
+      }
+      iarg += 2;
     } else {
       error->all(FLERR, "Fix nvdyn: unknown keyword '{}'", arg[iarg]);
     }
@@ -257,39 +272,58 @@ FixNVDyn::FixNVDyn(LAMMPS *lmp, int narg, char **arg) :
     error->all(FLERR, "Fix nvdyn: elements is used only with sink");
   nstages = (int) stages.size();
 
-  // group names: valid IDs, not 'all' nor the fix group, distinct, not used
-  // by another fix nvdyn; existing groups (from a restart file, or an
-  // earlier fix) are reused
+  // group names: valid IDs, not 'all' nor the fix group nor the reserved
+  // frozen group, distinct, not used by another fix nvdyn. An existing
+  // group (from a restart file, or an earlier fix nvdyn) is taken only if
+  // all its atoms are in the fix group: the fix sets the membership of its
+  // atoms only, and another atom in a stage or the frozen group would stay
+  // there (frozen: without pair forces)
 
+  const std::string frozen_name = std::string(id) + "_frozen";
   for (const auto &st : stages) group_names.push_back(st.name);
   for (const auto &g : outcome_groups) group_names.push_back(g);
+  group_names.push_back(frozen_name);
   int ncreate = 0;
   for (size_t i = 0; i < group_names.size(); i++) {
     const std::string &name = group_names[i];
     const char *what = i < (size_t) nstages ? "stage name"
         : i == (size_t) nstages             ? "done group"
         : i == (size_t) nstages + 1         ? "failed group"
-                                            : "timeout group";
+        : i == (size_t) nstages + 2         ? "timeout group"
+                                            : "frozen group";
     if (!utils::is_id(name))
       error->all(FLERR, "Fix nvdyn: {} '{}' is not a valid group name", what, name);
     if (name == "all" || name == group->names[igroup])
       error->all(FLERR, "Fix nvdyn: {} '{}' would replace group '{}'", what, name, name);
+    if (name == frozen_name && i + 1 < group_names.size())
+      error->all(FLERR, "Fix nvdyn: {} '{}' is reserved for the frozen atoms of fix {}", what,
+                 name, id);
     for (size_t j = 0; j < i; j++)
       if (group_names[j] == name) error->all(FLERR, "Fix nvdyn: name '{}' is used twice", name);
     for (int f = 0; f < modify->nfix; f++) {
       auto other = dynamic_cast<FixNVDyn *>(modify->fix[f]);
       if (other && strcmp(other->id, id) != 0 &&
           std::count(other->group_names.begin(), other->group_names.end(), name))
-        error->all(FLERR, "Fix nvdyn: group '{}' belongs to fix nvdyn {}", name, other->id);
+        error->all(FLERR, "Fix nvdyn: {} '{}' is a group of fix nvdyn {}", what, name, other->id);
     }
-    if (group->find(name) < 0) ncreate++;
+    const int g = group->find(name);
+    if (g < 0) {
+      ncreate++;
+      continue;
+    }
+    bigint mine = 0, outside = 0;
+    for (int i = 0; i < atom->nlocal; i++)
+      mine += (atom->mask[i] & group->bitmask[g]) && !(atom->mask[i] & groupbit);
+    MPI_Allreduce(&mine, &outside, 1, MPI_LMP_BIGINT, MPI_SUM, world);
+    if (outside)
+      error->all(FLERR,
+                 "Fix nvdyn: {} '{}' is an existing group with {} atoms outside the fix group "
+                 "'{}': choose another name",
+                 what, name, outside, group->names[igroup]);
   }
-  const std::string frozen_name = std::string(id) + "_frozen";
-  if (group->find(frozen_name) < 0) ncreate++;
   if (group->ngroup + ncreate > LAMMPS_MAX_GROUP)
     error->all(FLERR, "Fix nvdyn: {} more groups would exceed LAMMPS's limit of {} groups", ncreate,
                LAMMPS_MAX_GROUP);
-  group_names.push_back(frozen_name);
 
   // samples: the molecules / chunks present now (this may end in an error,
   // so it comes before anything is created)
@@ -297,6 +331,8 @@ FixNVDyn::FixNVDyn(LAMMPS *lmp, int narg, char **arg) :
   std::vector<int> local_sample;
   assign_samples(sample_mode, chunk_id, local_sample);
   for (int n : sample_natoms) total_atoms += n;
+  sample_natoms0 = sample_natoms;
+  escape_radius.assign(nsamples, NAN);
 
   engine = create_engine(stages, fclamp);    // checks stage styles and values
 
@@ -475,6 +511,8 @@ void FixNVDyn::create_groups()
   frozen_bit = group->bitmask[group_index.back()];
   const std::string &frozen = group_names.back();
   if (exclude_frozen) neighbor->modify_params("exclude group " + frozen + " " + frozen);
+  if (isolate_molecules)
+    neighbor->modify_params(std::string("exclude molecule/inter ") + group->names[igroup]);
 }
 
 void FixNVDyn::open_output(FILE *&fp, const std::string &file, bool append, const char *what)
@@ -511,13 +549,14 @@ FixNVDyn::~FixNVDyn()
   if (log_fp) fclose(log_fp);
   if (modify->find_compute(id_pe) >= 0) modify->delete_compute(id_pe);
   // the groups stay (LAMMPS groups cannot be made to disappear), their
-  // atoms no longer frozen; the exclusion goes, unless 'neigh_modify
-  // exclude none' removed it already
+  // atoms no longer frozen; the exclusions go, unless 'neigh_modify
+  // exclude none' removed them already
   if (neighbor && !group_index.empty()) {    // neighbor is gone when LAMMPS is deleted
     const int g = group_index.back();
     int *mask = atom->mask;
     for (int i = 0; i < atom->nlocal + atom->nghost; i++) mask[i] &= ~frozen_bit;
     NVDYN_NS::remove_group_exclusion(neighbor, g, g);
+    if (isolate_molecules) NVDYN_NS::remove_molecule_exclusion(neighbor, igroup);
   }
 }
 
@@ -594,14 +633,53 @@ void FixNVDyn::assign_samples(SampleMode sample_mode, const std::string &chunk_i
     }
   }
 
-  // the fix group is not empty and each of its atoms is in a sample: nsamples >= 1
-  nsamples = (int) sample_ids.size();
-
-  std::vector<int> mine(nsamples, 0);
+  // chunks without atoms (chunk/atom molecule numbers chunks up to the
+  // largest molecule ID) are no samples; the fix group is not empty and
+  // each of its atoms is in a sample: nsamples >= 1
+  std::vector<int> count = count_sample_atoms(index.data(), (int) sample_ids.size());
+  std::vector<int> renumber(sample_ids.size(), -1);
+  nsamples = 0;
+  for (size_t c = 0; c < sample_ids.size(); c++)
+    if (count[c] > 0) {
+      renumber[c] = nsamples;
+      sample_ids[nsamples] = sample_ids[c];
+      count[nsamples++] = count[c];
+    }
+  sample_ids.resize(nsamples);
+  count.resize(nsamples);
+  sample_natoms = count;
   for (int i = 0; i < nlocal; i++)
+    if (index[i] >= 0) index[i] = renumber[index[i]];
+
+  // samples that are whole molecules, each its own, are isolated by a
+  // molecule exclusion (see setup())
+  isolate_molecules = false;
+  if (atom->molecule_flag && nsamples > 1) {
+    std::vector<tagint> lo(nsamples, MAXTAGINT), hi(nsamples, -MAXTAGINT);
+    for (int i = 0; i < nlocal; i++) {
+      if (index[i] < 0) continue;
+      lo[index[i]] = std::min(lo[index[i]], atom->molecule[i]);
+      hi[index[i]] = std::max(hi[index[i]], atom->molecule[i]);
+    }
+    MPI_Allreduce(MPI_IN_PLACE, lo.data(), nsamples, MPI_LMP_TAGINT, MPI_MIN, world);
+    MPI_Allreduce(MPI_IN_PLACE, hi.data(), nsamples, MPI_LMP_TAGINT, MPI_MAX, world);
+    isolate_molecules = lo == hi;    // one molecule ID per sample ...
+    std::sort(lo.begin(), lo.end());    // ... and no ID in two samples
+    if (std::adjacent_find(lo.begin(), lo.end()) != lo.end()) isolate_molecules = false;
+  }
+}
+
+/* ----------------------------------------------------------------------
+   atoms per sample (of n samples) over all ranks, from a per-atom index
+------------------------------------------------------------------------- */
+
+std::vector<int> FixNVDyn::count_sample_atoms(const int *index, int n)
+{
+  std::vector<int> mine(n, 0), all(n, 0);
+  for (int i = 0; i < atom->nlocal; i++)
     if (index[i] >= 0) mine[index[i]]++;
-  sample_natoms.assign(nsamples, 0);
-  MPI_Allreduce(mine.data(), sample_natoms.data(), nsamples, MPI_INT, MPI_SUM, world);
+  MPI_Allreduce(mine.data(), all.data(), n, MPI_INT, MPI_SUM, world);
+  return all;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -614,6 +692,7 @@ int FixNVDyn::setmask()
   mask |= POST_FORCE;
   mask |= FINAL_INTEGRATE;
   mask |= END_OF_STEP;
+  mask |= PRE_EXCHANGE;
   mask |= POST_NEIGHBOR;
   return mask;
 }
@@ -632,6 +711,13 @@ void FixNVDyn::init()
   check(nvdyn_engine_set(engine, "ftm2v", force->ftm2v), "units");
   check(nvdyn_engine_set(engine, "mvv2e", force->mvv2e), "units");
   check(nvdyn_engine_set(engine, "boltz", force->boltz), "units");
+  // an atom of an MD stage may move at most the neighbor skin in a step;
+  // an atom further than the cutoff from its sample's extent has escaped
+  const double maxmove =
+      maxmove_arg >= 0.0 ? maxmove_arg : (nan_mode == NAN_OFF ? 0.0 : neighbor->skin);
+  check(nvdyn_engine_set(engine, "maxmove", maxmove), "maxmove");
+  escape_margin =
+      escape_arg >= 0.0 ? escape_arg : (nan_mode == NAN_OFF ? 0.0 : neighbor->cutneighmax);
 }
 
 /* ----------------------------------------------------------------------
@@ -653,9 +739,19 @@ void FixNVDyn::setup(int /*vflag*/)
         "to no sample and are not integrated",
         all_orphans);
   check(nvdyn_engine_set_step(engine, update->ntimestep), "setup");
+  say_isolation();
+
+  // samples that lost atoms since the last run, non-finite or unsafe
+  // values before any atom moves (forces no step has checked), escaped
+  // atoms (and the samples' extents on their first check)
   refresh_state();
-  set_stage_masks();
-  NVDYN_NS::forward_comm_fix(comm, this);
+  const std::vector<int> before = sample_outcome;
+  check_lost();
+  nvdyn_atoms a;
+  fill_atoms(a);
+  check(nvdyn_check_atoms(engine, &a, nullptr), "setup");
+  check_escape();
+  apply_changes(before, true);
   plan_step(update->ntimestep + 1);
   step_start = MPI_Wtime();
   frozen_listed = 0;    // the setup has built the neighbor lists
@@ -664,6 +760,143 @@ void FixNVDyn::setup(int /*vflag*/)
 void FixNVDyn::post_neighbor()
 {
   frozen_listed = 0;
+  const std::vector<int> before = sample_outcome;
+  check_lost();
+  apply_changes(before, true);
+}
+
+// on reneighbor steps, before atoms are wrapped and exchanged
+void FixNVDyn::pre_exchange()
+{
+  if (escape_margin <= 0.0) return;
+  const std::vector<int> before = sample_outcome;
+  check_escape();
+  apply_changes(before, false);    // borders() takes the masks to the ghosts
+}
+
+/* ----------------------------------------------------------------------
+   the current atom count of each sample; an active sample with fewer
+   atoms than it was defined with fails (reason lost). A full count only
+   when the total is short.
+------------------------------------------------------------------------- */
+
+void FixNVDyn::check_lost()
+{
+  bigint mine = 0, all = 0, expected = 0;
+  for (int i = 0; i < atom->nlocal; i++) mine += sample[i] >= 0;
+  MPI_Allreduce(&mine, &all, 1, MPI_LMP_BIGINT, MPI_SUM, world);
+  for (int n : sample_natoms) expected += n;
+  if (all == expected) return;
+  sample_natoms = count_sample_atoms(sample, nsamples);
+  for (int s = 0; s < nsamples; s++)
+    if (sample_natoms[s] < sample_natoms0[s] && sample_outcome[s] == NVDYN_ACTIVE)
+      check(nvdyn_sample_fail(engine, s, NVDYN_REASON_LOST), "lost atoms");
+}
+
+/* ----------------------------------------------------------------------
+   escape guard: the distance of each atom from its sample's centre
+   (unwrapped positions) may exceed the sample's extent at its first check
+   by at most escape_margin; else the sample fails (reason escaped) before
+   its atoms move again. Samples whose extent plus margin spans a periodic
+   box length (a bulk sample) are not guarded.
+------------------------------------------------------------------------- */
+
+void FixNVDyn::check_escape()
+{
+  if (escape_margin <= 0.0) return;
+  auto guarded = [&](int s) {
+    return s >= 0 && sample_outcome[s] == NVDYN_ACTIVE && !(escape_radius[s] < 0.0);
+  };
+  const int nlocal = atom->nlocal;
+  double **x = atom->x;
+  std::vector<double> sum(4 * (size_t) nsamples, 0.0), r2(nsamples, 0.0);
+  double xu[3];
+  for (int i = 0; i < nlocal; i++) {
+    if (!guarded(sample[i])) continue;
+    domain->unmap(x[i], atom->image[i], xu);
+    double *c = &sum[4 * sample[i]];
+    for (int k = 0; k < 3; k++) c[k] += xu[k];
+    c[3] += 1.0;
+  }
+  MPI_Allreduce(MPI_IN_PLACE, sum.data(), 4 * nsamples, MPI_DOUBLE, MPI_SUM, world);
+  for (int i = 0; i < nlocal; i++) {
+    if (!guarded(sample[i])) continue;
+    domain->unmap(x[i], atom->image[i], xu);
+    const double *c = &sum[4 * sample[i]];
+    double d2 = 0.0;
+    for (int k = 0; k < 3; k++) d2 += (xu[k] - c[k] / c[3]) * (xu[k] - c[k] / c[3]);
+    r2[sample[i]] = std::max(r2[sample[i]], d2);
+  }
+  MPI_Allreduce(MPI_IN_PLACE, r2.data(), nsamples, MPI_DOUBLE, MPI_MAX, world);
+  const double *prd = domain->prd;
+  const int *periodic = domain->periodicity;
+  for (int s = 0; s < nsamples; s++) {
+    if (!guarded(s) || sum[4 * s + 3] == 0.0) continue;
+    const double r = sqrt(r2[s]);
+    if (std::isnan(escape_radius[s])) {
+      escape_radius[s] = r;
+      for (int k = 0; k < 3; k++)
+        if (periodic[k] && 2.0 * (r + escape_margin) >= prd[k]) escape_radius[s] = -1.0;
+    } else if (r > escape_radius[s] + escape_margin) {
+      check(nvdyn_sample_fail(engine, s, NVDYN_REASON_ESCAPED), "escape guard");
+    }
+  }
+}
+
+/* ----------------------------------------------------------------------
+   after samples changed stage or outcome: groups (of ghosts too, by
+   forward communication, if asked), and for the samples that finished
+   since `before` (outcomes): neighbor list exclusion, sink, nan stop
+------------------------------------------------------------------------- */
+
+void FixNVDyn::apply_changes(const std::vector<int> &before, bool ghosts)
+{
+  refresh_state();
+  set_stage_masks();
+  if (ghosts) NVDYN_NS::forward_comm_fix(comm, this);
+  std::vector<int> finished;
+  for (int s = 0; s < nsamples; s++)
+    if (before[s] == NVDYN_ACTIVE && sample_outcome[s] != NVDYN_ACTIVE) finished.push_back(s);
+  if (finished.empty()) return;
+  // frozen atoms leave the neighbor lists at the next rebuild; one is
+  // forced once they are 5% of the samples' atoms
+  for (int s : finished) frozen_listed += sample_natoms[s];
+  if (exclude_frozen && frozen_listed >= 0.05 * total_atoms)
+    next_reneighbor = update->ntimestep + 1;
+  if (sink_flag) write_sink(finished);
+  if (nan_mode == NAN_STOP)
+    for (int s : finished)
+      if (sample_outcome[s] == NVDYN_FAILED)
+        error->all(FLERR, "Fix nvdyn {}: sample {} failed on step {} (reason {}) and 'nan stop' is set",
+                   id, sample_ids[s], update->ntimestep, nvdyn_reason_name(sample_reason[s]));
+}
+
+/* ----------------------------------------------------------------------
+   say once, at the first setup, how the samples are kept apart
+------------------------------------------------------------------------- */
+
+void FixNVDyn::say_isolation()
+{
+  if (isolation_said || nsamples == 1) return;
+  isolation_said = true;
+  const bigint outside = atom->natoms - group->count(igroup);
+  if (comm->me != 0) return;
+  if (isolate_molecules)
+    utils::logmesg(lmp,
+                   "Fix nvdyn {}: samples are molecules: pairs of atoms of two samples are "
+                   "excluded from the neighbor lists (neigh_modify exclude molecule/inter {})\n",
+                   id, group->names[igroup]);
+  else
+    utils::logmesg(lmp,
+                   "Fix nvdyn {}: samples are not single molecules: only their distance keeps "
+                   "them apart (atoms of two samples within the cutoff interact)\n",
+                   id);
+  if (force->kspace)
+    error->warning(FLERR, "Fix nvdyn {}: kspace style {} couples every sample with every other",
+                   id, force->kspace_style);
+  if (outside > 0)
+    error->warning(FLERR, "Fix nvdyn {}: atoms outside the fix group interact with every sample",
+                   id);
 }
 
 /* ----------------------------------------------------------------------
@@ -773,30 +1006,10 @@ void FixNVDyn::end_of_step()
   }
   int changed = 0;
   check(nvdyn_end_step(engine, &a, &changed), "end_of_step");
-  std::vector<int> before;    // outcomes before this step, kept only if needed
-  if (changed) before = sample_outcome;
-  refresh_state();
-  if (changed) {
-    set_stage_masks();
-    NVDYN_NS::forward_comm_fix(comm, this);
-    std::vector<int> finished;
-    for (int s = 0; s < nsamples; s++)
-      if (before[s] == NVDYN_ACTIVE && sample_outcome[s] != NVDYN_ACTIVE) finished.push_back(s);
-    if (!finished.empty()) {
-      // frozen atoms leave the neighbor lists at the next rebuild; one is
-      // forced once they are 5% of the samples' atoms
-      for (int s : finished) frozen_listed += sample_natoms[s];
-      if (exclude_frozen && frozen_listed >= 0.05 * total_atoms) next_reneighbor = ntimestep + 1;
-      if (sink_flag) write_sink(finished);
-      if (nan_mode == NAN_STOP)
-        for (int s : finished)
-          if (sample_outcome[s] == NVDYN_FAILED)
-            error->all(FLERR,
-                       "Fix nvdyn {}: sample {} failed on step {} (non-finite positions or "
-                       "forces, or energy drift) and 'nan stop' is set",
-                       id, sample_ids[s], ntimestep);
-    }
-  }
+  if (changed)
+    apply_changes(std::vector<int>(sample_outcome), true);    // outcomes before the step
+  else
+    refresh_state();
   if (log_every > 0 && ntimestep % log_every == 0) write_log();
   plan_step(ntimestep + 1);
 }
@@ -806,6 +1019,8 @@ void FixNVDyn::refresh_state()
   sample_stage.resize(nsamples);
   sample_steps.resize(nsamples);
   sample_outcome.resize(nsamples);
+  sample_reason.resize(nsamples);
+  check(nvdyn_get_sample_reasons(engine, sample_reason.data()), "reasons");
   check(nvdyn_get_sample_stages(engine, sample_stage.data()), "stages");
   check(nvdyn_get_sample_steps(engine, sample_steps.data()), "steps");
   check(nvdyn_get_sample_outcomes(engine, sample_outcome.data()), "outcomes");
@@ -972,8 +1187,10 @@ void FixNVDyn::write_sink(const std::vector<int> &finished)
     nvdyn_get_sample_stage_steps(engine, s, steps.data());
     fmt::print(sink_fp,
                "{}\n{} Properties=species:S:1:pos:R:3:velocities:R:3:forces:R:3:id:I:1:type:I:1 "
-               "sample={} outcome={} energy={:.16g} fmax={:.16g} stage_steps=\"{}\" step={} {}\n",
-               end - r, lattice, sample_ids[s], outcome_name(sample_outcome[s]), sample_energy[s],
+               "sample={} outcome={} reason={} energy={:.16g} fmax={:.16g} stage_steps=\"{}\" step={} "
+               "{}\n",
+               end - r, lattice, sample_ids[s], outcome_name(sample_outcome[s]),
+               nvdyn_reason_name(sample_reason[s]), sample_energy[s],
                sample_fmax[s], fmt::join(steps, " "), update->ntimestep, pbc);
     for (; r < end; r++) {
       const double *rec = &all[idx[r] * NREC];
@@ -1018,7 +1235,7 @@ double FixNVDyn::compute_vector(int n)
 
 /* ----------------------------------------------------------------------
    per-sample array: sample ID, stage (1..nstages, nstages+1 = done),
-   steps in the stage, energy, fmax, outcome, atoms, temperature
+   steps in the stage, energy, fmax, outcome, atoms, temperature, reason
 ------------------------------------------------------------------------- */
 
 double FixNVDyn::compute_array(int i, int j)
@@ -1041,6 +1258,8 @@ double FixNVDyn::compute_array(int i, int j)
       return (double) sample_outcome[i];
     case COL_ATOMS:
       return (double) sample_natoms[i];
+    case COL_REASON:
+      return (double) sample_reason[i];
     default:
       refresh_values();
       return sample_temp[i];
@@ -1063,10 +1282,13 @@ void *FixNVDyn::extract(const char *name, int &dim)
 
 /* ---------------------------------------------------------------------- */
 
+// The engine's state, and so its errors, are the same on every rank: the
+// fix validates its per-atom input, and the core's per-atom checks only
+// guard against the fix's own mistakes. error->all reaches log.lammps.
 void FixNVDyn::check(int status, const char *where)
 {
   if (status != NVDYN_OK)
-    error->one(FLERR, "Fix nvdyn {} ({}): {}", where, nvdyn_status_string((nvdyn_status) status),
+    error->all(FLERR, "Fix nvdyn {} ({}): {}", where, nvdyn_status_string((nvdyn_status) status),
                nvdyn_engine_last_error(engine));
 }
 

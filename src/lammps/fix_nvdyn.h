@@ -34,6 +34,7 @@ class FixNVDyn : public Fix {
   void post_force(int) override;
   void final_integrate() override;
   void end_of_step() override;
+  void pre_exchange() override;
   void post_neighbor() override;
 
   double compute_vector(int) override;
@@ -95,7 +96,9 @@ class FixNVDyn : public Fix {
   int *sample;    // per-atom sample index (-1: in no sample)
   int nsamples;
   std::vector<tagint> sample_ids;       // per sample: molecule ID, chunk ID or 1
-  std::vector<int> sample_natoms;       // per sample: number of atoms
+  std::vector<int> sample_natoms0;      // per sample: atoms when the fix was defined
+  std::vector<int> sample_natoms;       // per sample: atoms now (at the last count)
+  std::vector<int> sample_reason;       // per sample: nvdyn_reason of its outcome
   std::vector<int> sample_stage;        // copies of the engine's per-sample state,
   std::vector<int64_t> sample_steps;    // refreshed at the end of each step
   std::vector<int> sample_outcome;
@@ -117,11 +120,22 @@ class FixNVDyn : public Fix {
   bool exclude_frozen;                  // frozen atoms are excluded from the neighbor lists
   bigint total_atoms;                   // atoms of all samples
   bigint frozen_listed;                 // atoms frozen since the last neighbor list build
+  bool isolate_molecules;               // samples are molecules: excluded from each other
+  bool isolation_said;                  // setup() has said how samples are isolated
+  double escape_arg, maxmove_arg;       // keyword values: -1 default, 0 off
+  double escape_margin;                 // escape guard margin, 0 = off
+  std::vector<double> escape_radius;    // per sample: extent at the first check,
+                                        // NaN before it, -1 unguarded (spans the box)
 
   void parse_stage(int, char **, int &, std::vector<StageArg> &);
   nvdyn_engine *create_engine(const std::vector<StageArg> &, double fclamp);
   void create_groups();
   void assign_samples(SampleMode, const std::string &, std::vector<int> &);
+  std::vector<int> count_sample_atoms(const int *, int);
+  void check_lost();
+  void check_escape();
+  void apply_changes(const std::vector<int> &before, bool ghosts);
+  void say_isolation();
   void open_output(FILE *&, const std::string &, bool append, const char *what);
   void refresh_state();
   void refresh_values();

@@ -58,6 +58,21 @@ inline void remove_group_exclusion(LAMMPS_NS::Neighbor *neighbor, int g1, int g2
   neighbor->nex_group = n - 1;
 }
 
+// Remove the 'exclude molecule/inter' (intra = 0) neighbor exclusion of
+// group g if there is one; ex_mol_bit is allocated only by Neighbor::init().
+inline void remove_molecule_exclusion(LAMMPS_NS::Neighbor *neighbor, int g)
+{
+  int n = neighbor->nex_mol, m = 0;
+  while (m < n && !(neighbor->ex_mol_group[m] == g && neighbor->ex_mol_intra[m] == 0)) m++;
+  if (m == n) return;
+  for (int k = m + 1; k < n; k++) {
+    neighbor->ex_mol_group[k - 1] = neighbor->ex_mol_group[k];
+    neighbor->ex_mol_intra[k - 1] = neighbor->ex_mol_intra[k];
+    if (neighbor->ex_mol_bit) neighbor->ex_mol_bit[k - 1] = neighbor->ex_mol_bit[k];
+  }
+  neighbor->nex_mol = n - 1;
+}
+
 // Register a run style (a class derived from Integrate) from a plugin's
 // lammpsplugin_init(); plugin->style is "run", plugin->creator.v2 makes the
 // Integrate. LAMMPS 12Jun2025 added the "run" plugin style, which newer
