@@ -384,3 +384,99 @@ TEST(RunNVPipeline, ClearWhileActiveAndReload)
           "run 100"});
   EXPECT_EQ(l.lmp->update->ntimestep, 7);
 }
+
+namespace {
+
+// Six LJ clusters, each relaxed with FIRE and then run for 33 steps of NVE,
+// on its own clock: the samples finish on different steps.
+const int NCLUSTER = 6;
+const std::vector<std::string> cluster_batch = {
+    "compute mols all chunk/atom molecule",
+    "fix nv all nvdyn samples c_mols stage relax fire until fmax 1e-3 every 5 maxsteps 20000 "
+    "stage md nve until steps 33",
+    "thermo_style custom step pe press", "thermo 1000", "run_style nvpipeline"};
+
+int done_samples(Lammps &l)
+{
+  int done = 0;
+  for (int s = 1; s <= NCLUSTER; s++)
+    if (l.equal("f_nv[" + std::to_string(s) + "][6]") == 1) done++;
+  return done;
+}
+
+// With a companion fix that evaluates computes or variables between thermo
+// steps, "run 100000" ends without error on the step on which the last
+// cluster is done (one step earlier, a cluster is still active), with a
+// thermo line there; pe can be evaluated after the run, a following run makes
+// no step, and a new fix nvdyn with new samples runs.
+void expect_early_end_with(const std::vector<std::string> &companion, const std::string &name)
+{
+  const std::string log = log_path(name);
+  bigint last = 0;
+  {
+    Lammps l;
+    l.cmds(lj_clusters(NCLUSTER));
+    l.cmds(cluster_batch);
+    l.cmds(companion);
+    l.cmd("log " + log);
+    EXPECT_EQ(l.error_of("run 100000"), "");
+    last = l.lmp->update->ntimestep;
+    EXPECT_LT(last, 1000);    // no thermo output planned on the last step
+    EXPECT_EQ(l.lmp->update->nsteps, last);
+    EXPECT_EQ(done_samples(l), NCLUSTER);
+    EXPECT_EQ(l.error_of("variable e_after equal pe"), "");
+    EXPECT_EQ(l.error_of("print \"pe after the run: ${e_after}\""), "");
+    EXPECT_EQ(l.error_of("run 10"), "");
+    EXPECT_EQ(l.lmp->update->ntimestep, last);
+    EXPECT_EQ(l.lmp->update->nsteps, 0);
+    EXPECT_EQ(l.error_of("unfix nv"), "");
+    EXPECT_EQ(l.error_of("fix nv2 all nvdyn samples c_mols stage md nve until steps 20"), "");
+    EXPECT_EQ(l.error_of("run 100"), "");
+    EXPECT_EQ(l.lmp->update->ntimestep, last + 20);
+  }
+  {
+    Lammps l;
+    l.cmds(lj_clusters(NCLUSTER));
+    l.cmds(cluster_batch);
+    l.cmds(companion);
+    l.cmd("run " + std::to_string(last - 1));
+    EXPECT_EQ(l.lmp->update->ntimestep, last - 1);
+    EXPECT_LT(done_samples(l), NCLUSTER);
+  }
+
+  if (mpi_rank() != 0) return;
+  const std::string text = read_text(log);
+  const std::regex line_last("\n +" + std::to_string(last) + R"( +-?[0-9.e+-]+ +-?[0-9.e+-]+ *\n)");
+  EXPECT_TRUE(std::regex_search(text, line_last)) << text;
+  EXPECT_NE(text.find(" for " + std::to_string(last) + " steps with "), std::string::npos);
+  std::remove(log.c_str());
+}
+
+}    // namespace
+
+// fix halt evaluating pe every 10 steps (never met): the run ends when the
+// last sample is done, not with "Energy was not tallied on needed timestep".
+TEST(RunNVPipeline, EarlyEndWithFixHaltOnPe)
+{
+  expect_early_end_with({"variable pe equal pe", "fix h all halt 10 v_pe < -1e9"}, "halt");
+}
+
+// fix addforce with an equal-style variable of pe, evaluated every step
+TEST(RunNVPipeline, EarlyEndWithFixAddforceVariable)
+{
+  expect_early_end_with({"variable fx equal 1.0e-6*pe", "fix af all addforce v_fx 0.0 0.0"},
+                        "addforce");
+}
+
+// fix ave/time of thermo's pe every 3 steps
+TEST(RunNVPipeline, EarlyEndWithFixAveTime)
+{
+  expect_early_end_with({"fix at all ave/time 3 1 3 c_thermo_pe"}, "avetime");
+}
+
+// fix print of a variable of pe every 7 steps
+TEST(RunNVPipeline, EarlyEndWithFixPrint)
+{
+  expect_early_end_with({"variable e equal pe", "fix p all print 7 \"pe ${e}\" screen no"},
+                        "print");
+}

@@ -317,13 +317,18 @@ void RunNVPipeline::last_step_output()
    step once more, with energy and virial tallies, and put the per-atom
    forces back as they were: positions, velocities and forces stay those
    of run_style verlet. Returns false when that is not possible.
+   The step is announced to every compute that stores invocation times:
+   Modify::addstep_compute() would only reach those invoked since the last
+   Modify::clearstep_compute(), which are the thermo computes only if no
+   fix (halt, print, ave/time, addforce with variables, ...) evaluated
+   computes or variables after the last thermo output.
 ------------------------------------------------------------------------- */
 
 bool RunNVPipeline::tally_last_step()
 {
   const bigint ntimestep = update->ntimestep;
   const int eflag_step = eflag, vflag_step = vflag;
-  modify->addstep_compute(ntimestep);
+  modify->addstep_compute_all(ntimestep);
   ev_set(ntimestep);
   if ((eflag & ~eflag_step) == 0 && (vflag & ~vflag_step) == 0) return true;
 
