@@ -2,6 +2,7 @@
 #include "nvdyn.h"
 #include "nvdyn_math.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -1022,9 +1023,11 @@ static nvdyn_status init_velocities(nvdyn_engine *e, const nvdyn_atoms *a, int64
       if (e->mode[s] != 2) continue;
       const stage *sg = stage_of(e, s);
       const double dof = sample_dof(sg, e->acc[s * NACC + 4]), mvv = e->acc2[s * NACC];
-      e->coef[4 * s] = (dof > 0.0 && mvv > 0.0)
-          ? sqrt(dof * e->boltz * sg->p[P_VELOCITY] / (e->mvv2e * mvv))
-          : 0.0;
+      /* velocities whose sum of squares overflows become NaN: the
+       * sample then fails (reason nan) instead of starting at rest */
+      e->coef[4 * s] = !(mvv <= DBL_MAX)     ? NAN
+          : (dof > 0.0 && mvv > 0.0) ? sqrt(dof * e->boltz * sg->p[P_VELOCITY] / (e->mvv2e * mvv))
+                                     : 0.0;
     }
     for (int s = 0; s < e->nsamples; s++) e->mode[s] = e->mode[s] == 2;
     scale_velocities(e, a);

@@ -160,7 +160,7 @@ FixNVDyn::FixNVDyn(LAMMPS *lmp, int narg, char **arg) :
     step_start(0.0), c_pe(nullptr), pe_step(-1), nan_mode(NAN_FAIL), sink_flag(false),
     sink_fp(nullptr), log_fp(nullptr), log_every(0), exclude_frozen(false), total_atoms(0),
     frozen_listed(0), isolate_molecules(false), isolation_said(false), escape_arg(-1.0),
-    maxmove_arg(-1.0), escape_margin(0.0)
+    maxmove_arg(-1.0), escape_margin(0.0), first_step(false)
 {
   if (narg < 4) error->all(FLERR, "Fix nvdyn: expected 'samples' and at least one 'stage'");
 
@@ -711,13 +711,10 @@ void FixNVDyn::init()
   check(nvdyn_engine_set(engine, "ftm2v", force->ftm2v), "units");
   check(nvdyn_engine_set(engine, "mvv2e", force->mvv2e), "units");
   check(nvdyn_engine_set(engine, "boltz", force->boltz), "units");
-  // an atom of an MD stage may move at most the neighbor skin in a step;
-  // an atom further than the cutoff from its sample's extent has escaped
+  // an atom of an MD stage may move at most the neighbor skin in a step
   const double maxmove =
       maxmove_arg >= 0.0 ? maxmove_arg : (nan_mode == NAN_OFF ? 0.0 : neighbor->skin);
   check(nvdyn_engine_set(engine, "maxmove", maxmove), "maxmove");
-  escape_margin =
-      escape_arg >= 0.0 ? escape_arg : (nan_mode == NAN_OFF ? 0.0 : neighbor->cutneighmax);
 }
 
 /* ----------------------------------------------------------------------
@@ -740,18 +737,20 @@ void FixNVDyn::setup(int /*vflag*/)
         all_orphans);
   check(nvdyn_engine_set_step(engine, update->ntimestep), "setup");
   say_isolation();
+  // an atom further than the neighbor cutoff (known once the neighbor
+  // lists are initialised) from its sample's extent has escaped
+  escape_margin =
+      escape_arg >= 0.0 ? escape_arg : (nan_mode == NAN_OFF ? 0.0 : neighbor->cutneighmax);
 
-  // samples that lost atoms since the last run, non-finite or unsafe
-  // values before any atom moves (forces no step has checked), escaped
-  // atoms (and the samples' extents on their first check)
+  // samples that lost atoms since the last run, escaped atoms (and the
+  // samples' extents on their first check); the values are checked on the
+  // first step, after every fix's setup has had its say on the forces
   refresh_state();
   const std::vector<int> before = sample_outcome;
   check_lost();
-  nvdyn_atoms a;
-  fill_atoms(a);
-  check(nvdyn_check_atoms(engine, &a, nullptr), "setup");
   check_escape();
   apply_changes(before, true);
+  first_step = true;
   plan_step(update->ntimestep + 1);
   step_start = MPI_Wtime();
   frozen_listed = 0;    // the setup has built the neighbor lists
@@ -940,6 +939,16 @@ void FixNVDyn::initial_integrate(int /*vflag*/)
 {
   nvdyn_atoms a;
   fill_atoms(a);
+  if (first_step) {
+    // non-finite or unsafe values that no step has checked yet (those of
+    // the setup's forces, or set between runs): the samples fail before
+    // their atoms move
+    first_step = false;
+    int nfailed = 0;
+    const std::vector<int> before = sample_outcome;
+    check(nvdyn_check_atoms(engine, &a, &nfailed), "first step");
+    if (nfailed) apply_changes(before, true);
+  }
   check(nvdyn_begin_step(engine, &a), "initial_integrate");
   check(nvdyn_pre_update(engine, &a), "initial_integrate");
 }

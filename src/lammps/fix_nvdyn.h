@@ -124,6 +124,7 @@ class FixNVDyn : public Fix {
   bool isolation_said;                  // setup() has said how samples are isolated
   double escape_arg, maxmove_arg;       // keyword values: -1 default, 0 off
   double escape_margin;                 // escape guard margin, 0 = off
+  bool first_step;                      // the next initial_integrate is a run's first
   std::vector<double> escape_radius;    // per sample: extent at the first check,
                                         // NaN before it, -1 unguarded (spans the box)
 
