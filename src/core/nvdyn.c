@@ -140,6 +140,7 @@ struct nvdyn_engine {
   double dt, ftm2v, mvv2e, boltz, fclamp, maxmove;
   int nan_check;
   int pending; /* samples failed by pre_update since the last end_step */
+  int flagged; /* post_update found an MD atom with a hazard (nvdyn_step_hazard) */
   int refresh; /* the next end_step refreshes the values of all active samples */
   nvdyn_reduce_fn reduce_fn;
   void *reduce_user;
@@ -1408,6 +1409,8 @@ static nvdyn_status post_update_atoms(nvdyn_engine *e, const nvdyn_atoms *a)
   const int64_t step = e->step + 1;
   const int nthermo = select_samples(e, BIT(CSVR) | BIT(NHC));
   if (!any_active(e, MD_STYLES)) return NVDYN_OK; /* FIRE works in pre_update only */
+  const int safety = safety_on(e);
+  int flagged = 0;
   run r = run_start();
   for (int i = 0; i < a->natoms; i++) {
     const int s = active_sample(e, a, i);
@@ -1415,9 +1418,11 @@ static nvdyn_status post_update_atoms(nvdyn_engine *e, const nvdyn_atoms *a)
     double *v = AT(a->v, i);
     const double *f = AT(a->f, i);
     const double m = atom_mass(a, i);
-    const double dt = e->sdt[s];
-    nvdyn_kick(v, VS(a), f, FS(a),
-               0.5 * dt * e->ftm2v * nvdyn_clamp_factor(f, FS(a), e->fclamp) / m);
+    const double dt = e->sdt[s], hdt = 0.5 * dt * e->ftm2v / m;
+    const double fc = nvdyn_clamp_factor(f, FS(a), e->fclamp);
+    nvdyn_kick(v, VS(a), f, FS(a), hdt * fc);
+    /* the safety check of the next step, while v and f are at hand */
+    if (safety) flagged |= nvdyn_step_hazard(v, VS(a), f, FS(a), fc, hdt, dt, e->maxmove, 1);
     if (e->mode[s]) {
       run_at(e, &r, s);
       r.sum[0] += m * nvdyn_dot(v, VS(a), v, VS(a));
@@ -1425,6 +1430,7 @@ static nvdyn_status post_update_atoms(nvdyn_engine *e, const nvdyn_atoms *a)
     }
   }
   run_flush(e, &r);
+  e->flagged |= flagged;
   if (!nthermo) return NVDYN_OK;
   nvdyn_status rc = reduce(e, e->acc, e->nsamples * NACC, NVDYN_REDUCE_SUM);
   if (rc != NVDYN_OK) return rc;
@@ -1545,14 +1551,14 @@ static nvdyn_status sample_stats(nvdyn_engine *e, const nvdyn_atoms *a)
   return reduce(e, e->acc2, e->nsamples * NACC, NVDYN_REDUCE_MAX);
 }
 
-/* 1 if an atom of an active sample has a hazard (sample_stats() then
- * finds which samples) */
-static int any_hazard(const nvdyn_engine *e, const nvdyn_atoms *a)
+/* 1 if an atom of an active sample whose style is in mask has a hazard
+ * (sample_stats() then finds which samples) */
+static int any_hazard(const nvdyn_engine *e, const nvdyn_atoms *a, unsigned mask)
 {
   int bad = 0;
   for (int i = 0; i < a->natoms; i++) {
     const int s = a->sample[i];
-    if (s >= 0 && e->kind[s] >= 0) bad |= atom_hazard(e, a, i, s);
+    if (s >= 0 && e->kind[s] >= 0 && (BIT(e->kind[s]) & mask)) bad |= atom_hazard(e, a, i, s);
   }
   return bad;
 }
@@ -1595,7 +1601,7 @@ nvdyn_status nvdyn_check_atoms(nvdyn_engine *e, const nvdyn_atoms *a, int *nfail
   if (rc != NVDYN_OK) return rc;
   if (nfailed) *nfailed = 0;
   if (!safety_on(e)) return ok(e);
-  double bad = any_hazard(e, a);
+  double bad = any_hazard(e, a, ALL_STYLES);
   if ((rc = reduce(e, &bad, 1, NVDYN_REDUCE_MAX)) != NVDYN_OK) return rc;
   if (bad == 0.0) return ok(e);
   for (int s = 0; s < e->nsamples; s++) e->mode[s] = e->kind[s] >= 0;
@@ -1622,12 +1628,16 @@ nvdyn_status nvdyn_end_step(nvdyn_engine *e, const nvdyn_atoms *a, int *nchanged
                 (long long) (e->step + 1));
   const int refresh = e->refresh;
   e->refresh = 0;
-  /* without checks, the NaN/inf check needs the statistics pass only when
-   * a cheap scan finds a non-finite value in an active sample */
+  /* without checks, the safety checks need the statistics pass only when
+   * post_update flagged an MD atom (positions follow from checked
+   * velocities and forces) or a scan of the FIRE atoms finds a hazard */
   const int safety = safety_on(e);
   int stats = any_check || refresh;
+  const int flagged = e->flagged;
+  e->flagged = 0;
   if (!stats && safety) {
-    double bad = any_hazard(e, a);
+    const unsigned fire = BIT(FIRE) | BIT(FIRE_ASE);
+    double bad = flagged || (any_active(e, fire) && any_hazard(e, a, fire));
     if ((rc = reduce(e, &bad, 1, NVDYN_REDUCE_MAX)) != NVDYN_OK) return rc;
     stats = bad != 0.0;
   }

@@ -88,18 +88,17 @@ NVDYN_INLINE double nvdyn_clamp_factor(const double *f, ptrdiff_t fs, double fcl
   return fclamp / m / sqrt(nvdyn_dot(g, 1, g, 1));
 }
 
-/* Hazard of an atom before it moves: 2 if a component of its position,
- * velocity or force is not finite; 1 if its next step is unsafe: for MD
- * styles (md = 1), a velocity-Verlet step of length
- * dt |v + dt/2 ftm2v fc f / m| beyond maxmove (> 0); for FIRE (md = 0,
- * whose steps are bounded by dmax / maxstep), a |v|^2 or |fc f|^2 above
- * DBL_MAX / 1e16, where the FIRE sums over a sample would overflow;
- * else 0. fc is the force clamp factor, hdt = dt/2 ftm2v / m. */
-NVDYN_INLINE int nvdyn_atom_hazard(const double *x, ptrdiff_t xs, const double *v, ptrdiff_t vs,
-                                   const double *f, ptrdiff_t fs, double fc, double hdt, double dt,
-                                   double maxmove, int md)
+/* Hazard of an atom's next step: 2 if a component of its velocity or force
+ * is not finite; 1 if the step is unsafe: for MD styles (md = 1), a
+ * velocity-Verlet step of length dt |v + dt/2 ftm2v fc f / m| beyond
+ * maxmove (> 0); for FIRE (md = 0, whose steps are bounded by dmax /
+ * maxstep), a |v|^2 or |fc f|^2 above DBL_MAX / 1e16, where the FIRE sums
+ * over a sample would overflow; else 0. fc is the force clamp factor,
+ * hdt = dt/2 ftm2v / m. */
+NVDYN_INLINE int nvdyn_step_hazard(const double *v, ptrdiff_t vs, const double *f, ptrdiff_t fs,
+                                   double fc, double hdt, double dt, double maxmove, int md)
 {
-  if (!(nvdyn_finite3(x, xs) && nvdyn_finite3(v, vs) && nvdyn_finite3(f, fs))) return 2;
+  if (!(nvdyn_finite3(v, vs) && nvdyn_finite3(f, fs))) return 2;
   if (md) {
     if (maxmove <= 0.0) return 0;
     double u2 = 0.0;
@@ -111,6 +110,15 @@ NVDYN_INLINE int nvdyn_atom_hazard(const double *x, ptrdiff_t xs, const double *
   }
   const double lim = 1.0e-16 * DBL_MAX;
   return !(nvdyn_dot(v, vs, v, vs) <= lim && fc * fc * nvdyn_dot(f, fs, f, fs) <= lim);
+}
+
+/* The same with the position: 2 also if it is not finite. */
+NVDYN_INLINE int nvdyn_atom_hazard(const double *x, ptrdiff_t xs, const double *v, ptrdiff_t vs,
+                                   const double *f, ptrdiff_t fs, double fc, double hdt, double dt,
+                                   double maxmove, int md)
+{
+  if (!nvdyn_finite3(x, xs)) return 2;
+  return nvdyn_step_hazard(v, vs, f, fs, fc, hdt, dt, maxmove, md);
 }
 
 /* ---- stage integrators, per atom -------------------------------------- */
