@@ -14,6 +14,7 @@
 
 #include "nvdyn.h"
 #include "nvdyn_lammps_compat.h"
+#include "nvdyn_output.h"
 
 #include "atom.h"
 #include "comm.h"
@@ -155,9 +156,8 @@ struct FixNVDyn::StageArg {
 FixNVDyn::FixNVDyn(LAMMPS *lmp, int narg, char **arg) :
     Fix(lmp, narg, arg), external_compute_hooks(false), engine(nullptr), nstages(0),
     group_bits_all(0), frozen_bit(0), sample(nullptr), nsamples(0), values_step(-1),
-    step_start(0.0), c_pe(nullptr), pe_step(-1), nan_mode(NAN_FAIL), sink_flag(false),
-    sink_fp(nullptr), log_fp(nullptr), log_every(0), exclude_frozen(false), total_atoms(0),
-    frozen_listed(0)
+    step_start(0.0), c_pe(nullptr), pe_step(-1), nan_mode(NAN_FAIL), sink_flag(false), log_every(0),
+    exclude_frozen(false), total_atoms(0), frozen_listed(0)
 {
   if (narg < 4) error->all(FLERR, "Fix nvdyn: expected 'samples' and at least one 'stage'");
 
@@ -303,10 +303,7 @@ FixNVDyn::FixNVDyn(LAMMPS *lmp, int narg, char **arg) :
   // from here on nothing fails except file opening
 
   sink_flag = !sink_file.empty();
-  open_output(sink_fp, sink_file, append, "sink");
-  open_output(log_fp, log_file, append, "log");
-  if (log_fp && ftell(log_fp) == 0)
-    fputs("step,sample,stage,outcome,energy,fmax,temperature\n", log_fp);
+  open_output(sink_file, log_file, append);
 
   // samples finish through criteria, maxsteps, a drift monitor or FIRE's
   // uphill limit; with none of those, only a failed sample would be frozen
@@ -477,25 +474,23 @@ void FixNVDyn::create_groups()
   if (exclude_frozen) neighbor->modify_params("exclude group " + frozen + " " + frozen);
 }
 
-void FixNVDyn::open_output(FILE *&fp, const std::string &file, bool append, const char *what)
+/* ----------------------------------------------------------------------
+   the sink and the log; neither may be a file of another fix nvdyn
+------------------------------------------------------------------------- */
+
+void FixNVDyn::open_output(const std::string &sink_file, const std::string &log_file, bool append)
 {
-  if (file.empty()) return;
-  int ok = 1;
-  std::string why;
-  if (comm->me == 0) {
-    fp = fopen(file.c_str(), append ? "a" : "w");
-    if (!fp) {
-      ok = 0;
-      why = utils::getsyserror();
-    }
-  }
-  MPI_Bcast(&ok, 1, MPI_INT, 0, world);
-  if (!ok) {
-    if (sink_fp) fclose(sink_fp);
+  std::vector<const NVDynOutput *> others;
+  for (int f = 0; f < modify->nfix; f++)
+    if (auto other = dynamic_cast<FixNVDyn *>(modify->fix[f]))
+      others.push_back(other->outfiles.get());
+  outfiles = std::make_unique<NVDynOutput>(lmp, id);
+  const std::string message = outfiles->open(
+      sink_file, log_file, append, "step,sample,stage,outcome,energy,fmax,temperature\n", others);
+  if (!message.empty()) {
     nvdyn_engine_destroy(engine);
     engine = nullptr;
-    error->all(FLERR, "Fix nvdyn: cannot open {} file '{}': {}", what, file,
-               comm->me == 0 ? why : "see rank 0");
+    error->all(FLERR, message);
   }
 }
 
@@ -507,8 +502,6 @@ FixNVDyn::~FixNVDyn()
   atom->delete_callback(id, Atom::RESTART);
   memory->destroy(sample);
   nvdyn_engine_destroy(engine);
-  if (sink_fp) fclose(sink_fp);
-  if (log_fp) fclose(log_fp);
   if (modify->find_compute(id_pe) >= 0) modify->delete_compute(id_pe);
   // the groups stay (LAMMPS groups cannot be made to disappear), their
   // atoms no longer frozen; the exclusion goes, unless 'neigh_modify
@@ -949,43 +942,49 @@ void FixNVDyn::write_sink(const std::vector<int> &finished)
   MPI_Gatherv(mine.data(), n, MPI_DOUBLE, all.data(), counts.data(), displs.data(), MPI_DOUBLE, 0,
               world);
   refresh_values();
-  if (comm->me != 0) return;
 
-  const size_t nrec = all.size() / NREC;
-  std::vector<size_t> idx(nrec);
-  for (size_t r = 0; r < nrec; r++) idx[r] = r;
-  std::sort(idx.begin(), idx.end(), [&](size_t a, size_t b) {
-    return std::make_pair(all[a * NREC], all[a * NREC + 1]) <
-        std::make_pair(all[b * NREC], all[b * NREC + 1]);
-  });
-  const std::string lattice =
-      fmt::format("Lattice=\"{:.10g} 0 0 {:.10g} {:.10g} 0 {:.10g} {:.10g} {:.10g}\"", domain->xprd,
-                  domain->xy, domain->yprd, domain->xz, domain->yz, domain->zprd);
-  const std::string pbc = fmt::format("pbc=\"{} {} {}\"", domain->xperiodic ? 'T' : 'F',
-                                      domain->yperiodic ? 'T' : 'F', domain->zperiodic ? 'T' : 'F');
-  std::vector<int64_t> steps(nstages);
-  size_t r = 0;
-  for (size_t k = 0; k < finished.size(); k++) {
-    const int s = finished[k];
-    size_t end = r;
-    while (end < nrec && all[idx[end] * NREC] == (double) k) end++;
-    nvdyn_get_sample_stage_steps(engine, s, steps.data());
-    fmt::print(sink_fp,
-               "{}\n{} Properties=species:S:1:pos:R:3:velocities:R:3:forces:R:3:id:I:1:type:I:1 "
-               "sample={} outcome={} energy={:.16g} fmax={:.16g} stage_steps=\"{}\" step={} {}\n",
-               end - r, lattice, sample_ids[s], outcome_name(sample_outcome[s]), sample_energy[s],
-               sample_fmax[s], fmt::join(steps, " "), update->ntimestep, pbc);
-    for (; r < end; r++) {
-      const double *rec = &all[idx[r] * NREC];
-      const int type = (int) rec[2];
-      fmt::print(
-          sink_fp,
-          "{} {:.16g} {:.16g} {:.16g} {:.16g} {:.16g} {:.16g} {:.16g} {:.16g} {:.16g} {} {}\n",
-          elements.empty() ? std::string("X") : elements[type - 1], rec[3], rec[4], rec[5], rec[6],
-          rec[7], rec[8], rec[9], rec[10], rec[11], (tagint) rec[1], type);
+  // the text of all frames, written at once (rank 0)
+  std::string text;
+  if (comm->me == 0) {
+    const size_t nrec = all.size() / NREC;
+    std::vector<size_t> idx(nrec);
+    for (size_t r = 0; r < nrec; r++) idx[r] = r;
+    std::sort(idx.begin(), idx.end(), [&](size_t a, size_t b) {
+      return std::make_pair(all[a * NREC], all[a * NREC + 1]) <
+          std::make_pair(all[b * NREC], all[b * NREC + 1]);
+    });
+    const std::string lattice =
+        fmt::format("Lattice=\"{:.10g} 0 0 {:.10g} {:.10g} 0 {:.10g} {:.10g} {:.10g}\"",
+                    domain->xprd, domain->xy, domain->yprd, domain->xz, domain->yz, domain->zprd);
+    const std::string pbc =
+        fmt::format("pbc=\"{} {} {}\"", domain->xperiodic ? 'T' : 'F',
+                    domain->yperiodic ? 'T' : 'F', domain->zperiodic ? 'T' : 'F');
+    auto out = std::back_inserter(text);
+    std::vector<int64_t> steps(nstages);
+    size_t r = 0;
+    for (size_t k = 0; k < finished.size(); k++) {
+      const int s = finished[k];
+      size_t end = r;
+      while (end < nrec && all[idx[end] * NREC] == (double) k) end++;
+      nvdyn_get_sample_stage_steps(engine, s, steps.data());
+      fmt::format_to(
+          out,
+          "{}\n{} Properties=species:S:1:pos:R:3:velocities:R:3:forces:R:3:id:I:1:type:I:1 "
+          "sample={} outcome={} energy={:.16g} fmax={:.16g} stage_steps=\"{}\" step={} {}\n",
+          end - r, lattice, sample_ids[s], outcome_name(sample_outcome[s]), sample_energy[s],
+          sample_fmax[s], fmt::join(steps, " "), update->ntimestep, pbc);
+      for (; r < end; r++) {
+        const double *rec = &all[idx[r] * NREC];
+        const int type = (int) rec[2];
+        fmt::format_to(
+            out,
+            "{} {:.16g} {:.16g} {:.16g} {:.16g} {:.16g} {:.16g} {:.16g} {:.16g} {:.16g} {} {}\n",
+            elements.empty() ? std::string("X") : elements[type - 1], rec[3], rec[4], rec[5],
+            rec[6], rec[7], rec[8], rec[9], rec[10], rec[11], (tagint) rec[1], type);
+      }
     }
   }
-  fflush(sink_fp);
+  outfiles->write(NVDynOutput::SINK, text);
 }
 
 /* ----------------------------------------------------------------------
@@ -995,14 +994,16 @@ void FixNVDyn::write_sink(const std::vector<int> &finished)
 void FixNVDyn::write_log()
 {
   refresh_values();
-  if (!log_fp) return;
-  for (int s = 0; s < nsamples; s++) {
-    const std::string &stage = group_names[std::min(sample_stage[s], nstages)];
-    fmt::print(log_fp, "{},{},{},{},{:.16g},{:.16g},{:.16g}\n", update->ntimestep, sample_ids[s],
-               stage, outcome_name(sample_outcome[s]), sample_energy[s], sample_fmax[s],
-               sample_temp[s]);
-  }
-  fflush(log_fp);
+  if (!outfiles->is_open(NVDynOutput::LOG)) return;
+  std::string text;
+  if (comm->me == 0)
+    for (int s = 0; s < nsamples; s++) {
+      const std::string &stage = group_names[std::min(sample_stage[s], nstages)];
+      fmt::format_to(std::back_inserter(text), "{},{},{},{},{:.16g},{:.16g},{:.16g}\n",
+                     update->ntimestep, sample_ids[s], stage, outcome_name(sample_outcome[s]),
+                     sample_energy[s], sample_fmax[s], sample_temp[s]);
+    }
+  outfiles->write(NVDynOutput::LOG, text);
 }
 
 /* ----------------------------------------------------------------------

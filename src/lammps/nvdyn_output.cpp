@@ -1,0 +1,188 @@
+/* ----------------------------------------------------------------------
+   NVDYN: the output files of fix nvdyn.
+
+   Rank 0 holds the files. Every call that can fail is collective: rank 0
+   does the work and broadcasts its error message, so that every rank
+   raises the same LAMMPS error. Frames and rows reach a file whole: each
+   write is one unbuffered fwrite of the text of a whole call, and a failed
+   write is cut back off the file.
+------------------------------------------------------------------------- */
+
+#include "nvdyn_output.h"
+
+#include "comm.h"
+#include "error.h"
+#include "universe.h"
+#include "utils.h"
+
+#include <cerrno>
+#include <filesystem>
+#include <optional>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <utility>
+
+using namespace LAMMPS_NS;
+
+namespace {
+
+// device and inode of a regular file
+using FileId = std::pair<dev_t, ino_t>;
+
+std::optional<FileId> regular_file_id(const struct stat &st)
+{
+  if (!S_ISREG(st.st_mode)) return std::nullopt;
+  return FileId(st.st_dev, st.st_ino);
+}
+
+std::optional<FileId> id_of_stream(FILE *fp)
+{
+  struct stat st;
+  if (!fp || fstat(fileno(fp), &st) != 0) return std::nullopt;
+  return regular_file_id(st);
+}
+
+// Whether two paths name one regular file: the same inode if both exist,
+// the same canonical path if neither does yet.
+bool same_file(const std::string &a, const std::string &b)
+{
+  struct stat sa, sb;
+  const bool ea = stat(a.c_str(), &sa) == 0, eb = stat(b.c_str(), &sb) == 0;
+  if (ea && eb) {
+    auto ia = regular_file_id(sa);
+    return ia && ia == regular_file_id(sb);
+  }
+  if (ea || eb) return false;
+  namespace fs = std::filesystem;
+  std::error_code eca, ecb;
+  const auto ca = fs::weakly_canonical(fs::absolute(a, eca), eca);
+  const auto cb = fs::weakly_canonical(fs::absolute(b, ecb), ecb);
+  return !eca && !ecb && ca == cb;
+}
+
+}    // namespace
+
+/* ---------------------------------------------------------------------- */
+
+NVDynOutput::NVDynOutput(LAMMPS *lmp, const std::string &id) :
+    Pointers(lmp), fix_id(id),
+    append(false), files{{"sink", "", nullptr, false, 0}, {"log", "", nullptr, false, 0}}
+{
+}
+
+NVDynOutput::~NVDynOutput()
+{
+  for (auto &f : files)
+    if (f.fp) fclose(f.fp);
+}
+
+/* ----------------------------------------------------------------------
+   collective; on rank 0: the checks, then the files, then the log header
+------------------------------------------------------------------------- */
+
+std::string NVDynOutput::open(const std::string &sink, const std::string &log, bool append_yes,
+                              const std::string &log_header,
+                              const std::vector<const NVDynOutput *> &others)
+{
+  append = append_yes;
+  files[SINK].path = sink;
+  files[LOG].path = log;
+  std::string message;
+  if (comm->me == 0) {
+    message = check_collisions(others);
+    for (auto &f : files)
+      if (message.empty() && !f.path.empty()) message = open_file(f);
+    if (message.empty() && files[LOG].fp && files[LOG].bytes == 0)
+      message = put(files[LOG], log_header);
+  }
+  message = of_rank0(message);
+  if (!message.empty()) files[SINK].path = files[LOG].path = "";
+  return message;
+}
+
+// on rank 0: the file opened, unbuffered: each write is one fwrite of
+// whole frames or rows
+std::string NVDynOutput::open_file(File &f)
+{
+  f.fp = fopen(f.path.c_str(), append ? "a" : "w");
+  struct stat st;
+  if (!f.fp || fstat(fileno(f.fp), &st) != 0)
+    return fmt::format("Fix nvdyn {}: cannot open {} file '{}': {}", fix_id, f.what, f.path,
+                       utils::getsyserror());
+  setvbuf(f.fp, nullptr, _IONBF, 0);
+  f.regular = S_ISREG(st.st_mode);
+  f.bytes = f.regular ? (int64_t) st.st_size : 0;
+  return "";
+}
+
+/* ----------------------------------------------------------------------
+   on rank 0: neither file may be one that LAMMPS or another fix nvdyn
+   writes or reads, nor may the sink be the log
+------------------------------------------------------------------------- */
+
+std::string NVDynOutput::check_collisions(const std::vector<const NVDynOutput *> &others) const
+{
+  std::vector<std::pair<std::string, FILE *>> in_use = {
+      {"the LAMMPS log file", logfile},
+      {"the LAMMPS screen output", screen},
+      {"the input script being read", infile},
+      {"the universe log file", universe->ulogfile},
+      {"the universe screen output", universe->uscreen}};
+  for (const NVDynOutput *other : others)
+    for (const auto &f : other->files)
+      in_use.emplace_back(fmt::format("the {} file of fix nvdyn {}", f.what, other->fix_id), f.fp);
+
+  for (const auto &f : files) {
+    struct stat st;
+    if (f.path.empty() || stat(f.path.c_str(), &st) != 0) continue;
+    const auto id = regular_file_id(st);
+    if (!id) continue;
+    for (const auto &use : in_use)
+      if (id_of_stream(use.second) == id)
+        return fmt::format("Fix nvdyn {}: {} file '{}' is {}", fix_id, f.what, f.path, use.first);
+  }
+  const File &sink = files[SINK], &log = files[LOG];
+  if (!sink.path.empty() && !log.path.empty() && same_file(sink.path, log.path))
+    return fmt::format("Fix nvdyn {}: sink file '{}' and log file '{}' are the same file", fix_id,
+                       sink.path, log.path);
+  return "";
+}
+
+/* ----------------------------------------------------------------------
+   on rank 0: one fwrite (unbuffered, so nothing stays behind in a buffer)
+   and a flush; a failed write is cut back off a regular file
+------------------------------------------------------------------------- */
+
+std::string NVDynOutput::put(File &f, const std::string &text)
+{
+  errno = 0;
+  if (fwrite(text.data(), 1, text.size(), f.fp) == text.size() && fflush(f.fp) == 0) {
+    f.bytes += (int64_t) text.size();
+    return "";
+  }
+  const std::string why = utils::getsyserror();
+  if (f.regular && ftruncate(fileno(f.fp), (off_t) f.bytes) == 0) clearerr(f.fp);
+  return fmt::format("Fix nvdyn {}: cannot write {} file '{}': {}", fix_id, f.what, f.path, why);
+}
+
+void NVDynOutput::write(Kind kind, const std::string &text)
+{
+  raise(comm->me == 0 ? put(files[kind], text) : "");
+}
+
+// collective: rank 0's message, on every rank
+std::string NVDynOutput::of_rank0(std::string message) const
+{
+  int n = (int) message.size();
+  MPI_Bcast(&n, 1, MPI_INT, 0, world);
+  message.resize(n);
+  if (n) MPI_Bcast(&message[0], n, MPI_CHAR, 0, world);
+  return message;
+}
+
+// collective: rank 0's error message, if any, is an error on every rank
+void NVDynOutput::raise(const std::string &message) const
+{
+  const std::string all = of_rank0(message);
+  if (!all.empty()) error->all(FLERR, all);
+}

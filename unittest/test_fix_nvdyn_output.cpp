@@ -1,0 +1,344 @@
+// The sink and the log of fix nvdyn: write errors, files in use, whole
+// frames. Sinks are read back with ASE (ase_frames.py). Run by ctest on 1
+// and 2 MPI ranks.
+#include "lammps_harness.h"
+
+#include <algorithm>
+#include <csignal>
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <sys/resource.h>
+
+namespace {
+
+bool rank0()
+{
+  int me = 0;
+  MPI_Comm_rank(MPI_COMM_WORLD, &me);
+  return me == 0;
+}
+
+// a file name of this test run (np1 and np2 may run at the same time)
+std::string tmp(const std::string &name)
+{
+  return "nvdyn_out_np" + std::to_string(mpi_size()) + "_" + name;
+}
+
+std::string slurp(const std::string &path)
+{
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+void spit(const std::string &path, const std::string &text)
+{
+  std::ofstream(path, std::ios::binary) << text;
+}
+
+bool exists(const std::string &path)
+{
+  return std::ifstream(path).good();
+}
+
+bool contains(const std::string &text, const std::string &part)
+{
+  return text.find(part) != std::string::npos;
+}
+
+// the output of a shell command, and whether it exited with status 0
+std::pair<std::string, bool> run_command(const std::string &command)
+{
+  FILE *p = popen(command.c_str(), "r");
+  if (!p) return {"", false};
+  std::string out;
+  char buf[4096];
+  for (size_t n; (n = fread(buf, 1, sizeof(buf), p)) > 0;) out.append(buf, n);
+  return {out, pclose(p) == 0};
+}
+
+struct Frame {
+  int sample;
+  std::string outcome;
+  long step;
+  std::vector<std::string> species;
+  std::vector<double> x;
+};
+
+// The frames of a sink as ASE reads them; false when ASE cannot read it.
+bool read_with_ase(const std::string &path, std::vector<Frame> &frames)
+{
+  auto result = run_command(std::string(NVDYN_ASE_FRAMES) + " " + path);
+  frames.clear();
+  std::istringstream out(result.first);
+  std::string word;
+  size_t nframes = 0;
+  while (out >> word) {
+    if (word == "frames") {
+      out >> nframes;
+      break;
+    }
+    Frame f;
+    size_t natoms = 0;
+    out >> f.sample >> f.outcome >> f.step >> natoms;
+    f.species.resize(natoms);
+    f.x.resize(3 * natoms);
+    for (auto &s : f.species) out >> s;
+    for (auto &v : f.x) out >> v;
+    frames.push_back(f);
+  }
+  return result.second && nframes == frames.size();
+}
+
+// sample -> how many frames of the sink hold it
+std::map<int, int> frame_counts(const std::vector<Frame> &frames)
+{
+  std::map<int, int> counts;
+  for (const auto &f : frames) counts[f.sample]++;
+  return counts;
+}
+
+// every line ends in a newline and has the 7 fields of a log row
+bool whole_rows(const std::string &log)
+{
+  if (log.empty() || log.back() != '\n') return false;
+  std::istringstream in(log);
+  for (std::string line; std::getline(in, line);)
+    if (std::count(line.begin(), line.end(), ',') != 6) return false;
+  return true;
+}
+
+std::string nve_fix(const std::string &id, const std::string &group, const std::string &files)
+{
+  return "fix " + id + " " + group + " nvdyn samples molecule stage a nve until steps 5 " + files;
+}
+
+}    // namespace
+
+// ---------------------------------------------------------------------------
+// Write errors
+
+// A sink write that fails (disk full) is a LAMMPS error naming the file, on
+// every rank, not an abort.
+TEST(FixNVDynOutput, SinkWriteFailureIsAnError)
+{
+  Lammps l;
+  l.cmds(lj_clusters(2));
+  l.cmd(nve_fix("nv", "all", "sink /dev/full"));
+  const std::string msg = l.error_of("run 10");
+  EXPECT_TRUE(contains(msg,
+                       "Fix nvdyn nv: cannot write sink file '/dev/full': No space left on "
+                       "device"))
+      << msg;
+}
+
+// A log whose header cannot be written is an error of the fix command,
+// which leaves no fix or group behind.
+TEST(FixNVDynOutput, LogWriteFailureIsAnError)
+{
+  Lammps l;
+  l.cmds(lj_clusters(2));
+  const int ngroup = l.lmp->group->ngroup;
+  const std::string msg = l.error_of(nve_fix("nv", "all", "log /dev/full every 1"));
+  EXPECT_TRUE(contains(msg,
+                       "Fix nvdyn nv: cannot write log file '/dev/full': No space left on "
+                       "device"))
+      << msg;
+  EXPECT_EQ(l.fix("nv"), nullptr);
+  EXPECT_EQ(l.lmp->group->ngroup, ngroup);
+}
+
+namespace {
+// Runs `command` with the files of rank 0 limited to `limit` bytes (a write
+// past it fails with EFBIG); the error message of the run.
+std::string error_with_file_limit(Lammps &l, const std::string &command, rlim_t limit)
+{
+  rlimit old;
+  getrlimit(RLIMIT_FSIZE, &old);
+  auto old_handler = signal(SIGXFSZ, SIG_IGN);
+  if (rank0()) {
+    rlimit lim = old;
+    lim.rlim_cur = limit;
+    setrlimit(RLIMIT_FSIZE, &lim);
+  }
+  const std::string msg = l.error_of(command);
+  setrlimit(RLIMIT_FSIZE, &old);
+  signal(SIGXFSZ, old_handler);
+  return msg;
+}
+}    // namespace
+
+// A write that fails in the middle of a frame or row (the file reached its
+// size limit) is an error during the run, and the file is cut back to the
+// frames and rows before it: ASE reads every frame written before.
+TEST(FixNVDynOutput, FailedWritesLeaveOnlyWholeFramesAndRows)
+{
+  const std::string sink = tmp("limit.extxyz"), log = tmp("limit.csv");
+  {
+    Lammps l;
+    l.cmds(lj_clusters(6));
+    l.cmd("fix nv all nvdyn samples molecule stage relax fire until fmax 1e-3 sink " + sink);
+    Fix *fix = l.fix("nv");
+    while (fix->compute_vector(1) == 0) l.cmd("run 1 post no");
+    const double done = fix->compute_vector(1);
+    ASSERT_LT(done, 6) << "some samples are still to be written";
+    const size_t size = rank0() ? slurp(sink).size() : 0;
+    const std::string msg = error_with_file_limit(l, "run 5000", size + 100);
+    EXPECT_TRUE(
+        contains(msg, "Fix nvdyn nv: cannot write sink file '" + sink + "': File too large"))
+        << msg;
+    if (rank0()) {
+      EXPECT_EQ(slurp(sink).size(), size) << "the partial frame is cut off";
+      std::vector<Frame> frames;
+      EXPECT_TRUE(read_with_ase(sink, frames));
+      EXPECT_EQ(frames.size(), done);
+    }
+  }
+  {
+    Lammps l;
+    l.cmds(lj_clusters(6));
+    l.cmd(nve_fix("nv", "all", "log " + log + " every 1"));
+    l.cmd("run 2");
+    const size_t size = rank0() ? slurp(log).size() : 0;
+    const std::string msg = error_with_file_limit(l, "run 10", size + 50);
+    EXPECT_TRUE(contains(msg, "Fix nvdyn nv: cannot write log file '" + log + "': File too large"))
+        << msg;
+    if (rank0()) {
+      const std::string text = slurp(log);
+      EXPECT_EQ(text.size(), size) << "the rows of the failed step are cut off";
+      EXPECT_TRUE(whole_rows(text.substr(text.find('\n') + 1))) << text;
+    }
+  }
+  if (rank0()) {
+    remove(sink.c_str());
+    remove(log.c_str());
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Files in use
+
+// The sink and the log of one fix, or files of two fixes, are never the
+// same file, and the checks come before any file is opened or truncated.
+TEST(FixNVDynOutput, SinkAndLogOfFixesAreDistinctFiles)
+{
+  const std::string s1 = tmp("s1.extxyz"), l1 = tmp("l1.csv"), kept = tmp("kept.txt");
+  if (rank0()) {
+    remove(s1.c_str());
+    spit(kept, "keep me\n");
+  }
+  MPI_Barrier(MPI_COMM_WORLD);
+  Lammps l;
+  l.cmds(lj_clusters(2));
+  const int ngroup = l.lmp->group->ngroup;
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"sink " + s1 + " log " + s1 + " every 1", "sink file '" + s1 + "' and log file '" + s1},
+      {"sink " + s1 + " log ./" + s1 + " every 1", "sink file '" + s1 + "' and log file './" + s1},
+      {"sink " + kept + " log " + kept + " every 1 append yes",
+       "sink file '" + kept + "' and log file '" + kept + "' are the same file"},
+      {"sink " + kept + " log " + kept + " every 1",
+       "sink file '" + kept + "' and log file '" + kept + "' are the same file"}};
+  for (const auto &c : cases) {
+    const std::string msg = l.error_of(nve_fix("bad", "all", c.first));
+    EXPECT_TRUE(contains(msg, "Fix nvdyn bad: " + c.second)) << c.first << "\n  got: " << msg;
+    EXPECT_EQ(l.fix("bad"), nullptr);
+  }
+  EXPECT_EQ(l.lmp->group->ngroup, ngroup);
+  if (rank0()) {
+    EXPECT_FALSE(exists(s1)) << "no file was created";
+    EXPECT_EQ(slurp(kept), "keep me\n") << "no file was truncated";
+  }
+
+  // devices are no files in that sense
+  EXPECT_EQ(l.error_of(nve_fix("null", "all", "sink /dev/null log /dev/null every 1")), "");
+  l.cmds({"run 6", "unfix null"});
+
+  // two fixes
+  l.cmd("group one molecule 1");
+  l.cmd("group two molecule 2");
+  l.cmd(nve_fix("a", "one", "sink " + s1 + " log " + l1 + " every 1"));
+  const std::vector<std::pair<std::string, std::string>> shared = {
+      {"sink " + s1, "sink file '" + s1 + "' is the sink file of fix nvdyn a"},
+      {"log " + s1 + " every 1", "log file '" + s1 + "' is the sink file of fix nvdyn a"},
+      {"sink " + l1, "sink file '" + l1 + "' is the log file of fix nvdyn a"},
+      {"sink " + kept + " log " + l1 + " every 1",
+       "log file '" + l1 + "' is the log file of fix nvdyn a"}};
+  for (const auto &c : shared) {
+    const std::string msg = l.error_of(
+        "fix b two nvdyn samples molecule stage b nve done d2 failed f2 timeout t2 " + c.first);
+    EXPECT_TRUE(contains(msg, "Fix nvdyn b: " + c.second)) << c.first << "\n  got: " << msg;
+  }
+  // a fix that replaces fix a (same ID) takes over its files
+  EXPECT_EQ(l.error_of(nve_fix("a", "one", "sink " + s1 + " log " + l1 + " every 1")), "");
+  l.cmds({"run 6", "unfix a"});
+  if (rank0()) {
+    EXPECT_EQ(slurp(kept), "keep me\n");
+    std::vector<Frame> frames;
+    EXPECT_TRUE(read_with_ase(s1, frames));
+    EXPECT_EQ(frame_counts(frames), (std::map<int, int>{{1, 1}}));
+    remove(s1.c_str());
+    remove(l1.c_str());
+    remove(kept.c_str());
+  }
+}
+
+// Neither file may be the LAMMPS log file or screen output: that file is
+// neither truncated nor written to.
+TEST(FixNVDynOutput, LammpsLogAndScreenAreNoOutputFiles)
+{
+  const std::string log = tmp("log.lammps"), screen = tmp("screen.txt");
+  for (const auto &use : {std::make_pair(log, "-log"), std::make_pair(screen, "-screen")}) {
+    const bool is_log = use.first == log;
+    {
+      Lammps l({use.second, use.first});
+      l.cmds(lj_clusters(2));
+      for (const std::string &what : {"sink " + use.first, "log " + use.first + " every 1"}) {
+        const std::string msg = l.error_of(nve_fix("nv", "all", what));
+        EXPECT_TRUE(contains(msg,
+                             "Fix nvdyn nv: " + what.substr(0, what.find(' ')) + " file '" +
+                                 use.first + "' is the LAMMPS " +
+                                 (is_log ? "log file" : "screen output")))
+            << msg;
+      }
+    }
+    if (rank0()) {
+      const std::string text = slurp(use.first);
+      EXPECT_EQ(text.substr(0, 8), "LAMMPS (") << "not truncated";
+      EXPECT_TRUE(contains(text, "is the LAMMPS")) << "the error message came after";
+      EXPECT_FALSE(contains(text, "step,sample")) << "no log header in it";
+      remove(use.first.c_str());
+    }
+  }
+}
+
+// Neither file may be the input script being read (include, or
+// Input::file): LAMMPS would read the frames as commands; the script is
+// left as it was.
+TEST(FixNVDynOutput, InputScriptIsNoOutputFile)
+{
+  const std::string script = tmp("in.self");
+  const std::string text = "fix nv all nvdyn samples all stage a nve sink " + script + "\n";
+  if (rank0()) spit(script, text);
+  MPI_Barrier(MPI_COMM_WORLD);
+  Lammps l;
+  l.cmds(lj_clusters(2));
+  std::string msg;
+  try {
+    l.lmp->input->file(script.c_str());
+  } catch (LAMMPS_NS::LAMMPSException &e) {
+    msg = e.message;
+  }
+  EXPECT_TRUE(
+      contains(msg, "Fix nvdyn nv: sink file '" + script + "' is the input script being read"))
+      << msg;
+  msg = l.error_of("include " + script);
+  EXPECT_TRUE(contains(msg, "is the input script being read")) << msg;
+  EXPECT_EQ(l.fix("nv"), nullptr);
+  if (rank0()) {
+    EXPECT_EQ(slurp(script), text);
+    remove(script.c_str());
+  }
+}
