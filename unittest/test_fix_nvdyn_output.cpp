@@ -1,5 +1,5 @@
 // The sink and the log of fix nvdyn: write errors, files in use, whole
-// frames. Sinks are read back with ASE (ase_frames.py). Run by ctest on 1
+// frames, append after a partial frame. Sinks are read back with ASE (ase_frames.py). Run by ctest on 1
 // and 2 MPI ranks.
 #include "lammps_harness.h"
 
@@ -341,4 +341,67 @@ TEST(FixNVDynOutput, InputScriptIsNoOutputFile)
     EXPECT_EQ(slurp(script), text);
     remove(script.c_str());
   }
+}
+
+// ---------------------------------------------------------------------------
+// Appending
+
+// A sink and a log cut in the middle of their last frame and row (a run
+// killed while writing them) are continued with 'append yes': the partial
+// frame and row are dropped with a warning, and ASE reads every frame,
+// each sample once. A file that is no sink is not appended to.
+TEST(FixNVDynOutput, AppendDropsAPartialLastFrameAndRow)
+{
+  const std::string sink = tmp("cut.extxyz"), log = tmp("cut.csv"), lmplog = tmp("cut.lammps");
+  const std::string notes = tmp("notes.txt");
+  size_t partial = 0;    // bytes of the partial frame
+  {
+    Lammps l({"-log", lmplog});
+    l.cmds(lj_clusters(6));
+    l.cmds({"group b1 molecule <> 1 3",
+            nve_fix("f1", "b1", "sink " + sink + " log " + log + " every 1"), "run 5", "unfix f1"});
+    if (rank0()) {
+      // cut the sink in the middle of the frame of sample 3 (the last of
+      // step 5), and the last row of the log
+      const std::string text = slurp(sink);
+      const size_t last = text.rfind('\n', text.find("sample=3")) + 1;    // its comment line
+      const size_t start = text.rfind('\n', last - 2) + 1;                // its count line
+      partial = (text.size() - start) / 2;
+      spit(sink, text.substr(0, start + partial));
+      const std::string rows = slurp(log);
+      spit(log, rows.substr(0, rows.size() - 5));
+      std::vector<Frame> frames;
+      EXPECT_FALSE(read_with_ase(sink, frames)) << "ASE reads no frame of a cut sink";
+      spit(notes, "not a sink\n");
+    }
+    MPI_Barrier(MPI_COMM_WORLD);
+    l.cmds({"group b2 molecule <> 3 6",
+            nve_fix("f2", "b2", "sink " + sink + " log " + log + " every 1 append yes"), "run 5",
+            "unfix f2"});
+    const std::string msg = l.error_of(nve_fix("f3", "b2", "sink " + notes + " append yes"));
+    EXPECT_TRUE(contains(msg,
+                         "Fix nvdyn f3: cannot append to sink file '" + notes +
+                             "': its line 1 should hold the atom count of an extended-XYZ "
+                             "frame"))
+        << msg;
+  }
+  if (!rank0()) return;
+  std::vector<Frame> frames;
+  ASSERT_TRUE(read_with_ase(sink, frames));
+  EXPECT_EQ(frame_counts(frames),
+            (std::map<int, int>{{1, 1}, {2, 1}, {3, 1}, {4, 1}, {5, 1}, {6, 1}}));
+  const std::string rows = slurp(log);
+  EXPECT_TRUE(whole_rows(rows.substr(rows.find('\n') + 1))) << rows;
+  // a header, 3 samples on steps 1-5 less the cut row, 4 samples on steps 6-10
+  EXPECT_EQ(std::count(rows.begin(), rows.end(), '\n'), 1 + 3 * 5 - 1 + 4 * 5);
+  const std::string lammps_log = slurp(lmplog);
+  EXPECT_TRUE(contains(lammps_log,
+                       "Fix nvdyn f2: sink file '" + sink + "' ended in a partial frame: dropped " +
+                           std::to_string(partial) + " bytes"))
+      << lammps_log;
+  EXPECT_TRUE(
+      contains(lammps_log, "Fix nvdyn f2: log file '" + log + "' ended in a partial row: dropped "))
+      << lammps_log;
+  EXPECT_EQ(slurp(notes), "not a sink\n");
+  for (const auto &f : {sink, log, lmplog, notes}) remove(f.c_str());
 }

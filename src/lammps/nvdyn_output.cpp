@@ -17,6 +17,7 @@
 
 #include <cerrno>
 #include <filesystem>
+#include <fstream>
 #include <optional>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -60,6 +61,35 @@ bool same_file(const std::string &a, const std::string &b)
   return !eca && !ecb && ca == cb;
 }
 
+// The bytes of `in` up to the end of its last whole record: a line of the
+// log; a frame of the sink (a line with the atom count n, a comment line,
+// n atom lines). bad_line: the number of a line where a frame should start
+// and does not (0: none); the scan stops there.
+int64_t whole_bytes(std::istream &in, bool frames, int64_t &bad_line)
+{
+  int64_t pos = 0, whole = 0, line_no = 0, left = 0;    // left: lines to come in the frame
+  bad_line = 0;
+  std::string line;
+  while (std::getline(in, line) && !in.eof()) {    // eof: the last line is unterminated
+    pos += (int64_t) line.size() + 1;
+    line_no++;
+    if (!frames) {
+      whole = pos;
+    } else if (left > 0) {
+      if (--left == 0) whole = pos;
+    } else {
+      const std::string count = utils::trim(line);
+      if (count.empty() || count.size() > 18 ||
+          count.find_first_not_of("0123456789") != count.npos) {
+        bad_line = line_no;
+        break;
+      }
+      left = std::stoll(count) + 1;    // the comment line and the atom lines
+    }
+  }
+  return whole;
+}
+
 }    // namespace
 
 /* ---------------------------------------------------------------------- */
@@ -100,10 +130,14 @@ std::string NVDynOutput::open(const std::string &sink, const std::string &log, b
   return message;
 }
 
-// on rank 0: the file opened, unbuffered: each write is one fwrite of
-// whole frames or rows
+// on rank 0: the partial tail dropped (append), the file opened, unbuffered:
+// each write is one fwrite of whole frames or rows
 std::string NVDynOutput::open_file(File &f)
 {
+  if (append) {
+    const std::string message = drop_partial_tail(f);
+    if (!message.empty()) return message;
+  }
   f.fp = fopen(f.path.c_str(), append ? "a" : "w");
   struct stat st;
   if (!f.fp || fstat(fileno(f.fp), &st) != 0)
@@ -145,6 +179,36 @@ std::string NVDynOutput::check_collisions(const std::vector<const NVDynOutput *>
   if (!sink.path.empty() && !log.path.empty() && same_file(sink.path, log.path))
     return fmt::format("Fix nvdyn {}: sink file '{}' and log file '{}' are the same file", fix_id,
                        sink.path, log.path);
+  return "";
+}
+
+/* ----------------------------------------------------------------------
+   on rank 0, before appending to an existing regular file: cut off a
+   partial last frame or row, which a run that stopped while writing it
+   may have left (ASE reads no frame of a sink that ends in one)
+------------------------------------------------------------------------- */
+
+std::string NVDynOutput::drop_partial_tail(const File &f) const
+{
+  struct stat st;
+  if (stat(f.path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return "";
+  std::ifstream in(f.path, std::ios::binary);
+  int64_t bad_line = 0;
+  const int64_t whole = whole_bytes(in, &f == &files[SINK], bad_line);
+  if (bad_line)
+    return fmt::format("Fix nvdyn {}: cannot append to sink file '{}': its line {} should hold "
+                       "the atom count of an extended-XYZ frame",
+                       fix_id, f.path, bad_line);
+  if (in.bad() || !in.eof())
+    return fmt::format("Fix nvdyn {}: cannot read {} file '{}' to append to it: {}", fix_id, f.what,
+                       f.path, utils::getsyserror());
+  const int64_t dropped = (int64_t) st.st_size - whole;
+  if (dropped == 0) return "";
+  if (truncate(f.path.c_str(), (off_t) whole) != 0)
+    return fmt::format("Fix nvdyn {}: cannot cut the partial end off {} file '{}': {}", fix_id,
+                       f.what, f.path, utils::getsyserror());
+  error->warning(FLERR, "Fix nvdyn {}: {} file '{}' ended in a partial {}: dropped {} bytes",
+                 fix_id, f.what, f.path, &f == &files[SINK] ? "frame" : "row", dropped);
   return "";
 }
 

@@ -26,11 +26,11 @@ class NVDynOutput : protected Pointers {
   ~NVDynOutput() override;
 
   // Collective. Opens the sink and the log (an empty path: none) for
-  // writing, or with `append` for appending; writes `log_header` to an
-  // empty log. First checks that neither file is one that LAMMPS (log,
-  // screen, input script) or one of `others` uses, nor the sink the log:
-  // if one is, nothing is opened or truncated. Returns an error message,
-  // the same on every rank ("": none).
+  // writing, or with `append` for appending after dropping a partial last
+  // frame or row; writes `log_header` to an empty log. First checks that
+  // neither file is one that LAMMPS (log, screen, input script) or one of
+  // `others` uses, nor the sink the log: if one is, nothing is opened or
+  // truncated. Returns an error message, the same on every rank ("": none).
   std::string open(const std::string &sink, const std::string &log, bool append,
                    const std::string &log_header, const std::vector<const NVDynOutput *> &others);
 
@@ -54,6 +54,7 @@ class NVDynOutput : protected Pointers {
 
   std::string check_collisions(const std::vector<const NVDynOutput *> &others) const;
   std::string open_file(File &);
+  std::string drop_partial_tail(const File &) const;
   std::string put(File &, const std::string &text);
   std::string of_rank0(std::string message) const;
   void raise(const std::string &message) const;
