@@ -1,15 +1,17 @@
 // The sink and the log of fix nvdyn: write errors, files in use, whole
-// frames, append after a partial frame. Sinks are read back with ASE (ase_frames.py). Run by ctest on 1
+// frames, append after a partial frame or from a restart file. Sinks are read back with ASE (ase_frames.py). Run by ctest on 1
 // and 2 MPI ranks.
 #include "lammps_harness.h"
 
 #include <algorithm>
 #include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <map>
 #include <sstream>
 #include <sys/resource.h>
+#include <tuple>
 
 namespace {
 
@@ -404,4 +406,149 @@ TEST(FixNVDynOutput, AppendDropsAPartialLastFrameAndRow)
       << lammps_log;
   EXPECT_EQ(slurp(notes), "not a sink\n");
   for (const auto &f : {sink, log, lmplog, notes}) remove(f.c_str());
+}
+
+// ---------------------------------------------------------------------------
+// Restart
+
+namespace {
+const char *const workflow = "fix nv all nvdyn samples molecule "
+                             "stage relax fire until fmax 1e-4 every 5 maxsteps 5000 "
+                             "stage heat langevin 0.2 0.5 977 velocity 0.2 31 until steps 100 "
+                             "stage prod nve until steps 80";
+
+const std::vector<std::string> lj_pair = {"pair_style lj/cut 2.5", "pair_coeff 1 1 1.0 1.0 2.5",
+                                          "pair_modify shift yes", "neighbor 0.3 bin",
+                                          "neigh_modify every 1 delay 0 check yes"};
+
+// rows of a log, minus the header
+std::vector<std::string> log_rows(const std::string &path)
+{
+  std::istringstream in(slurp(path));
+  std::vector<std::string> rows;
+  std::string line;
+  std::getline(in, line);
+  while (std::getline(in, line)) rows.push_back(line);
+  return rows;
+}
+
+// the "step,sample" of each row
+std::vector<std::string> row_keys(const std::vector<std::string> &rows)
+{
+  std::vector<std::string> keys;
+  for (const auto &r : rows) keys.push_back(r.substr(0, r.find(',', r.find(',') + 1)));
+  return keys;
+}
+}    // namespace
+
+// A run continued from a periodic restart file with 'append yes' continues
+// the sink and the log from where they were when the restart file was
+// written: in the end they hold every sample once, as the uninterrupted
+// run's do. A sink that has become shorter than it was then is an error.
+TEST(FixNVDynOutput, RestartWithAppendContinuesTheSinkOnce)
+{
+  const int every = 300;    // the restart period
+  const std::string sink_ref = tmp("ref.extxyz"), log_ref = tmp("ref.csv");
+  const std::string sink = tmp("split.extxyz"), log = tmp("split.csv"), base = tmp("split.");
+  const std::string files = " sink " + sink + " log " + log + " every 50";
+  double last_step = 0;
+  {
+    Lammps l;
+    l.cmds(lj_clusters(6));
+    l.cmds({std::string(workflow) + " sink " + sink_ref + " log " + log_ref + " every 50",
+            "run_style nvpipeline", "run 20000"});
+  }
+  {
+    Lammps l;
+    l.cmds(lj_clusters(6));
+    l.cmds({workflow + files, "restart " + std::to_string(every) + " " + base + "*",
+            "run_style nvpipeline", "run 20000"});
+    last_step = l.equal("step");
+  }
+  {
+    Lammps l;
+    l.cmd("read_restart " + base + std::to_string(every));
+    l.cmds(lj_pair);
+    l.cmds({workflow + files + " append yes", "run_style nvpipeline", "run 20000 upto"});
+    EXPECT_EQ(l.equal("step"), last_step);
+  }
+  if (rank0()) {
+    std::vector<Frame> ref, split;
+    ASSERT_TRUE(read_with_ase(sink_ref, ref));
+    ASSERT_TRUE(read_with_ase(sink, split));
+    EXPECT_EQ(frame_counts(split), frame_counts(ref));
+    EXPECT_EQ(frame_counts(ref).size(), 6u);
+    std::map<int, Frame> by_sample;
+    for (const auto &f : ref) by_sample[f.sample] = f;
+    int before = 0;
+    for (const auto &f : split) {
+      const Frame &r = by_sample[f.sample];
+      EXPECT_EQ(f.outcome, r.outcome) << "sample " << f.sample;
+      EXPECT_EQ(f.step, r.step) << "sample " << f.sample;
+      EXPECT_LE(max_rel_diff(f.x, r.x), 1e-9) << "sample " << f.sample;
+      before += f.step <= every;
+    }
+    EXPECT_GT(before, 0) << "some frames were written before the restart file";
+    EXPECT_LT(before, 6) << "some frames were written after it";
+    const auto rows_ref = log_rows(log_ref), rows = log_rows(log);
+    EXPECT_EQ(row_keys(rows), row_keys(rows_ref));
+    EXPECT_EQ(rows.size(), 6u * (size_t) (last_step / 50));
+    spit(sink, "");
+  }
+  MPI_Barrier(MPI_COMM_WORLD);
+  {
+    Lammps l;
+    l.cmd("read_restart " + base + std::to_string(every));
+    l.cmds(lj_pair);
+    const std::string msg = l.error_of(workflow + files + " append yes");
+    EXPECT_TRUE(contains(msg, "Fix nvdyn nv: sink file '" + sink + "' holds 0 bytes, fewer than "))
+        << msg;
+    EXPECT_TRUE(contains(msg, "when the restart file was written")) << msg;
+  }
+  if (rank0()) {
+    for (const auto &f : {sink_ref, log_ref, sink, log}) remove(f.c_str());
+    for (int step = every; step <= last_step; step += every)
+      remove((base + std::to_string(step)).c_str());
+  }
+}
+
+// The fix's record in a restart file is checked: another layout version,
+// or lengths that do not match, are errors.
+TEST(FixNVDynOutput, CorruptRestartRecordIsAnError)
+{
+  const std::string good = tmp("good.restart"), bad = tmp("bad.restart");
+  {
+    Lammps l;
+    l.cmds(lj_clusters(2));
+    l.cmds({nve_fix("nv", "all", ""), "run 2", "write_restart " + good});
+  }
+  // offsets from the magic string: version, length of the data, then the
+  // data: samples, stages, engine state size, ...
+  const std::vector<std::tuple<size_t, int64_t, std::string>> patches = {
+      {8, 1, "the restart file holds no fix nvdyn record of layout version 2"},
+      {16, -8, "the fix's record in the restart file is corrupt"},
+      {40, 1000, "the fix's record in the restart file is corrupt"},
+      {40, -1000, "the fix's record in the restart file is corrupt"}};
+  for (const auto &p : patches) {
+    if (rank0()) {
+      std::string bytes = slurp(good);
+      const size_t at = bytes.find("NVDYNRST") + std::get<0>(p);
+      ASSERT_NE(at, std::string::npos + std::get<0>(p));
+      int64_t value;
+      memcpy(&value, &bytes[at], sizeof(value));
+      value += std::get<1>(p);
+      memcpy(&bytes[at], &value, sizeof(value));
+      spit(bad, bytes);
+    }
+    MPI_Barrier(MPI_COMM_WORLD);
+    Lammps l;
+    l.cmd("read_restart " + bad);
+    const std::string msg = l.error_of(nve_fix("nv", "all", ""));
+    EXPECT_TRUE(contains(msg, "Fix nvdyn nv: " + std::get<2>(p)))
+        << "patch at " << std::get<0>(p) << ": " << msg;
+  }
+  if (rank0()) {
+    remove(good.c_str());
+    remove(bad.c_str());
+  }
 }

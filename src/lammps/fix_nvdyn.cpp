@@ -1072,8 +1072,9 @@ void FixNVDyn::check(int status, const char *where)
 }
 
 /* ----------------------------------------------------------------------
-   restart: the sample IDs and the engine's state (global), the sample
-   index of each atom (per-atom)
+   restart: the global record (NVDynRestartRecord) holds, block after
+   block, the samples and the engine's state, then the sizes of the output
+   files; per atom, the sample index
 ------------------------------------------------------------------------- */
 
 void FixNVDyn::write_restart(FILE *fp)
@@ -1083,36 +1084,60 @@ void FixNVDyn::write_restart(FILE *fp)
   std::vector<char> state(nstate);
   check(nvdyn_state_save(engine, state.data(), nstate), "write_restart");
   if (comm->me != 0) return;
-  const int64_t header[3] = {nsamples, nstages, (int64_t) nstate};
-  int n = (int) (sizeof(header) + nsamples * sizeof(tagint) + nstages * sizeof(double) + nstate);
-  fwrite(&n, sizeof(int), 1, fp);
-  fwrite(header, sizeof(header), 1, fp);
-  fwrite(sample_ids.data(), sizeof(tagint), nsamples, fp);
-  fwrite(stage_seconds.data(), sizeof(double), nstages, fp);
-  fwrite(state.data(), 1, nstate, fp);
+  NVDynRestartRecord record;
+
+  // samples, stages, wall time per stage, the engine's state
+  record.put<int64_t>(nsamples);
+  record.put<int64_t>(nstages);
+  record.put<int64_t>((int64_t) nstate);
+  record.put(sample_ids.data(), nsamples);
+  record.put(stage_seconds.data(), nstages);
+  record.put(state.data(), nstate);
+
+  // output: the sizes of the sink and the log
+  const NVDynOutput::Sizes sizes = outfiles->sizes();
+  record.put(sizes.data(), sizes.size());
+
+  record.write(fp);
 }
 
 void FixNVDyn::restart(char *buf)
 {
+  NVDynRestartRecord record;
+  if (!record.read(buf))
+    error->all(FLERR,
+               "Fix nvdyn {}: the restart file holds no fix nvdyn record of layout version {} "
+               "(it was written by another version of NVDYN)",
+               id, NVDynRestartRecord::VERSION);
+  auto corrupt = [&]() {
+    error->all(FLERR, "Fix nvdyn {}: the fix's record in the restart file is corrupt", id);
+  };
+
+  // samples, stages, wall time per stage, the engine's state
   int64_t header[3];
-  memcpy(header, buf, sizeof(header));
-  buf += sizeof(header);
+  if (!record.get(header, 3)) corrupt();
   if (header[0] != nsamples || header[1] != nstages)
     error->all(FLERR,
                "Fix nvdyn {}: the restart file holds {} samples in {} stages, the fix has {} in {}",
                id, header[0], header[1], nsamples, nstages);
   std::vector<tagint> ids(nsamples);
-  memcpy(ids.data(), buf, nsamples * sizeof(tagint));
-  buf += nsamples * sizeof(tagint);
+  if (!record.get(ids.data(), nsamples)) corrupt();
   if (ids != sample_ids)
     error->all(FLERR, "Fix nvdyn {}: the restart file holds other sample IDs than the fix", id);
-  memcpy(stage_seconds.data(), buf, nstages * sizeof(double));
-  buf += nstages * sizeof(double);
-  if (nvdyn_state_load(engine, buf, (size_t) header[2]) != NVDYN_OK)
+  if (!record.get(stage_seconds.data(), nstages)) corrupt();
+  const char *state = record.take((size_t) header[2]);    // nullptr if negative or too long
+  if (!state) corrupt();
+
+  // output: the sizes of the sink and the log
+  NVDynOutput::Sizes sizes;
+  if (!record.get(sizes.data(), sizes.size()) || !record.at_end()) corrupt();
+
+  if (nvdyn_state_load(engine, state, (size_t) header[2]) != NVDYN_OK)
     error->all(FLERR, "Fix nvdyn {}: cannot continue from the restart file: {}", id,
                nvdyn_engine_last_error(engine));
   refresh_state();
   set_stage_masks();
+  outfiles->resume(sizes);
 }
 
 int FixNVDyn::pack_restart(int i, double *buf)

@@ -1,5 +1,5 @@
 /* ----------------------------------------------------------------------
-   NVDYN: the output files of fix nvdyn.
+   NVDYN: the output files of fix nvdyn and its restart record layout.
 
    Rank 0 holds the files. Every call that can fail is collective: rank 0
    does the work and broadcasts its error message, so that every rank
@@ -26,6 +26,8 @@
 using namespace LAMMPS_NS;
 
 namespace {
+
+constexpr char restart_magic[8] = {'N', 'V', 'D', 'Y', 'N', 'R', 'S', 'T'};
 
 // device and inode of a regular file
 using FileId = std::pair<dev_t, ino_t>;
@@ -249,4 +251,75 @@ void NVDynOutput::raise(const std::string &message) const
 {
   const std::string all = of_rank0(message);
   if (!all.empty()) error->all(FLERR, all);
+}
+
+/* ----------------------------------------------------------------------
+   restart: the file sizes when the restart file is written, and back to
+   them when a run continues from it with append
+------------------------------------------------------------------------- */
+
+NVDynOutput::Sizes NVDynOutput::sizes() const
+{
+  Sizes out;
+  for (int k = 0; k < NKINDS; k++) out[k] = files[k].fp && files[k].regular ? files[k].bytes : -1;
+  return out;
+}
+
+void NVDynOutput::resume(const Sizes &recorded)
+{
+  std::string message;
+  if (comm->me == 0 && append) {
+    for (int k = 0; k < NKINDS && message.empty(); k++) {
+      File &f = files[k];
+      if (!f.fp || !f.regular || recorded[k] < 0 || f.bytes == recorded[k]) continue;
+      if (f.bytes < recorded[k]) {
+        message =
+            fmt::format("Fix nvdyn {}: {} file '{}' holds {} bytes, fewer than the {} it held "
+                        "when the restart file was written",
+                        fix_id, f.what, f.path, f.bytes, recorded[k]);
+      } else if (ftruncate(fileno(f.fp), (off_t) recorded[k]) != 0) {
+        message = fmt::format("Fix nvdyn {}: cannot truncate {} file '{}': {}", fix_id, f.what,
+                              f.path, utils::getsyserror());
+      } else {
+        utils::logmesg(lmp,
+                       "Fix nvdyn {}: {} file '{}' cut from {} to {} bytes, its size when the "
+                       "restart file was written\n",
+                       fix_id, f.what, f.path, f.bytes, recorded[k]);
+        f.bytes = recorded[k];
+      }
+    }
+  }
+  raise(message);
+}
+
+/* ---------------------------------------------------------------------- */
+
+void NVDynRestartRecord::write(FILE *fp) const
+{
+  const int64_t header[2] = {VERSION, (int64_t) data.size()};
+  const int n = (int) (sizeof(restart_magic) + sizeof(header) + data.size());
+  fwrite(&n, sizeof(int), 1, fp);
+  fwrite(restart_magic, 1, sizeof(restart_magic), fp);
+  fwrite(header, sizeof(header), 1, fp);
+  fwrite(data.data(), 1, data.size(), fp);
+}
+
+bool NVDynRestartRecord::read(const char *buf)
+{
+  int64_t header[2];
+  memcpy(header, buf + sizeof(restart_magic), sizeof(header));
+  if (memcmp(buf, restart_magic, sizeof(restart_magic)) != 0 || header[0] != VERSION ||
+      header[1] < 0)
+    return false;
+  const char *begin = buf + sizeof(restart_magic) + sizeof(header);
+  data.assign(begin, begin + header[1]);
+  pos = 0;
+  return true;
+}
+
+const char *NVDynRestartRecord::take(size_t n)
+{
+  if (n > data.size() - pos) return nullptr;
+  pos += n;
+  return data.data() + pos - n;
 }

@@ -1,6 +1,7 @@
 /* -*- c++ -*- ----------------------------------------------------------
-   NVDYN: the output files of fix nvdyn: the extended-XYZ sink and the
-   CSV log. See doc/fix_nvdyn.md.
+   NVDYN: the output files of fix nvdyn (the extended-XYZ sink and the
+   CSV log) and the layout of its global restart record.
+   See doc/fix_nvdyn.md.
 ------------------------------------------------------------------------- */
 
 #ifndef NVDYN_OUTPUT_H
@@ -8,8 +9,10 @@
 
 #include "pointers.h"
 
+#include <array>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -21,6 +24,7 @@ namespace LAMMPS_NS {
 class NVDynOutput : protected Pointers {
  public:
   enum Kind { SINK, LOG, NKINDS };
+  using Sizes = std::array<int64_t, NKINDS>;
 
   NVDynOutput(LAMMPS *, const std::string &fix_id);
   ~NVDynOutput() override;
@@ -40,6 +44,16 @@ class NVDynOutput : protected Pointers {
   // flushes it; after a failed write the file is cut back to its size before.
   void write(Kind, const std::string &text);
 
+  // The size in bytes of each file, for a restart file (-1: no file, or not
+  // a regular file); valid on rank 0. Writes are unbuffered and flushed, so
+  // this is the size on disk.
+  Sizes sizes() const;
+
+  // Collective: with append, cuts each file back to the size that sizes()
+  // gave when the restart file was written; a file shorter than that is an
+  // error.
+  void resume(const Sizes &recorded);
+
  private:
   struct File {
     const char *what;    // "sink" or "log"
@@ -58,6 +72,44 @@ class NVDynOutput : protected Pointers {
   std::string put(File &, const std::string &text);
   std::string of_rank0(std::string message) const;
   void raise(const std::string &message) const;
+};
+
+// The global restart record of fix nvdyn: a header (magic string, layout
+// version, length of the data), then the data, values put one after the
+// other and got back in the same order (VERSION changes with that order).
+// get() and take() never read past the recorded length; a reader that
+// wants more than the record holds, or leaves some of it, finds a corrupt
+// record. (The recorded length itself is trusted: LAMMPS does not pass the
+// size of the record it read.)
+class NVDynRestartRecord {
+ public:
+  static constexpr int64_t VERSION = 2;
+
+  template <typename T> void put(const T *values, size_t n)
+  {
+    const char *p = reinterpret_cast<const char *>(values);
+    data.insert(data.end(), p, p + n * sizeof(T));
+  }
+  template <typename T> void put(T value) { put(&value, 1); }
+  // as LAMMPS reads a fix's restart record: an int length, then the record
+  void write(FILE *) const;
+
+  // false when buf holds no record of this layout version
+  bool read(const char *buf);
+  // the next n bytes, or nullptr (taking nothing) when fewer are left
+  const char *take(size_t n);
+  template <typename T> bool get(T *values, size_t n)
+  {
+    if (n > data.size() / sizeof(T)) return false;
+    const char *p = take(n * sizeof(T));
+    if (p) memcpy(values, p, n * sizeof(T));
+    return p != nullptr;
+  }
+  bool at_end() const { return pos == data.size(); }
+
+ private:
+  std::vector<char> data;
+  size_t pos = 0;
 };
 
 }    // namespace LAMMPS_NS
