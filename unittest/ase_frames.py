@@ -8,13 +8,19 @@ test_fix_nvdyn_output.cpp.
                                X1 Y1 Z1 X2 ... (the positions, to the last bit)
                            then "frames N"; exits nonzero, with ASE's error
                            on stderr, when ASE cannot read the file
+    ase_frames.py --symbols    prints ASE's chemical symbols
 
 Needs Debian's python3 with python3-ase (scripts/setup.sh installs it).
 """
 
 import sys
 
+import ase.data
 import ase.io
+
+if sys.argv[1] == "--symbols":
+    print(" ".join(ase.data.chemical_symbols))
+    sys.exit(0)
 
 frames = ase.io.read(sys.argv[1], index=":", format="extxyz")
 for atoms in frames:

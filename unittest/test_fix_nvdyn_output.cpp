@@ -1,5 +1,6 @@
 // The sink and the log of fix nvdyn: write errors, files in use, whole
-// frames, append after a partial frame or from a restart file. Sinks are read back with ASE (ase_frames.py). Run by ctest on 1
+// frames, append after a partial frame or from a restart file, species
+// names. Sinks are read back with ASE (ase_frames.py). Run by ctest on 1
 // and 2 MPI ranks.
 #include "lammps_harness.h"
 
@@ -550,5 +551,59 @@ TEST(FixNVDynOutput, CorruptRestartRecordIsAnError)
   if (rank0()) {
     remove(good.c_str());
     remove(bad.c_str());
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Species
+
+// elements takes chemical symbols (as ASE writes them) and X, and nothing
+// else: a sink with every one of them is read by ASE with those species.
+TEST(FixNVDynOutput, ElementsAreChemicalSymbols)
+{
+  {
+    Lammps l;
+    l.cmds({"units lj", "region box block 0 10 0 10 0 10", "create_box 2 box", "mass * 1.0",
+            "create_atoms 1 single 5 5 5", "create_atoms 2 single 6 5 5"});
+    for (const std::string bad : {"CA", "CB", "ca", "Xx", "Ar1", "A", "Uue", "D", "x", "He-"}) {
+      for (const std::string &list : {bad + " Ar", "Ar " + bad}) {
+        const std::string msg =
+            l.error_of("fix bad all nvdyn samples all stage a nve sink /dev/null elements " + list);
+        EXPECT_TRUE(contains(msg, "elements: '" + bad + "' is not a chemical symbol")) << msg;
+      }
+    }
+  }
+  std::string symbols;
+  if (rank0()) {
+    auto result = run_command(std::string(NVDYN_ASE_FRAMES) + " --symbols");
+    ASSERT_TRUE(result.second);
+    symbols = result.first.substr(0, result.first.find('\n'));
+  }
+  int n = (int) symbols.size();
+  MPI_Bcast(&n, 1, MPI_INT, 0, MPI_COMM_WORLD);
+  symbols.resize(n);
+  MPI_Bcast(&symbols[0], n, MPI_CHAR, 0, MPI_COMM_WORLD);
+  std::vector<std::string> names;
+  std::istringstream in(symbols);
+  for (std::string s; in >> s;) names.push_back(s);
+  ASSERT_EQ(names.size(), 119u) << "X and H to Og";
+
+  const std::string sink = tmp("species.extxyz");
+  {
+    Lammps l;
+    l.cmds({"units lj", "region box block 0 240 0 10 0 10", "create_box 119 box", "mass * 1.0",
+            "pair_style zero 1.0", "pair_coeff * *"});
+    for (int t = 1; t <= 119; t++)
+      l.cmd("create_atoms " + std::to_string(t) + " single " + std::to_string(2 * t) + " 5 5");
+    l.cmds({"fix nv all nvdyn samples all stage a nve until steps 1 sink " + sink + " elements " +
+                symbols,
+            "run 1"});
+  }
+  if (rank0()) {
+    std::vector<Frame> frames;
+    ASSERT_TRUE(read_with_ase(sink, frames));
+    ASSERT_EQ(frames.size(), 1u);
+    EXPECT_EQ(frames[0].species, names);
+    remove(sink.c_str());
   }
 }

@@ -217,8 +217,9 @@ FixNVDyn::FixNVDyn(LAMMPS *lmp, int narg, char **arg) :
       elements.assign(arg + iarg + 1, arg + iarg + 1 + atom->ntypes);
       iarg += 1 + atom->ntypes;
       for (const auto &e : elements)
-        if (e.empty() || !isalpha(e[0]) || e.find_first_of(" \t\"'=") != std::string::npos)
-          error->all(FLERR, "Fix nvdyn: elements: '{}' is not a species name", e);
+        if (!NVDynOutput::is_chemical_symbol(e))
+          error->all(FLERR, "Fix nvdyn: elements: '{}' is not a chemical symbol (H to Og, or X)",
+                     e);
     } else if (strcmp(arg[iarg], "log") == 0) {
       need(3);
       log_file = arg[iarg + 1];

@@ -15,6 +15,7 @@
 #include "universe.h"
 #include "utils.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <filesystem>
 #include <fstream>
@@ -26,6 +27,16 @@
 using namespace LAMMPS_NS;
 
 namespace {
+
+const char *const chemical_symbols[] = {
+    "X",  "H",  "He", "Li", "Be", "B",  "C",  "N",  "O",  "F",  "Ne", "Na", "Mg", "Al", "Si",
+    "P",  "S",  "Cl", "Ar", "K",  "Ca", "Sc", "Ti", "V",  "Cr", "Mn", "Fe", "Co", "Ni", "Cu",
+    "Zn", "Ga", "Ge", "As", "Se", "Br", "Kr", "Rb", "Sr", "Y",  "Zr", "Nb", "Mo", "Tc", "Ru",
+    "Rh", "Pd", "Ag", "Cd", "In", "Sn", "Sb", "Te", "I",  "Xe", "Cs", "Ba", "La", "Ce", "Pr",
+    "Nd", "Pm", "Sm", "Eu", "Gd", "Tb", "Dy", "Ho", "Er", "Tm", "Yb", "Lu", "Hf", "Ta", "W",
+    "Re", "Os", "Ir", "Pt", "Au", "Hg", "Tl", "Pb", "Bi", "Po", "At", "Rn", "Fr", "Ra", "Ac",
+    "Th", "Pa", "U",  "Np", "Pu", "Am", "Cm", "Bk", "Cf", "Es", "Fm", "Md", "No", "Lr", "Rf",
+    "Db", "Sg", "Bh", "Hs", "Mt", "Ds", "Rg", "Cn", "Nh", "Fl", "Mc", "Lv", "Ts", "Og"};
 
 constexpr char restart_magic[8] = {'N', 'V', 'D', 'Y', 'N', 'R', 'S', 'T'};
 
@@ -106,6 +117,12 @@ NVDynOutput::~NVDynOutput()
 {
   for (auto &f : files)
     if (f.fp) fclose(f.fp);
+}
+
+bool NVDynOutput::is_chemical_symbol(const std::string &name)
+{
+  return std::any_of(std::begin(chemical_symbols), std::end(chemical_symbols),
+                     [&](const char *s) { return name == s; });
 }
 
 /* ----------------------------------------------------------------------

@@ -54,6 +54,10 @@ class NVDynOutput : protected Pointers {
   // error.
   void resume(const Sizes &recorded);
 
+  // the species names the sink accepts: the chemical symbols H to Og, and X
+  // (ASE's dummy atom)
+  static bool is_chemical_symbol(const std::string &);
+
  private:
   struct File {
     const char *what;    // "sink" or "log"
