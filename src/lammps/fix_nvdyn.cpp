@@ -14,6 +14,7 @@
 
 #include "nvdyn.h"
 #include "nvdyn_lammps_compat.h"
+#include "nvdyn_output.h"
 
 #include "atom.h"
 #include "comm.h"
@@ -157,10 +158,10 @@ struct FixNVDyn::StageArg {
 FixNVDyn::FixNVDyn(LAMMPS *lmp, int narg, char **arg) :
     Fix(lmp, narg, arg), external_compute_hooks(false), engine(nullptr), nstages(0),
     group_bits_all(0), frozen_bit(0), sample(nullptr), nsamples(0), values_step(-1),
-    step_start(0.0), c_pe(nullptr), pe_step(-1), nan_mode(NAN_FAIL), sink_flag(false),
-    sink_fp(nullptr), log_fp(nullptr), log_every(0), exclude_frozen(false), total_atoms(0),
-    frozen_listed(0), isolate_molecules(false), isolation_said(false), escape_arg(-1.0),
-    maxmove_arg(-1.0), escape_margin(0.0), first_step(false)
+    step_start(0.0), c_pe(nullptr), pe_step(-1), nan_mode(NAN_FAIL), sink_flag(false), log_every(0),
+    exclude_frozen(false), total_atoms(0), frozen_listed(0), isolate_molecules(false),
+    isolation_said(false), escape_arg(-1.0), maxmove_arg(-1.0), escape_margin(0.0),
+    first_step(false)
 {
   if (narg < 4) error->all(FLERR, "Fix nvdyn: expected 'samples' and at least one 'stage'");
 
@@ -220,8 +221,9 @@ FixNVDyn::FixNVDyn(LAMMPS *lmp, int narg, char **arg) :
       elements.assign(arg + iarg + 1, arg + iarg + 1 + atom->ntypes);
       iarg += 1 + atom->ntypes;
       for (const auto &e : elements)
-        if (e.empty() || !isalpha(e[0]) || e.find_first_of(" \t\"'=") != std::string::npos)
-          error->all(FLERR, "Fix nvdyn: elements: '{}' is not a species name", e);
+        if (!NVDynOutput::is_chemical_symbol(e))
+          error->all(FLERR, "Fix nvdyn: elements: '{}' is not a chemical symbol (H to Og, or X)",
+                     e);
     } else if (strcmp(arg[iarg], "log") == 0) {
       need(3);
       log_file = arg[iarg + 1];
@@ -339,10 +341,7 @@ FixNVDyn::FixNVDyn(LAMMPS *lmp, int narg, char **arg) :
   // from here on nothing fails except file opening
 
   sink_flag = !sink_file.empty();
-  open_output(sink_fp, sink_file, append, "sink");
-  open_output(log_fp, log_file, append, "log");
-  if (log_fp && ftell(log_fp) == 0)
-    fputs("step,sample,stage,outcome,energy,fmax,temperature\n", log_fp);
+  open_output(sink_file, log_file, append);
 
   // samples finish through criteria, maxsteps, a drift monitor or FIRE's
   // uphill limit; with none of those, only a failed sample would be frozen
@@ -515,25 +514,23 @@ void FixNVDyn::create_groups()
     neighbor->modify_params(std::string("exclude molecule/inter ") + group->names[igroup]);
 }
 
-void FixNVDyn::open_output(FILE *&fp, const std::string &file, bool append, const char *what)
+/* ----------------------------------------------------------------------
+   the sink and the log; neither may be a file of another fix nvdyn
+------------------------------------------------------------------------- */
+
+void FixNVDyn::open_output(const std::string &sink_file, const std::string &log_file, bool append)
 {
-  if (file.empty()) return;
-  int ok = 1;
-  std::string why;
-  if (comm->me == 0) {
-    fp = fopen(file.c_str(), append ? "a" : "w");
-    if (!fp) {
-      ok = 0;
-      why = utils::getsyserror();
-    }
-  }
-  MPI_Bcast(&ok, 1, MPI_INT, 0, world);
-  if (!ok) {
-    if (sink_fp) fclose(sink_fp);
+  std::vector<const NVDynOutput *> others;
+  for (int f = 0; f < modify->nfix; f++)
+    if (auto other = dynamic_cast<FixNVDyn *>(modify->fix[f]))
+      others.push_back(other->outfiles.get());
+  outfiles = std::make_unique<NVDynOutput>(lmp, id);
+  const std::string message = outfiles->open(
+      sink_file, log_file, append, "step,sample,stage,outcome,energy,fmax,temperature\n", others);
+  if (!message.empty()) {
     nvdyn_engine_destroy(engine);
     engine = nullptr;
-    error->all(FLERR, "Fix nvdyn: cannot open {} file '{}': {}", what, file,
-               comm->me == 0 ? why : "see rank 0");
+    error->all(FLERR, message);
   }
 }
 
@@ -545,16 +542,14 @@ FixNVDyn::~FixNVDyn()
   atom->delete_callback(id, Atom::RESTART);
   memory->destroy(sample);
   nvdyn_engine_destroy(engine);
-  if (sink_fp) fclose(sink_fp);
-  if (log_fp) fclose(log_fp);
   if (modify->find_compute(id_pe) >= 0) modify->delete_compute(id_pe);
-  // the groups stay (LAMMPS groups cannot be made to disappear), their
-  // atoms no longer frozen; the exclusions go, unless 'neigh_modify
-  // exclude none' removed them already
+  // the groups stay (LAMMPS groups cannot be made to disappear), emptied,
+  // so that a later fix nvdyn on other atoms may take them; the exclusions
+  // go, unless 'neigh_modify exclude none' removed them already
   if (neighbor && !group_index.empty()) {    // neighbor is gone when LAMMPS is deleted
     const int g = group_index.back();
     int *mask = atom->mask;
-    for (int i = 0; i < atom->nlocal + atom->nghost; i++) mask[i] &= ~frozen_bit;
+    for (int i = 0; i < atom->nlocal + atom->nghost; i++) mask[i] &= ~group_bits_all;
     NVDYN_NS::remove_group_exclusion(neighbor, g, g);
     if (isolate_molecules) NVDYN_NS::remove_molecule_exclusion(neighbor, igroup);
   }
@@ -1173,45 +1168,51 @@ void FixNVDyn::write_sink(const std::vector<int> &finished)
   MPI_Gatherv(mine.data(), n, MPI_DOUBLE, all.data(), counts.data(), displs.data(), MPI_DOUBLE, 0,
               world);
   refresh_values();
-  if (comm->me != 0) return;
 
-  const size_t nrec = all.size() / NREC;
-  std::vector<size_t> idx(nrec);
-  for (size_t r = 0; r < nrec; r++) idx[r] = r;
-  std::sort(idx.begin(), idx.end(), [&](size_t a, size_t b) {
-    return std::make_pair(all[a * NREC], all[a * NREC + 1]) <
-        std::make_pair(all[b * NREC], all[b * NREC + 1]);
-  });
-  const std::string lattice =
-      fmt::format("Lattice=\"{:.10g} 0 0 {:.10g} {:.10g} 0 {:.10g} {:.10g} {:.10g}\"", domain->xprd,
-                  domain->xy, domain->yprd, domain->xz, domain->yz, domain->zprd);
-  const std::string pbc = fmt::format("pbc=\"{} {} {}\"", domain->xperiodic ? 'T' : 'F',
-                                      domain->yperiodic ? 'T' : 'F', domain->zperiodic ? 'T' : 'F');
-  std::vector<int64_t> steps(nstages);
-  size_t r = 0;
-  for (size_t k = 0; k < finished.size(); k++) {
-    const int s = finished[k];
-    size_t end = r;
-    while (end < nrec && all[idx[end] * NREC] == (double) k) end++;
-    nvdyn_get_sample_stage_steps(engine, s, steps.data());
-    fmt::print(sink_fp,
-               "{}\n{} Properties=species:S:1:pos:R:3:velocities:R:3:forces:R:3:id:I:1:type:I:1 "
-               "sample={} outcome={} reason={} energy={:.16g} fmax={:.16g} stage_steps=\"{}\" step={} "
-               "{}\n",
-               end - r, lattice, sample_ids[s], outcome_name(sample_outcome[s]),
-               nvdyn_reason_name(sample_reason[s]), sample_energy[s],
-               sample_fmax[s], fmt::join(steps, " "), update->ntimestep, pbc);
-    for (; r < end; r++) {
-      const double *rec = &all[idx[r] * NREC];
-      const int type = (int) rec[2];
-      fmt::print(
-          sink_fp,
-          "{} {:.16g} {:.16g} {:.16g} {:.16g} {:.16g} {:.16g} {:.16g} {:.16g} {:.16g} {} {}\n",
-          elements.empty() ? std::string("X") : elements[type - 1], rec[3], rec[4], rec[5], rec[6],
-          rec[7], rec[8], rec[9], rec[10], rec[11], (tagint) rec[1], type);
+  // the text of all frames, written at once (rank 0)
+  std::string text;
+  if (comm->me == 0) {
+    const size_t nrec = all.size() / NREC;
+    std::vector<size_t> idx(nrec);
+    for (size_t r = 0; r < nrec; r++) idx[r] = r;
+    std::sort(idx.begin(), idx.end(), [&](size_t a, size_t b) {
+      return std::make_pair(all[a * NREC], all[a * NREC + 1]) <
+          std::make_pair(all[b * NREC], all[b * NREC + 1]);
+    });
+    const std::string lattice =
+        fmt::format("Lattice=\"{:.10g} 0 0 {:.10g} {:.10g} 0 {:.10g} {:.10g} {:.10g}\"",
+                    domain->xprd, domain->xy, domain->yprd, domain->xz, domain->yz, domain->zprd);
+    const std::string pbc =
+        fmt::format("pbc=\"{} {} {}\"", domain->xperiodic ? 'T' : 'F',
+                    domain->yperiodic ? 'T' : 'F', domain->zperiodic ? 'T' : 'F');
+    auto out = std::back_inserter(text);
+    std::vector<int64_t> steps(nstages);
+    size_t r = 0;
+    for (size_t k = 0; k < finished.size(); k++) {
+      const int s = finished[k];
+      size_t end = r;
+      while (end < nrec && all[idx[end] * NREC] == (double) k) end++;
+      nvdyn_get_sample_stage_steps(engine, s, steps.data());
+      fmt::format_to(
+          out,
+          "{}\n{} Properties=species:S:1:pos:R:3:velocities:R:3:forces:R:3:id:I:1:type:I:1 "
+          "sample={} outcome={} reason={} energy={:.16g} fmax={:.16g} stage_steps=\"{}\" "
+          "step={} {}\n",
+          end - r, lattice, sample_ids[s], outcome_name(sample_outcome[s]),
+          nvdyn_reason_name(sample_reason[s]), sample_energy[s], sample_fmax[s],
+          fmt::join(steps, " "), update->ntimestep, pbc);
+      for (; r < end; r++) {
+        const double *rec = &all[idx[r] * NREC];
+        const int type = (int) rec[2];
+        fmt::format_to(
+            out,
+            "{} {:.16g} {:.16g} {:.16g} {:.16g} {:.16g} {:.16g} {:.16g} {:.16g} {:.16g} {} {}\n",
+            elements.empty() ? std::string("X") : elements[type - 1], rec[3], rec[4], rec[5],
+            rec[6], rec[7], rec[8], rec[9], rec[10], rec[11], (tagint) rec[1], type);
+      }
     }
   }
-  fflush(sink_fp);
+  outfiles->write(NVDynOutput::SINK, text);
 }
 
 /* ----------------------------------------------------------------------
@@ -1221,14 +1222,16 @@ void FixNVDyn::write_sink(const std::vector<int> &finished)
 void FixNVDyn::write_log()
 {
   refresh_values();
-  if (!log_fp) return;
-  for (int s = 0; s < nsamples; s++) {
-    const std::string &stage = group_names[std::min(sample_stage[s], nstages)];
-    fmt::print(log_fp, "{},{},{},{},{:.16g},{:.16g},{:.16g}\n", update->ntimestep, sample_ids[s],
-               stage, outcome_name(sample_outcome[s]), sample_energy[s], sample_fmax[s],
-               sample_temp[s]);
-  }
-  fflush(log_fp);
+  if (!outfiles->is_open(NVDynOutput::LOG)) return;
+  std::string text;
+  if (comm->me == 0)
+    for (int s = 0; s < nsamples; s++) {
+      const std::string &stage = group_names[std::min(sample_stage[s], nstages)];
+      fmt::format_to(std::back_inserter(text), "{},{},{},{},{:.16g},{:.16g},{:.16g}\n",
+                     update->ntimestep, sample_ids[s], stage, outcome_name(sample_outcome[s]),
+                     sample_energy[s], sample_fmax[s], sample_temp[s]);
+    }
+  outfiles->write(NVDynOutput::LOG, text);
 }
 
 /* ----------------------------------------------------------------------
@@ -1302,8 +1305,9 @@ void FixNVDyn::check(int status, const char *where)
 }
 
 /* ----------------------------------------------------------------------
-   restart: the sample IDs and the engine's state (global), the sample
-   index of each atom (per-atom)
+   restart: the global record (NVDynRestartRecord) holds, block after
+   block, the samples and the engine's state, then the sizes of the output
+   files; per atom, the sample index
 ------------------------------------------------------------------------- */
 
 void FixNVDyn::write_restart(FILE *fp)
@@ -1313,36 +1317,60 @@ void FixNVDyn::write_restart(FILE *fp)
   std::vector<char> state(nstate);
   check(nvdyn_state_save(engine, state.data(), nstate), "write_restart");
   if (comm->me != 0) return;
-  const int64_t header[3] = {nsamples, nstages, (int64_t) nstate};
-  int n = (int) (sizeof(header) + nsamples * sizeof(tagint) + nstages * sizeof(double) + nstate);
-  fwrite(&n, sizeof(int), 1, fp);
-  fwrite(header, sizeof(header), 1, fp);
-  fwrite(sample_ids.data(), sizeof(tagint), nsamples, fp);
-  fwrite(stage_seconds.data(), sizeof(double), nstages, fp);
-  fwrite(state.data(), 1, nstate, fp);
+  NVDynRestartRecord record;
+
+  // samples, stages, wall time per stage, the engine's state
+  record.put<int64_t>(nsamples);
+  record.put<int64_t>(nstages);
+  record.put<int64_t>((int64_t) nstate);
+  record.put(sample_ids.data(), nsamples);
+  record.put(stage_seconds.data(), nstages);
+  record.put(state.data(), nstate);
+
+  // output: the sizes of the sink and the log
+  const NVDynOutput::Sizes sizes = outfiles->sizes();
+  record.put(sizes.data(), sizes.size());
+
+  record.write(fp);
 }
 
 void FixNVDyn::restart(char *buf)
 {
+  NVDynRestartRecord record;
+  if (!record.read(buf))
+    error->all(FLERR,
+               "Fix nvdyn {}: the restart file holds no fix nvdyn record of layout version {} "
+               "(it was written by another version of NVDYN)",
+               id, NVDynRestartRecord::VERSION);
+  auto corrupt = [&]() {
+    error->all(FLERR, "Fix nvdyn {}: the fix's record in the restart file is corrupt", id);
+  };
+
+  // samples, stages, wall time per stage, the engine's state
   int64_t header[3];
-  memcpy(header, buf, sizeof(header));
-  buf += sizeof(header);
+  if (!record.get(header, 3)) corrupt();
   if (header[0] != nsamples || header[1] != nstages)
     error->all(FLERR,
                "Fix nvdyn {}: the restart file holds {} samples in {} stages, the fix has {} in {}",
                id, header[0], header[1], nsamples, nstages);
   std::vector<tagint> ids(nsamples);
-  memcpy(ids.data(), buf, nsamples * sizeof(tagint));
-  buf += nsamples * sizeof(tagint);
+  if (!record.get(ids.data(), nsamples)) corrupt();
   if (ids != sample_ids)
     error->all(FLERR, "Fix nvdyn {}: the restart file holds other sample IDs than the fix", id);
-  memcpy(stage_seconds.data(), buf, nstages * sizeof(double));
-  buf += nstages * sizeof(double);
-  if (nvdyn_state_load(engine, buf, (size_t) header[2]) != NVDYN_OK)
+  if (!record.get(stage_seconds.data(), nstages)) corrupt();
+  const char *state = record.take((size_t) header[2]);    // nullptr if negative or too long
+  if (!state) corrupt();
+
+  // output: the sizes of the sink and the log
+  NVDynOutput::Sizes sizes;
+  if (!record.get(sizes.data(), sizes.size()) || !record.at_end()) corrupt();
+
+  if (nvdyn_state_load(engine, state, (size_t) header[2]) != NVDYN_OK)
     error->all(FLERR, "Fix nvdyn {}: cannot continue from the restart file: {}", id,
                nvdyn_engine_last_error(engine));
   refresh_state();
   set_stage_masks();
+  outfiles->resume(sizes);
 }
 
 int FixNVDyn::pack_restart(int i, double *buf)

@@ -14,6 +14,7 @@ FixStyle(nvdyn,FixNVDyn);
 
 #include "fix.h"
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,8 @@ struct nvdyn_engine;
 struct nvdyn_atoms;
 
 namespace LAMMPS_NS {
+
+class NVDynOutput;
 
 class FixNVDyn : public Fix {
  public:
@@ -114,7 +117,6 @@ class FixNVDyn : public Fix {
   bigint pe_step;    // step on which per-atom energies are tallied
   int nan_mode;
   bool sink_flag;                       // finished samples are written to a sink
-  FILE *sink_fp, *log_fp;               // open on rank 0 only
   bigint log_every;                     // 0: no log
   std::vector<std::string> elements;    // species per atom type (sink)
   bool exclude_frozen;                  // frozen atoms are excluded from the neighbor lists
@@ -128,6 +130,8 @@ class FixNVDyn : public Fix {
   std::vector<double> escape_radius;    // per sample: extent at the first check,
                                         // NaN before it, -1 unguarded (spans the box)
 
+  std::unique_ptr<NVDynOutput> outfiles;    // the sink and the log
+
   void parse_stage(int, char **, int &, std::vector<StageArg> &);
   nvdyn_engine *create_engine(const std::vector<StageArg> &, double fclamp);
   void create_groups();
@@ -137,7 +141,7 @@ class FixNVDyn : public Fix {
   void check_escape();
   void apply_changes(const std::vector<int> &before, bool ghosts);
   void say_isolation();
-  void open_output(FILE *&, const std::string &, bool append, const char *what);
+  void open_output(const std::string &sink, const std::string &log, bool append);
   void refresh_state();
   void refresh_values();
   void plan_step(bigint);
