@@ -412,3 +412,47 @@ TEST(Messages, CoreErrorsReachTheLogFile)
     found |= line.find("ERROR: Fix nvdyn timestep") != std::string::npos;
   EXPECT_TRUE(found) << "the error is in " << log;
 }
+
+// A fix defined after read_restart must match the one that wrote the file:
+// the same group, sample definition, stage styles and parameters, and the
+// same atoms in every sample; a mismatch is an error naming what differs.
+TEST(Definitions, RestartChecksTheFingerprintOfTheDefinition)
+{
+  const std::string file = tagged("nvdyn_fingerprint") + ".restart";
+  const std::string fix = "fix nv all nvdyn samples molecule stage relax fire until fmax 1e-4 "
+                          "stage md nve until steps 50";
+  std::string id1;
+  {
+    Lammps l;
+    l.cmds(batch(3));
+    l.cmds({fix, "run 20", "write_restart " + file});
+    id1 = std::to_string((int) first_atom(l, 1)[0]);
+  }
+  auto error_after_restart = [&](const std::vector<std::string> &cmds) {
+    Lammps r;
+    r.cmds({"read_restart " + file, "pair_style lj/cut 2.5", "pair_coeff 1 1 1.0 1.0 2.5"});
+    r.cmds(std::vector<std::string>(cmds.begin(), cmds.end() - 1));
+    return r.error_of(cmds.back());
+  };
+  EXPECT_EQ(error_after_restart({fix}), "");
+  std::string msg = error_after_restart(
+      {"fix nv all nvdyn samples molecule stage relax fire until fmax 1e-4 stage md langevin 0.1 "
+       "1.0 5 until steps 50"});
+  EXPECT_NE(msg.find("not defined as in the restart file: there 'stage md nve until steps 50', "
+                     "here 'stage md langevin temp 0.10000000000000001 damp 1 seed 5 until "
+                     "steps 50'"),
+            std::string::npos)
+      << msg;
+  msg = error_after_restart({"fix nv all nvdyn samples molecule stage relax fire until fmax 1e-3 "
+                             "stage md nve until steps 50"});
+  EXPECT_NE(msg.find("there 'stage relax fire until fmax 0.0001', here 'stage relax fire until "
+                     "fmax 0.001'"),
+            std::string::npos)
+      << msg;
+  msg = error_after_restart({"group every union all", "fix nv every nvdyn samples molecule stage "
+                             "relax fire until fmax 1e-4 stage md nve until steps 50"});
+  EXPECT_NE(msg.find("there 'fix group all', here 'fix group every'"), std::string::npos) << msg;
+  msg = error_after_restart({"set atom " + id1 + " mol 2", fix});
+  EXPECT_NE(msg.find("sample 1 holds other atoms than in the restart file"), std::string::npos)
+      << msg;
+}

@@ -338,6 +338,19 @@ FixNVDyn::FixNVDyn(LAMMPS *lmp, int narg, char **arg) :
 
   engine = create_engine(stages, fclamp);    // checks stage styles and values
 
+  // what a restart file must match (see restart())
+  definition.push_back(fmt::format("fix group {}", group->names[igroup]));
+  definition.push_back(sample_mode == SAMPLES_ALL       ? "samples all"
+                           : sample_mode == SAMPLES_MOLECULE ? "samples molecule"
+                                                             : "samples c_" + chunk_id);
+  for (const auto &st : stages) {
+    std::string text = "stage " + st.name + " " + st.style;
+    for (const auto &p : st.params) text += fmt::format(" {} {:.17g}", p.first, p.second);
+    if (!st.until.empty()) text += " until";
+    for (const auto &c : st.until) text += fmt::format(" {} {:.17g}", c.first, c.second);
+    definition.push_back(text);
+  }
+
   // from here on nothing fails except file opening
 
   sink_flag = !sink_file.empty();
@@ -662,6 +675,25 @@ void FixNVDyn::assign_samples(SampleMode sample_mode, const std::string &chunk_i
     std::sort(lo.begin(), lo.end());    // ... and no ID in two samples
     if (std::adjacent_find(lo.begin(), lo.end()) != lo.end()) isolate_molecules = false;
   }
+}
+
+/* ----------------------------------------------------------------------
+   per sample, a hash of the IDs of its atoms (a sum of mixed IDs: the
+   same on any number of ranks, in any order), over all ranks
+------------------------------------------------------------------------- */
+
+std::vector<uint64_t> FixNVDyn::membership_hashes()
+{
+  std::vector<uint64_t> hash(nsamples, 0);
+  for (int i = 0; i < atom->nlocal; i++) {
+    if (sample[i] < 0) continue;
+    uint64_t z = (uint64_t) atom->tag[i] + 0x9e3779b97f4a7c15ULL;    // SplitMix64 finaliser
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    hash[sample[i]] += z ^ (z >> 31);
+  }
+  MPI_Allreduce(MPI_IN_PLACE, hash.data(), nsamples, MPI_UINT64_T, MPI_SUM, world);
+  return hash;
 }
 
 /* ----------------------------------------------------------------------
@@ -1312,6 +1344,7 @@ void FixNVDyn::check(int status, const char *where)
 
 void FixNVDyn::write_restart(FILE *fp)
 {
+  const std::vector<uint64_t> membership = membership_hashes();    // collective
   size_t nstate = 0;
   check(nvdyn_state_size(engine, &nstate), "write_restart");
   std::vector<char> state(nstate);
@@ -1330,6 +1363,14 @@ void FixNVDyn::write_restart(FILE *fp)
   // output: the sizes of the sink and the log
   const NVDynOutput::Sizes sizes = outfiles->sizes();
   record.put(sizes.data(), sizes.size());
+
+  // the fingerprint of the definition: its text, and the atoms of each sample
+  record.put<int64_t>((int64_t) definition.size());
+  for (const auto &text : definition) {
+    record.put<int64_t>((int64_t) text.size());
+    record.put(text.data(), text.size());
+  }
+  record.put(membership.data(), membership.size());
 
   record.write(fp);
 }
@@ -1363,7 +1404,37 @@ void FixNVDyn::restart(char *buf)
 
   // output: the sizes of the sink and the log
   NVDynOutput::Sizes sizes;
-  if (!record.get(sizes.data(), sizes.size()) || !record.at_end()) corrupt();
+  if (!record.get(sizes.data(), sizes.size())) corrupt();
+
+  // the fingerprint: the same definition (group, samples, stage styles and
+  // parameters) and the same atoms in each sample
+  int64_t nitems = 0;
+  if (!record.get(&nitems, 1) || nitems < 0) corrupt();
+  std::vector<std::string> saved;
+  for (int64_t k = 0; k < nitems; k++) {
+    int64_t len = 0;
+    const char *text = record.get(&len, 1) && len >= 0 ? record.take((size_t) len) : nullptr;
+    if (!text) corrupt();
+    saved.emplace_back(text, (size_t) len);
+  }
+  std::vector<uint64_t> membership(nsamples);
+  if (!record.get(membership.data(), membership.size()) || !record.at_end()) corrupt();
+  for (size_t k = 0; k < std::max(saved.size(), definition.size()); k++) {
+    const std::string was = k < saved.size() ? saved[k] : "nothing";
+    const std::string is = k < definition.size() ? definition[k] : "nothing";
+    if (was != is)
+      error->all(FLERR,
+                 "Fix nvdyn {}: the fix is not defined as in the restart file: there '{}', "
+                 "here '{}'",
+                 id, was, is);
+  }
+  const std::vector<uint64_t> now = membership_hashes();
+  for (int s = 0; s < nsamples; s++)
+    if (now[s] != membership[s])
+      error->all(FLERR,
+                 "Fix nvdyn {}: sample {} holds other atoms than in the restart file (atoms "
+                 "reassigned to molecules or chunks, or added or deleted since)",
+                 id, sample_ids[s]);
 
   if (nvdyn_state_load(engine, state, (size_t) header[2]) != NVDYN_OK)
     error->all(FLERR, "Fix nvdyn {}: cannot continue from the restart file: {}", id,

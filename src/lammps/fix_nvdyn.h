@@ -127,6 +127,7 @@ class FixNVDyn : public Fix {
   double escape_arg, maxmove_arg;       // keyword values: -1 default, 0 off
   double escape_margin;                 // escape guard margin, 0 = off
   bool first_step;                      // the next initial_integrate is a run's first
+  std::vector<std::string> definition;  // group, samples, stages: what a restart must match
   std::vector<double> escape_radius;    // per sample: extent at the first check,
                                         // NaN before it, -1 unguarded (spans the box)
 
@@ -137,6 +138,7 @@ class FixNVDyn : public Fix {
   void create_groups();
   void assign_samples(SampleMode, const std::string &, std::vector<int> &);
   std::vector<int> count_sample_atoms(const int *, int);
+  std::vector<uint64_t> membership_hashes();
   void check_lost();
   void check_escape();
   void apply_changes(const std::vector<int> &before, bool ghosts);

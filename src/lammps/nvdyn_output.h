@@ -87,7 +87,7 @@ class NVDynOutput : protected Pointers {
 // size of the record it read.)
 class NVDynRestartRecord {
  public:
-  static constexpr int64_t VERSION = 2;
+  static constexpr int64_t VERSION = 3;
 
   template <typename T> void put(const T *values, size_t n)
   {
