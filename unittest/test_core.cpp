@@ -378,11 +378,23 @@ struct Batch : Atoms {
   }
 };
 
-std::vector<int> outcomes(nvdyn_engine *e, int n)
+// a per-sample int state of n samples (outcomes, reasons, ...)
+std::vector<int> per_sample(nvdyn_status (*get)(const nvdyn_engine *, int *), nvdyn_engine *e,
+                            int n)
 {
   std::vector<int> out(n);
-  EXPECT_EQ(nvdyn_get_sample_outcomes(e, out.data()), NVDYN_OK);
+  EXPECT_EQ(get(e, out.data()), NVDYN_OK);
   return out;
+}
+
+std::vector<int> outcomes(nvdyn_engine *e, int n)
+{
+  return per_sample(nvdyn_get_sample_outcomes, e, n);
+}
+
+std::vector<int> reasons(nvdyn_engine *e, int n)
+{
+  return per_sample(nvdyn_get_sample_reasons, e, n);
 }
 
 }    // namespace
@@ -755,15 +767,6 @@ TEST(Core, ForceClampOfForcesThatOverflowTheirSquare)
   EXPECT_DOUBLE_EQ(at.v[0], 0.05 * 2.0 * 0.6 / 2.0);
   EXPECT_DOUBLE_EQ(at.v[1], -0.05 * 2.0 * 0.8 / 2.0);
 }
-
-namespace {
-std::vector<int> reasons(nvdyn_engine *e, int n)
-{
-  std::vector<int> out(n);
-  EXPECT_EQ(nvdyn_get_sample_reasons(e, out.data()), NVDYN_OK);
-  return out;
-}
-}    // namespace
 
 // With maxmove, a sample whose next step would move an atom further (a
 // huge but finite force) fails at the end of the step that produced the
