@@ -864,6 +864,60 @@ TEST(Core, AbsurdVelocityDrawFailsBeforeMoving)
   EXPECT_EQ(b.x, x0);
 }
 
+// A sample entering a stage with a longer time step keeps its velocities:
+// it is checked with the new step when it migrates, and fails before it
+// moves; a Nose-Hoover chain whose first half step would scale v into an
+// unsafe (or non-finite) step fails before the drift.
+TEST(Core, UnsafeStepsAfterMigrationOrThermostatScalingFail)
+{
+  Engine en;
+  ASSERT_EQ(nvdyn_stage_add(en.e, "nve", nullptr), NVDYN_OK);
+  ASSERT_EQ(nvdyn_stage_until(en.e, 0, "steps", 2), NVDYN_OK);
+  ASSERT_EQ(nvdyn_stage_add(en.e, "nve", nullptr), NVDYN_OK);
+  ASSERT_EQ(nvdyn_stage_set(en.e, 1, "dt", 100.0), NVDYN_OK);
+  ASSERT_EQ(nvdyn_engine_set(en.e, "dt", 0.001), NVDYN_OK);
+  ASSERT_EQ(nvdyn_engine_set(en.e, "maxmove", 0.1), NVDYN_OK);
+  ASSERT_EQ(nvdyn_engine_set_nsamples(en.e, 1), NVDYN_OK);
+  Batch b(1, 2);
+  b.v = {1.0, 0.0, 0.0, -1.0, 0.0, 0.0};
+  nvdyn_atoms a = b.atoms();
+  harmonic(&a, nullptr);
+  std::vector<double> x2;
+  for (int t = 1; t <= 4; t++) {
+    int changed = 0;
+    ASSERT_EQ(nvdyn_step(en.e, &a, harmonic, nullptr, &changed), NVDYN_OK) << en.err();
+    if (t == 2) {
+      EXPECT_EQ(changed, 1);
+      x2 = b.x;
+    }
+  }
+  EXPECT_EQ(outcomes(en.e, 1)[0], NVDYN_FAILED);
+  EXPECT_EQ(reasons(en.e, 1)[0], NVDYN_REASON_UNSTABLE);
+  EXPECT_EQ(b.x, x2);
+
+  Engine nhc;    // a chain far too stiff for its time step
+  ASSERT_EQ(nvdyn_stage_add(nhc.e, "nhc", nullptr), NVDYN_OK);
+  ASSERT_EQ(nvdyn_stage_set(nhc.e, 0, "temp", 1e6), NVDYN_OK);
+  ASSERT_EQ(nvdyn_stage_set(nhc.e, 0, "damp", 1e-3), NVDYN_OK);
+  ASSERT_EQ(nvdyn_engine_set(nhc.e, "dt", 0.05), NVDYN_OK);
+  ASSERT_EQ(nvdyn_engine_set(nhc.e, "maxmove", 0.3), NVDYN_OK);
+  ASSERT_EQ(nvdyn_engine_set_nsamples(nhc.e, 1), NVDYN_OK);
+  Batch c(1, 4);
+  for (int i = 0; i < 12; i++) c.v[i] = 0.1 * ((i % 3) - 1);
+  nvdyn_atoms ca = c.atoms();
+  harmonic(&ca, nullptr);
+  std::vector<double> x_last = c.x;
+  for (int t = 0; t < 200 && outcomes(nhc.e, 1)[0] == NVDYN_ACTIVE; t++) {
+    x_last = c.x;
+    ASSERT_EQ(nvdyn_step(nhc.e, &ca, harmonic, nullptr, nullptr), NVDYN_OK) << nhc.err();
+  }
+  EXPECT_EQ(outcomes(nhc.e, 1)[0], NVDYN_FAILED);
+  const int why = reasons(nhc.e, 1)[0];    // a step too long, or a scale factor overflowed
+  EXPECT_TRUE(why == NVDYN_REASON_UNSTABLE || why == NVDYN_REASON_NAN) << why;
+  for (double x : c.x) EXPECT_TRUE(std::isfinite(x));
+  for (int i = 0; i < 12; i++) EXPECT_LT(std::fabs(c.x[i] - x_last[i]), 0.3 + 1e-12);
+}
+
 // Timeouts carry their reason; a caller fails a sample for its own reasons.
 TEST(Core, ReasonsOfTimeoutsAndCallerFailures)
 {

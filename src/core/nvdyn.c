@@ -163,7 +163,7 @@ struct nvdyn_engine {
 
 static void sync_all(nvdyn_engine *e);
 static int safety_on(const nvdyn_engine *e);
-static nvdyn_status fail_hazards(nvdyn_engine *e, const nvdyn_atoms *a, int *nfailed);
+static nvdyn_status fail_hazards(nvdyn_engine *e, const nvdyn_atoms *a, int scaled, int *nfailed);
 
 /* Record the message of a failed call and return its status. Calls that
  * take a const engine use it too: the message buffer is the only thing they
@@ -861,13 +861,16 @@ static inline const stage *stage_of(const nvdyn_engine *e, int s)
 }
 
 /* nvdyn_atom_hazard() of atom i of active sample s, with its stage's style
- * and time step and the engine's force clamp and maxmove */
-static inline int atom_hazard(const nvdyn_engine *e, const nvdyn_atoms *a, int i, int s)
+ * and time step and the engine's force clamp and maxmove; the velocity as
+ * it will be after a scaling by vscale (a thermostat's, before it moves) */
+static inline int atom_hazard(const nvdyn_engine *e, const nvdyn_atoms *a, int i, int s,
+                              double vscale)
 {
-  const double *f = AT(a->f, i);
+  const double *f = AT(a->f, i), *v = AT(a->v, i);
   const double dt = e->sdt[s];
   const int md = e->kind[s] != FIRE && e->kind[s] != FIRE_ASE;
-  return nvdyn_atom_hazard(AT(a->x, i), XS(a), AT(a->v, i), VS(a), f, FS(a),
+  const double vs[3] = {vscale * v[0], vscale * v[VS(a)], vscale * v[2 * VS(a)]};
+  return nvdyn_atom_hazard(AT(a->x, i), XS(a), vs, 1, f, FS(a),
                            nvdyn_clamp_factor(f, FS(a), e->fclamp),
                            0.5 * dt * e->ftm2v / atom_mass(a, i), dt, e->maxmove, md);
 }
@@ -953,13 +956,18 @@ static nvdyn_status sum_mvv(nvdyn_engine *e, const nvdyn_atoms *a)
   return reduce(e, e->acc, e->nsamples * NACC, NVDYN_REDUCE_SUM);
 }
 
-/* v *= coef[4 s] for the atoms of samples with mode[s] != 0 */
-static void scale_velocities(nvdyn_engine *e, const nvdyn_atoms *a)
+/* v *= coef[4 s] for the atoms of samples with mode[s] != 0; with check,
+ * returns 1 if a scaled atom's next step has a hazard (nvdyn_atom_hazard) */
+static int scale_velocities(nvdyn_engine *e, const nvdyn_atoms *a, int check)
 {
+  int flagged = 0;
   for (int i = 0; i < a->natoms; i++) {
     int s = active_sample(e, a, i);
-    if (s >= 0 && e->mode[s]) nvdyn_scale(AT(a->v, i), VS(a), e->coef[4 * s]);
+    if (s < 0 || !e->mode[s]) continue;
+    nvdyn_scale(AT(a->v, i), VS(a), e->coef[4 * s]);
+    if (check) flagged |= atom_hazard(e, a, i, s, 1.0);
   }
+  return flagged;
 }
 
 /* ---- velocity initialisation of samples entering a stage ---------------- */
@@ -1031,11 +1039,11 @@ static nvdyn_status init_velocities(nvdyn_engine *e, const nvdyn_atoms *a, int64
                                      : 0.0;
     }
     for (int s = 0; s < e->nsamples; s++) e->mode[s] = e->mode[s] == 2;
-    scale_velocities(e, a);
+    scale_velocities(e, a, 0);
     /* a sample whose drawn velocities would make an unsafe first step
      * fails before its atoms move */
     int nfailed = 0;
-    if (safety_on(e) && (rc = fail_hazards(e, a, &nfailed)) != NVDYN_OK) return rc;
+    if (safety_on(e) && (rc = fail_hazards(e, a, 0, &nfailed)) != NVDYN_OK) return rc;
     e->pending += nfailed;
   }
   for (int s = 0; s < e->nsamples; s++) e->samples[s].vinit = 0;
@@ -1299,10 +1307,20 @@ static nvdyn_status pre_update_atoms(nvdyn_engine *e, const nvdyn_atoms *a)
 
   /* per-sample global parts, needing reductions: coef[4 s] and mode[s] */
   if (select_samples(e, BIT(NHC)) && (rc = sum_mvv(e, a)) != NVDYN_OK) return rc;
+  int nnhc = 0;
   for (int s = 0; s < e->nsamples; s++)
-    if (e->mode[s])
+    if (e->mode[s]) {
       e->coef[4 * s] = nhc_half_step(e, stage_of(e, s), &e->samples[s], e->acc[s * NACC] * e->mvv2e,
                                      e->acc[s * NACC + 1]);
+      nnhc++;
+    }
+  /* the chain scales v before the drift: a sample whose scaled step has a
+   * hazard fails before it moves */
+  if (nnhc && safety_on(e)) {
+    int nfailed = 0;
+    if ((rc = fail_hazards(e, a, 1, &nfailed)) != NVDYN_OK) return rc;
+    e->pending += nfailed;
+  }
   int nfire = select_samples(e, BIT(FIRE) | BIT(FIRE_ASE));
   if (nfire) {
     if ((rc = fire_sums(e, a)) != NVDYN_OK) return rc;
@@ -1422,7 +1440,8 @@ static nvdyn_status post_update_atoms(nvdyn_engine *e, const nvdyn_atoms *a)
     const double fc = nvdyn_clamp_factor(f, FS(a), e->fclamp);
     nvdyn_kick(v, VS(a), f, FS(a), hdt * fc);
     /* the safety check of the next step, while v and f are at hand */
-    if (safety) flagged |= nvdyn_step_hazard(v, VS(a), f, FS(a), fc, hdt, dt, e->maxmove, 1);
+    if (safety && !e->mode[s])
+      flagged |= nvdyn_step_hazard(v, VS(a), f, FS(a), fc, hdt, dt, e->maxmove, 1);
     if (e->mode[s]) {
       run_at(e, &r, s);
       r.sum[0] += m * nvdyn_dot(v, VS(a), v, VS(a));
@@ -1442,7 +1461,8 @@ static nvdyn_status post_update_atoms(nvdyn_engine *e, const nvdyn_atoms *a)
     e->coef[4 * s] = sg->style == NHC ? nhc_half_step(e, sg, ss, mvv, natoms)
                                       : csvr_factor(e, sg, ss, s, 0.5 * mvv, natoms, step);
   }
-  scale_velocities(e, a);
+  /* the thermostats' samples are checked after their scaling */
+  e->flagged |= scale_velocities(e, a, safety);
   return NVDYN_OK;
 }
 
@@ -1542,7 +1562,7 @@ static nvdyn_status sample_stats(nvdyn_engine *e, const nvdyn_atoms *a)
     }
     r.sum[2] += 1.0;
     if (f2 > r.max[0]) r.max[0] = f2;
-    const double h = atom_hazard(e, a, i, s);
+    const double h = atom_hazard(e, a, i, s, 1.0);
     if (h > r.max[1]) r.max[1] = h;
   }
   run_flush(e, &r);
@@ -1558,7 +1578,7 @@ static int any_hazard(const nvdyn_engine *e, const nvdyn_atoms *a, unsigned mask
   int bad = 0;
   for (int i = 0; i < a->natoms; i++) {
     const int s = a->sample[i];
-    if (s >= 0 && e->kind[s] >= 0 && (BIT(e->kind[s]) & mask)) bad |= atom_hazard(e, a, i, s);
+    if (s >= 0 && e->kind[s] >= 0 && (BIT(e->kind[s]) & mask)) bad |= atom_hazard(e, a, i, s, 1.0);
   }
   return bad;
 }
@@ -1570,15 +1590,15 @@ static int safety_on(const nvdyn_engine *e)
 }
 
 /* Fail every active sample with mode[s] != 0 one of whose atoms has a
- * hazard, before its atoms move; *nfailed (if not NULL) receives their
- * number. */
-static nvdyn_status fail_hazards(nvdyn_engine *e, const nvdyn_atoms *a, int *nfailed)
+ * hazard, before its atoms move, their velocities scaled by coef[4 s] if
+ * scaled; *nfailed (if not NULL) receives their number. */
+static nvdyn_status fail_hazards(nvdyn_engine *e, const nvdyn_atoms *a, int scaled, int *nfailed)
 {
   memset(e->acc2, 0, (size_t) e->nsamples * NACC * sizeof(double));
   for (int i = 0; i < a->natoms; i++) {
     const int s = active_sample(e, a, i);
     if (s < 0 || !e->mode[s]) continue;
-    const double h = atom_hazard(e, a, i, s);
+    const double h = atom_hazard(e, a, i, s, scaled ? e->coef[4 * s] : 1.0);
     if (h > e->acc2[s * NACC]) e->acc2[s * NACC] = h;
   }
   nvdyn_status rc = reduce(e, e->acc2, e->nsamples * NACC, NVDYN_REDUCE_MAX);
@@ -1605,7 +1625,7 @@ nvdyn_status nvdyn_check_atoms(nvdyn_engine *e, const nvdyn_atoms *a, int *nfail
   if ((rc = reduce(e, &bad, 1, NVDYN_REDUCE_MAX)) != NVDYN_OK) return rc;
   if (bad == 0.0) return ok(e);
   for (int s = 0; s < e->nsamples; s++) e->mode[s] = e->kind[s] >= 0;
-  rc = fail_hazards(e, a, nfailed);
+  rc = fail_hazards(e, a, 0, nfailed);
   return rc != NVDYN_OK ? rc : ok(e);
 }
 
@@ -1642,7 +1662,7 @@ nvdyn_status nvdyn_end_step(nvdyn_engine *e, const nvdyn_atoms *a, int *nchanged
     stats = bad != 0.0;
   }
   if (stats && (rc = sample_stats(e, a)) != NVDYN_OK) return rc;
-  int changed = 0;
+  int changed = 0, entered = 0;
   e->nconverged = 0;
   for (int s = 0; s < e->nsamples; s++) {
     sample_state *ss = &e->samples[s];
@@ -1695,6 +1715,7 @@ nvdyn_status nvdyn_end_step(nvdyn_engine *e, const nvdyn_atoms *a, int *nchanged
       e->converged[e->nconverged++] = s;
       enter_stage(e, ss, ss->stage + 1);
       changed++;
+      entered++;
     } else if (sg->p[P_MAXSTEPS] > 0 && ss->steps >= (int64_t) sg->p[P_MAXSTEPS]) {
       finish_sample(ss, NVDYN_TIMEOUT, NVDYN_REASON_MAXSTEPS);
       changed++;
@@ -1703,6 +1724,16 @@ nvdyn_status nvdyn_end_step(nvdyn_engine *e, const nvdyn_atoms *a, int *nchanged
   changed += e->pending;
   e->pending = 0;
   sync_all(e);
+  /* samples that entered an MD stage keeping their velocities take its
+   * time step from the next step on: checked with it before they move */
+  if (entered && safety) {
+    for (int s = 0; s < e->nsamples; s++) e->mode[s] = 0;
+    for (int k = 0; k < e->nconverged; k++) {
+      const int s = e->converged[k];
+      e->mode[s] = e->kind[s] >= 0 && (BIT(e->kind[s]) & MD_STYLES) && !e->samples[s].vinit;
+    }
+    if ((rc = fail_hazards(e, a, 0, NULL)) != NVDYN_OK) return rc; /* counted already */
+  }
   e->step++;
   if (e->nconverged && (rc = run_hooks(e, NVDYN_ON_CONVERGE, a, e->step)) != NVDYN_OK) return rc;
   if ((rc = run_hooks(e, NVDYN_AFTER_STEP, a, e->step)) != NVDYN_OK) return rc;
