@@ -867,12 +867,15 @@ static inline int atom_hazard(const nvdyn_engine *e, const nvdyn_atoms *a, int i
                               double vscale)
 {
   const double *f = AT(a->f, i), *v = AT(a->v, i);
-  const double dt = e->sdt[s];
-  const int md = e->kind[s] != FIRE && e->kind[s] != FIRE_ASE;
+  /* the next step: velocity Verlet's half kick and drift; FIRE's kick and
+   * drift with its current time step (dmax limits it only by the velocity
+   * before the kick); ASE FIRE's is bounded by maxstep */
+  const int kind = e->kind[s];
+  const double dt = kind == FIRE ? e->samples[s].fdt : kind == FIRE_ASE ? 0.0 : e->sdt[s];
+  const double kick = (kind == FIRE ? 1.0 : 0.5) * dt * e->ftm2v / atom_mass(a, i);
   const double vs[3] = {vscale * v[0], vscale * v[VS(a)], vscale * v[2 * VS(a)]};
   return nvdyn_atom_hazard(AT(a->x, i), XS(a), vs, 1, f, FS(a),
-                           nvdyn_clamp_factor(f, FS(a), e->fclamp),
-                           0.5 * dt * e->ftm2v / atom_mass(a, i), dt, e->maxmove, md);
+                           nvdyn_clamp_factor(f, FS(a), e->fclamp), kick, dt, e->maxmove);
 }
 
 static nvdyn_status reduce(nvdyn_engine *e, double *buf, int n, nvdyn_reduce_op op)
@@ -1440,8 +1443,7 @@ static nvdyn_status post_update_atoms(nvdyn_engine *e, const nvdyn_atoms *a)
     const double fc = nvdyn_clamp_factor(f, FS(a), e->fclamp);
     nvdyn_kick(v, VS(a), f, FS(a), hdt * fc);
     /* the safety check of the next step, while v and f are at hand */
-    if (safety && !e->mode[s])
-      flagged |= nvdyn_step_hazard(v, VS(a), f, FS(a), fc, hdt, dt, e->maxmove, 1);
+    if (safety && !e->mode[s]) flagged |= nvdyn_step_hazard(v, VS(a), f, FS(a), fc, hdt, dt, e->maxmove);
     if (e->mode[s]) {
       run_at(e, &r, s);
       r.sum[0] += m * nvdyn_dot(v, VS(a), v, VS(a));

@@ -89,36 +89,34 @@ NVDYN_INLINE double nvdyn_clamp_factor(const double *f, ptrdiff_t fs, double fcl
 }
 
 /* Hazard of an atom's next step: 2 if a component of its velocity or force
- * is not finite; 1 if the step is unsafe: for MD styles (md = 1), a
- * velocity-Verlet step of length dt |v + dt/2 ftm2v fc f / m| beyond
- * maxmove (> 0); for FIRE (md = 0, whose steps are bounded by dmax /
- * maxstep), a |v|^2 or |fc f|^2 above DBL_MAX / 1e16, where the FIRE sums
- * over a sample would overflow; else 0. fc is the force clamp factor,
- * hdt = dt/2 ftm2v / m. */
+ * is not finite; 1 if the step is unsafe: |v|^2 or |fc f|^2 above
+ * DBL_MAX / 1e16 (sums over a sample would overflow), or, with maxmove > 0
+ * and dt > 0, a step of length dt |v + kick fc f| beyond maxmove (velocity
+ * Verlet: kick = dt/2 ftm2v / m; FIRE: kick = dt ftm2v / m with its
+ * current dt; dt = 0 for a step bounded by its style, as ASE FIRE's
+ * maxstep); else 0. fc is the force clamp factor. */
 NVDYN_INLINE int nvdyn_step_hazard(const double *v, ptrdiff_t vs, const double *f, ptrdiff_t fs,
-                                   double fc, double hdt, double dt, double maxmove, int md)
+                                   double fc, double kick, double dt, double maxmove)
 {
   if (!(nvdyn_finite3(v, vs) && nvdyn_finite3(f, fs))) return 2;
-  if (md) {
-    if (maxmove <= 0.0) return 0;
-    double u2 = 0.0;
-    for (int k = 0; k < 3; k++) {
-      const double u = v[k * vs] + hdt * fc * f[k * fs];
-      u2 += u * u;
-    }
-    return !(dt * dt * u2 <= maxmove * maxmove);
-  }
   const double lim = 1.0e-16 * DBL_MAX;
-  return !(nvdyn_dot(v, vs, v, vs) <= lim && fc * fc * nvdyn_dot(f, fs, f, fs) <= lim);
+  if (!(nvdyn_dot(v, vs, v, vs) <= lim && fc * fc * nvdyn_dot(f, fs, f, fs) <= lim)) return 1;
+  if (maxmove <= 0.0 || dt <= 0.0) return 0;
+  double u2 = 0.0;
+  for (int k = 0; k < 3; k++) {
+    const double u = v[k * vs] + kick * fc * f[k * fs];
+    u2 += u * u;
+  }
+  return !(dt * dt * u2 <= maxmove * maxmove);
 }
 
 /* The same with the position: 2 also if it is not finite. */
 NVDYN_INLINE int nvdyn_atom_hazard(const double *x, ptrdiff_t xs, const double *v, ptrdiff_t vs,
-                                   const double *f, ptrdiff_t fs, double fc, double hdt, double dt,
-                                   double maxmove, int md)
+                                   const double *f, ptrdiff_t fs, double fc, double kick, double dt,
+                                   double maxmove)
 {
   if (!nvdyn_finite3(x, xs)) return 2;
-  return nvdyn_step_hazard(v, vs, f, fs, fc, hdt, dt, maxmove, md);
+  return nvdyn_step_hazard(v, vs, f, fs, fc, kick, dt, maxmove);
 }
 
 /* ---- stage integrators, per atom -------------------------------------- */
