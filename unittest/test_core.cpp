@@ -918,6 +918,37 @@ TEST(Core, UnsafeStepsAfterMigrationOrThermostatScalingFail)
   for (int i = 0; i < 12; i++) EXPECT_LT(std::fabs(c.x[i] - x_last[i]), 0.3 + 1e-12);
 }
 
+// A FIRE step is limited by dmax only through the velocity before its kick:
+// a huge force would move an atom far in one step. With maxmove the sample
+// fails first; the other sample relaxes on.
+TEST(Core, HugeForceFailsAFireSampleBeforeItsStep)
+{
+  Engine en;
+  ASSERT_EQ(nvdyn_stage_add(en.e, "fire", nullptr), NVDYN_OK);
+  ASSERT_EQ(nvdyn_stage_until(en.e, 0, "fmax", 1e-6), NVDYN_OK);
+  ASSERT_EQ(nvdyn_engine_set(en.e, "dt", 0.01), NVDYN_OK);
+  ASSERT_EQ(nvdyn_engine_set(en.e, "maxmove", 0.3), NVDYN_OK);
+  ASSERT_EQ(nvdyn_engine_set_nsamples(en.e, 2), NVDYN_OK);
+  Batch b(2, 3);
+  nvdyn_atoms a = b.atoms();
+  auto force = [](const nvdyn_atoms *at, void *) {
+    harmonic(at, nullptr);
+    at->f.data[3 * 4] = 1e30;    // sample 1
+    return 0;
+  };
+  force(&a, nullptr);
+  const std::vector<double> x0 = b.x;
+  int nfailed = 0;
+  ASSERT_EQ(nvdyn_check_atoms(en.e, &a, &nfailed), NVDYN_OK);
+  EXPECT_EQ(nfailed, 1);
+  for (int t = 0; t < 3000 && outcomes(en.e, 2)[0] == NVDYN_ACTIVE; t++)
+    ASSERT_EQ(nvdyn_step(en.e, &a, force, nullptr, nullptr), NVDYN_OK) << en.err();
+  EXPECT_EQ(outcomes(en.e, 2), (std::vector<int>{NVDYN_DONE, NVDYN_FAILED}));
+  EXPECT_EQ(reasons(en.e, 2)[1], NVDYN_REASON_UNSTABLE);
+  EXPECT_EQ(std::vector<double>(b.x.begin() + 9, b.x.end()),
+            std::vector<double>(x0.begin() + 9, x0.end()));
+}
+
 // Timeouts carry their reason; a caller fails a sample for its own reasons.
 TEST(Core, ReasonsOfTimeoutsAndCallerFailures)
 {
