@@ -42,8 +42,10 @@ inline void forward_comm_fix(LAMMPS_NS::Comm *comm, LAMMPS_NS::Fix *fix)
 
 // Remove the neighbor exclusion of group pair (g1, g2) if there is one.
 // Neighbor::exclusion_group_group_delete() errors when there is none and
-// shifts ex1_bit / ex2_bit, which are allocated only by Neighbor::init():
-// before the first run they are null.
+// shifts ex1_bit / ex2_bit, which Neighbor::init() allocates with the
+// number of exclusions it saw (null before the first run, too short for
+// exclusions added since): they are left alone, the next init makes them
+// anew from the group lists.
 inline void remove_group_exclusion(LAMMPS_NS::Neighbor *neighbor, int g1, int g2)
 {
   int n = neighbor->nex_group, m = 0;
@@ -52,14 +54,13 @@ inline void remove_group_exclusion(LAMMPS_NS::Neighbor *neighbor, int g1, int g2
   for (int k = m + 1; k < n; k++) {
     neighbor->ex1_group[k - 1] = neighbor->ex1_group[k];
     neighbor->ex2_group[k - 1] = neighbor->ex2_group[k];
-    if (neighbor->ex1_bit) neighbor->ex1_bit[k - 1] = neighbor->ex1_bit[k];
-    if (neighbor->ex2_bit) neighbor->ex2_bit[k - 1] = neighbor->ex2_bit[k];
   }
   neighbor->nex_group = n - 1;
 }
 
 // Remove the 'exclude molecule/inter' (intra = 0) neighbor exclusion of
-// group g if there is one; ex_mol_bit is allocated only by Neighbor::init().
+// group g if there is one; ex_mol_bit is left to the next Neighbor::init(),
+// as above.
 inline void remove_molecule_exclusion(LAMMPS_NS::Neighbor *neighbor, int g)
 {
   int n = neighbor->nex_mol, m = 0;
@@ -68,7 +69,6 @@ inline void remove_molecule_exclusion(LAMMPS_NS::Neighbor *neighbor, int g)
   for (int k = m + 1; k < n; k++) {
     neighbor->ex_mol_group[k - 1] = neighbor->ex_mol_group[k];
     neighbor->ex_mol_intra[k - 1] = neighbor->ex_mol_intra[k];
-    if (neighbor->ex_mol_bit) neighbor->ex_mol_bit[k - 1] = neighbor->ex_mol_bit[k];
   }
   neighbor->nex_mol = n - 1;
 }
