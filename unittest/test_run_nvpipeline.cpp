@@ -480,3 +480,20 @@ TEST(RunNVPipeline, EarlyEndWithFixPrint)
   expect_early_end_with({"variable e equal pe", "fix p all print 7 \"pe ${e}\" screen no"},
                         "print");
 }
+
+// A run that ends in an error skips cleanup(); after 'unfix' of its fix
+// nvdyn, rerun (which calls cleanup() without setup()) summarises the
+// fixes defined then, not the deleted one (found by the fuzz test: a use
+// after free).
+TEST(RunNVPipeline, RerunAfterARunEndedInAnErrorAndUnfix)
+{
+  const std::string dump = "nvdyn_rerun_np" + std::to_string(mpi_size()) + ".dump";
+  Lammps l;
+  l.cmds(lj_clusters(2));
+  l.cmds({"run_style nvpipeline",
+          "fix nv all nvdyn samples molecule stage a nve velocity 1e300 5 until steps 5 nan stop"});
+  EXPECT_NE(l.error_of("run 10").find("'nan stop' is set"), std::string::npos);
+  l.cmds({"unfix nv", "write_dump all custom " + dump + " id type x y z modify sort id"});
+  EXPECT_EQ(l.error_of("rerun " + dump + " dump x y z"), "");
+  EXPECT_EQ(l.error_of("run 3"), "");
+}

@@ -365,6 +365,10 @@ bool RunNVPipeline::tally_last_step()
 void RunNVPipeline::cleanup()
 {
   Verlet::cleanup();
+  // the fixes now defined: a run that ended in an error skipped cleanup(),
+  // and a fix deleted since (unfix) may still be in the list of its setup,
+  // when a command that calls cleanup() without setup() comes (rerun)
+  find_batches();
   if (comm->me == 0) print_summary();
   for (auto batch : batches) batch->external_compute_hooks = false;
   batches.clear();
