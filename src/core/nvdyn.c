@@ -869,10 +869,14 @@ static inline int atom_hazard(const nvdyn_engine *e, const nvdyn_atoms *a, int i
   const double *f = AT(a->f, i), *v = AT(a->v, i);
   /* the next step: velocity Verlet's half kick and drift; FIRE's kick and
    * drift with its current time step (dmax limits it only by the velocity
-   * before the kick); ASE FIRE's is bounded by maxstep */
+   * before the kick); ASE FIRE's kick (v += dt f), whose step is bounded by
+   * maxstep */
   const int kind = e->kind[s];
-  const double dt = kind == FIRE ? e->samples[s].fdt : kind == FIRE_ASE ? 0.0 : e->sdt[s];
-  const double kick = (kind == FIRE ? 1.0 : 0.5) * dt * e->ftm2v / atom_mass(a, i);
+  const double fdt = e->samples[s].fdt;
+  const double dt = kind == FIRE ? fdt : kind == FIRE_ASE ? 0.0 : e->sdt[s];
+  const double kick = kind == FIRE_ASE ? fdt
+      : kind == FIRE                   ? fdt * e->ftm2v / atom_mass(a, i)
+                                       : 0.5 * dt * e->ftm2v / atom_mass(a, i);
   const double vs[3] = {vscale * v[0], vscale * v[VS(a)], vscale * v[2 * VS(a)]};
   return nvdyn_atom_hazard(AT(a->x, i), XS(a), vs, 1, f, FS(a),
                            nvdyn_clamp_factor(f, FS(a), e->fclamp), kick, dt, e->maxmove);

@@ -89,25 +89,26 @@ NVDYN_INLINE double nvdyn_clamp_factor(const double *f, ptrdiff_t fs, double fcl
 }
 
 /* Hazard of an atom's next step: 2 if a component of its velocity or force
- * is not finite; 1 if the step is unsafe: |v|^2 or |fc f|^2 above
- * DBL_MAX / 1e16 (sums over a sample would overflow), or, with maxmove > 0
- * and dt > 0, a step of length dt |v + kick fc f| beyond maxmove (velocity
- * Verlet: kick = dt/2 ftm2v / m; FIRE: kick = dt ftm2v / m with its
- * current dt; dt = 0 for a step bounded by its style, as ASE FIRE's
- * maxstep); else 0. fc is the force clamp factor. */
+ * is not finite; 1 if the step is unsafe: |v|^2, |fc f|^2 or the square
+ * of the kicked velocity u = v + kick fc f above DBL_MAX / 1e16 (sums over
+ * a sample would overflow), or, with maxmove > 0 and dt > 0, a step of
+ * length dt |u| beyond maxmove (velocity Verlet: kick = dt/2 ftm2v / m;
+ * FIRE: kick = dt ftm2v / m with its current dt; ASE FIRE: kick = its dt,
+ * and dt = 0: its step is bounded by maxstep); else 0. fc is the force
+ * clamp factor. */
 NVDYN_INLINE int nvdyn_step_hazard(const double *v, ptrdiff_t vs, const double *f, ptrdiff_t fs,
                                    double fc, double kick, double dt, double maxmove)
 {
   if (!(nvdyn_finite3(v, vs) && nvdyn_finite3(f, fs))) return 2;
   const double lim = 1.0e-16 * DBL_MAX;
-  if (!(nvdyn_dot(v, vs, v, vs) <= lim && fc * fc * nvdyn_dot(f, fs, f, fs) <= lim)) return 1;
-  if (maxmove <= 0.0 || dt <= 0.0) return 0;
   double u2 = 0.0;
   for (int k = 0; k < 3; k++) {
     const double u = v[k * vs] + kick * fc * f[k * fs];
     u2 += u * u;
   }
-  return !(dt * dt * u2 <= maxmove * maxmove);
+  if (!(nvdyn_dot(v, vs, v, vs) <= lim && fc * fc * nvdyn_dot(f, fs, f, fs) <= lim && u2 <= lim))
+    return 1;
+  return maxmove > 0.0 && dt > 0.0 && !(dt * dt * u2 <= maxmove * maxmove);
 }
 
 /* The same with the position: 2 also if it is not finite. */
