@@ -389,6 +389,14 @@ TEST(Definitions, ReservedAndForeignGroupNamesAreErrors)
   EXPECT_NE(l.error_of("fix b two nvdyn samples molecule stage x nve done d2 failed f2 timeout t2")
                 .find("frozen group 'b_frozen' is a group of fix nvdyn a"),
             std::string::npos);
+  // the compute the fix makes for its energies must not exist; nothing is left
+  const int ngroup = l.lmp->group->ngroup;
+  l.cmd("compute zz_pe all pe/atom");
+  EXPECT_NE(l.error_of("fix zz all nvdyn samples molecule stage zz1 nve done d4 failed f4 "
+                       "timeout t4")
+                .find("a compute with ID 'zz_pe' exists"),
+            std::string::npos);
+  EXPECT_EQ(l.lmp->group->ngroup, ngroup);
   // a group wholly inside the fix group (as restart files leave them) is taken
   EXPECT_EQ(l.error_of("fix c two nvdyn samples molecule stage inner nve done d3 failed f3 "
                        "timeout t3"),
@@ -432,7 +440,12 @@ TEST(Definitions, RestartChecksTheFingerprintOfTheDefinition)
     Lammps r;
     r.cmds({"read_restart " + file, "pair_style lj/cut 2.5", "pair_coeff 1 1 1.0 1.0 2.5"});
     r.cmds(std::vector<std::string>(cmds.begin(), cmds.end() - 1));
-    return r.error_of(cmds.back());
+    const std::string msg = r.error_of(cmds.back());
+    // a fix that did not continue (LAMMPS keeps it) refuses to run
+    if (!msg.empty())
+      EXPECT_NE(r.error_of("run 1").find("could not continue from the restart file"),
+                std::string::npos);
+    return msg;
   };
   EXPECT_EQ(error_after_restart({fix}), "");
   std::string msg = error_after_restart(
@@ -455,4 +468,29 @@ TEST(Definitions, RestartChecksTheFingerprintOfTheDefinition)
   msg = error_after_restart({"set atom " + id1 + " mol 2", fix});
   EXPECT_NE(msg.find("sample 1 holds other atoms than in the restart file"), std::string::npos)
       << msg;
+}
+
+// compute chunk/atom keeps the chunk IDs of its last evaluation on a step:
+// a fix defined again on the same step after atoms were deleted or added
+// gets fresh ones (found by the fuzz test: stale IDs wrote out of bounds).
+TEST(Definitions, ChunkSamplesAreAssignedAfreshOnTheSameStep)
+{
+  Lammps l;
+  l.cmds(batch(3));
+  const double n2 = (double) atoms_of(l, 2).size(), n3 = (double) atoms_of(l, 3).size();
+  const std::string fix = "fix nv all nvdyn samples c_mols stage a nve";
+  l.cmds({"compute mols all chunk/atom molecule", "group m1 molecule 1", fix, "unfix nv",
+          "delete_atoms group m1", fix});
+  ASSERT_EQ(l.fix("nv")->size_array_rows, 2);
+  EXPECT_EQ(cell(l, "nv", 0, COL_ID), 2);
+  EXPECT_EQ(cell(l, "nv", 0, COL_ATOMS), n2);
+  EXPECT_EQ(cell(l, "nv", 1, COL_ATOMS), n3);
+  l.cmds({"unfix nv", "create_atoms 1 single 3 3 3"});
+  EXPECT_NE(l.error_of(fix).find("1 atoms of the fix group are in no chunk of compute 'mols'"),
+            std::string::npos);
+  // a new molecule ID on the same step: beyond the chunks counted on it
+  l.cmds({"variable m0 atom mol==0", "group new variable m0", "set group new mol 9"});
+  EXPECT_NE(l.error_of(fix).find("1 atoms of the fix group are in no chunk of compute 'mols'"),
+            std::string::npos);
+  EXPECT_EQ(l.fix("nv"), nullptr);
 }

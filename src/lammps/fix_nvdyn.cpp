@@ -161,7 +161,7 @@ FixNVDyn::FixNVDyn(LAMMPS *lmp, int narg, char **arg) :
     step_start(0.0), c_pe(nullptr), pe_step(-1), nan_mode(NAN_FAIL), sink_flag(false), log_every(0),
     exclude_frozen(false), total_atoms(0), frozen_listed(0), isolate_molecules(false),
     isolation_said(false), escape_arg(-1.0), maxmove_arg(-1.0), escape_margin(0.0),
-    first_step(false)
+    first_step(false), restart_failed(false)
 {
   if (narg < 4) error->all(FLERR, "Fix nvdyn: expected 'samples' and at least one 'stage'");
 
@@ -327,6 +327,11 @@ FixNVDyn::FixNVDyn(LAMMPS *lmp, int narg, char **arg) :
     error->all(FLERR, "Fix nvdyn: {} more groups would exceed LAMMPS's limit of {} groups", ncreate,
                LAMMPS_MAX_GROUP);
 
+  id_pe = std::string(id) + "_pe";
+  if (modify->find_compute(id_pe) >= 0)
+    error->all(FLERR, "Fix nvdyn {}: a compute with ID '{}' exists: the fix needs that ID", id,
+               id_pe);
+
   // samples: the molecules / chunks present now (this may end in an error,
   // so it comes before anything is created)
 
@@ -367,7 +372,6 @@ FixNVDyn::FixNVDyn(LAMMPS *lmp, int narg, char **arg) :
   create_groups();
   stage_seconds.assign(nstages, 0.0);
   stage_atoms.assign(nstages, 0.0);
-  id_pe = std::string(id) + "_pe";
   c_pe = modify->add_compute(id_pe + " all pe/atom");
 
   time_integrate = 1;
@@ -590,14 +594,18 @@ void FixNVDyn::assign_samples(SampleMode sample_mode, const std::string &chunk_i
   } else if (sample_mode == SAMPLES_CHUNK) {
     auto cchunk = dynamic_cast<ComputeChunkAtom *>(modify->compute[modify->find_compute(chunk_id)]);
     if (!cchunk) error->all(FLERR, "Fix nvdyn: compute '{}' is not chunk/atom", chunk_id);
-    cchunk->init();    // it may not have been used yet
+    // init: it may not have been used yet; setup: the chunk IDs of its last
+    // evaluation on this step are stale when atoms were added or deleted
+    // since (setup() makes compute_ichunk() assign them afresh)
+    cchunk->init();
+    cchunk->setup();
     int nchunk = cchunk->setup_chunks();
     cchunk->compute_ichunk();
     int *ichunk = cchunk->ichunk;
     int unassigned = 0, all_unassigned = 0;
     for (int i = 0; i < nlocal; i++) {
       if (!(mask[i] & groupbit)) continue;
-      if (ichunk[i] < 1)
+      if (ichunk[i] < 1 || ichunk[i] > nchunk)    // (nchunk is counted once per step)
         unassigned++;
       else
         index[i] = ichunk[i] - 1;
@@ -728,6 +736,11 @@ int FixNVDyn::setmask()
 
 void FixNVDyn::init()
 {
+  if (restart_failed)
+    error->all(FLERR,
+               "Fix nvdyn {} could not continue from the restart file (see its error when it was "
+               "defined): unfix it and define it as in the restart file",
+               id);
   if (utils::strmatch(update->integrate_style, "^respa"))
     error->all(FLERR, "Fix nvdyn does not support run_style respa");
   for (size_t k = 0; k < group_names.size(); k++)
@@ -1377,6 +1390,11 @@ void FixNVDyn::write_restart(FILE *fp)
 
 void FixNVDyn::restart(char *buf)
 {
+  // an error below leaves this fix in Modify before Modify::add_fix() sets
+  // its mask: the mask is set here, and the fix refuses to run until it
+  // has continued from the restart file
+  restart_failed = true;
+  modify->fmask[modify->find_fix(id)] = setmask();
   NVDynRestartRecord record;
   if (!record.read(buf))
     error->all(FLERR,
@@ -1442,6 +1460,7 @@ void FixNVDyn::restart(char *buf)
   refresh_state();
   set_stage_masks();
   outfiles->resume(sizes);
+  restart_failed = false;
 }
 
 int FixNVDyn::pack_restart(int i, double *buf)
