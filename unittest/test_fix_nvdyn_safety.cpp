@@ -494,3 +494,20 @@ TEST(Definitions, ChunkSamplesAreAssignedAfreshOnTheSameStep)
             std::string::npos);
   EXPECT_EQ(l.fix("nv"), nullptr);
 }
+
+// rerun calls the fix's end_of_step() on each snapshot without a step: the
+// samples do not advance, and a criterion that needs energies is no error;
+// a run after it goes on from where the samples were.
+TEST(Definitions, RerunLeavesTheSamplesAlone)
+{
+  const std::string dump = tagged("nvdyn_rerun") + ".dump";
+  Lammps l;
+  l.cmds(batch(2));
+  l.cmds({"fix nv all nvdyn samples molecule stage a fire until de 1e-12 every 3 maxsteps 500",
+          "run 7", "write_dump all custom " + dump + " id type x y z modify sort id"});
+  const double steps = cell(l, "nv", 0, COL_STEPS);
+  EXPECT_EQ(l.error_of("rerun " + dump + " dump x y z"), "");
+  EXPECT_EQ(cell(l, "nv", 0, COL_STEPS), steps);
+  EXPECT_EQ(l.error_of("run 13"), "");
+  EXPECT_EQ(cell(l, "nv", 0, COL_STEPS), steps + 13);
+}

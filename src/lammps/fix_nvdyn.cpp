@@ -161,7 +161,7 @@ FixNVDyn::FixNVDyn(LAMMPS *lmp, int narg, char **arg) :
     step_start(0.0), c_pe(nullptr), pe_step(-1), nan_mode(NAN_FAIL), sink_flag(false), log_every(0),
     exclude_frozen(false), total_atoms(0), frozen_listed(0), isolate_molecules(false),
     isolation_said(false), escape_arg(-1.0), maxmove_arg(-1.0), escape_margin(0.0),
-    first_step(false), restart_failed(false)
+    first_step(false), restart_failed(false), in_step(false)
 {
   if (narg < 4) error->all(FLERR, "Fix nvdyn: expected 'samples' and at least one 'stage'");
 
@@ -791,6 +791,7 @@ void FixNVDyn::setup(int /*vflag*/)
   check_escape();
   apply_changes(before, true);
   first_step = true;
+  in_step = false;
   plan_step(update->ntimestep + 1);
   step_start = MPI_Wtime();
   frozen_listed = 0;    // the setup has built the neighbor lists
@@ -977,6 +978,7 @@ void FixNVDyn::fill_atoms(nvdyn_atoms &a)
 
 void FixNVDyn::initial_integrate(int /*vflag*/)
 {
+  in_step = true;
   nvdyn_atoms a;
   fill_atoms(a);
   if (first_step) {
@@ -1032,6 +1034,10 @@ void FixNVDyn::final_integrate()
 void FixNVDyn::end_of_step()
 {
   const bigint ntimestep = update->ntimestep;
+  // rerun calls end_of_step() on each snapshot, with no step integrated:
+  // the samples do not advance
+  if (!in_step) return;
+  in_step = false;
 
   // the step's wall time, shared among the stages by their atoms
   std::fill(stage_atoms.begin(), stage_atoms.end(), 0.0);

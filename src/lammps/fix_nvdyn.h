@@ -128,6 +128,7 @@ class FixNVDyn : public Fix {
   double escape_margin;                 // escape guard margin, 0 = off
   bool first_step;                      // the next initial_integrate is a run's first
   bool restart_failed;                  // restart() ended in an error
+  bool in_step;                         // initial_integrate came, end_of_step not yet
   std::vector<std::string> definition;  // group, samples, stages: what a restart must match
   std::vector<double> escape_radius;    // per sample: extent at the first check,
                                         // NaN before it, -1 unguarded (spans the box)
