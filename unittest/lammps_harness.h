@@ -125,6 +125,20 @@ inline std::vector<std::string> lj_liquid(int n, const std::string &atom_style =
           "neigh_modify every 20 delay 0 check no"};
 }
 
+// the potential, neighbor and thermo settings of lj_clusters() (also after
+// a read_restart, which does not keep them)
+inline const std::vector<std::string> &lj_cluster_potential()
+{
+  static const std::vector<std::string> cmds = {"pair_style lj/cut 2.5",
+                                                "pair_coeff 1 1 1.0 1.0 2.5",
+                                                "pair_modify shift yes",
+                                                "neighbor 0.3 bin",
+                                                "neigh_modify every 1 delay 0 check yes",
+                                                "thermo_modify norm no",
+                                                "timestep 0.005"};
+  return cmds;
+}
+
 // ncluster Lennard-Jones clusters of different sizes (about 13 to 80 atoms,
 // cut from an fcc lattice by spheres of growing radius), 14 sigma apart in
 // a periodic box, each one molecule, randomly displaced by up to 0.05
@@ -137,14 +151,8 @@ inline std::vector<std::string> lj_clusters(int ncluster)
                                    "region box block 0 " + std::to_string(14 * side) + " 0 " +
                                        std::to_string(14 * side) + " 0 14 units box",
                                    "create_box 1 box",
-                                   "mass 1 1.0",
-                                   "pair_style lj/cut 2.5",
-                                   "pair_coeff 1 1 1.0 1.0 2.5",
-                                   "pair_modify shift yes",
-                                   "neighbor 0.3 bin",
-                                   "neigh_modify every 1 delay 0 check yes",
-                                   "thermo_modify norm no",
-                                   "timestep 0.005"};
+                                   "mass 1 1.0"};
+  for (const auto &c : lj_cluster_potential()) cmds.push_back(c);
   for (int k = 0; k < ncluster; k++) {
     const double cx = 7 + 14 * (k % side), cy = 7 + 14 * (k / side);
     const double r = 1.3 + 0.25 * (k % 6);

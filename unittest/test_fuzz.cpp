@@ -87,17 +87,6 @@ long env_long(const char *name, long dflt)
 // ---------------------------------------------------------------------------
 // systems
 
-const std::vector<std::string> &potential()
-{
-  static const std::vector<std::string> cmds = {"pair_style lj/cut 2.5",
-                                                "pair_coeff 1 1 1.0 1.0 2.5",
-                                                "pair_modify shift yes",
-                                                "neighbor 0.3 bin",
-                                                "neigh_modify every 1 delay 0 check yes",
-                                                "thermo_modify norm no",
-                                                "timestep 0.005"};
-  return cmds;
-}
 
 // computes and variables the commands use; groups g1, g2 (molecules 1, 2)
 std::vector<std::string> extras(bool with_groups)
@@ -352,7 +341,7 @@ std::vector<std::string> restart_cycle(Rng &r, const std::string &fixcmd)
   std::vector<std::string> c = {"write_restart r.restart", "clear",
                                 std::string("plugin load ") + NVDYN_PLUGIN_PATH,
                                 "read_restart r.restart"};
-  c.insert(c.end(), potential().begin(), potential().end());
+  c.insert(c.end(), lj_cluster_potential().begin(), lj_cluster_potential().end());
   auto ex = extras(r.chance(0.3));
   c.insert(c.end(), ex.begin(), ex.end());
   if (r.chance(0.5)) c.push_back(run_style_cmd(r));
