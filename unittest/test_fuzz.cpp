@@ -87,7 +87,6 @@ long env_long(const char *name, long dflt)
 // ---------------------------------------------------------------------------
 // systems
 
-
 // computes and variables the commands use; groups g1, g2 (molecules 1, 2)
 std::vector<std::string> extras(bool with_groups)
 {
