@@ -15,8 +15,17 @@
 
 namespace {
 
-enum { COL_ID, COL_STAGE, COL_STEPS, COL_ENERGY, COL_FMAX, COL_OUTCOME, COL_ATOMS, COL_TEMP,
-       COL_REASON };
+enum {
+  COL_ID,
+  COL_STAGE,
+  COL_STEPS,
+  COL_ENERGY,
+  COL_FMAX,
+  COL_OUTCOME,
+  COL_ATOMS,
+  COL_TEMP,
+  COL_REASON
+};
 enum { ACTIVE = 0, DONE = 1, TIMEOUT = 2, FAILED = 3 };
 enum { NAN_REASON = 1, UNSTABLE = 2, ESCAPED = 6, LOST = 7 };
 
@@ -75,8 +84,11 @@ std::vector<double> first_atom(Lammps &l, int mol)
 std::vector<std::string> add_atom(double x, double y, double z, int mol)
 {
   return {fmt::format("create_atoms 1 single {:.17g} {:.17g} {:.17g} units box", x, y, z),
-          "variable m0 atom mol==0", "group new variable m0",
-          "set group new mol " + std::to_string(mol), "group new delete", "variable m0 delete"};
+          "variable m0 atom mol==0",
+          "group new variable m0",
+          "set group new mol " + std::to_string(mol),
+          "group new delete",
+          "variable m0 delete"};
 }
 
 double cell(Lammps &l, const std::string &fix, int sample, int col)
@@ -270,7 +282,8 @@ TEST(Containment, ExplodingSampleFailsAloneInPeriodicAndFixedBoxes)
         }
         natoms = (double) lammps_get_natoms(l.lmp);
         l.cmds({"fix nv all nvdyn samples molecule stage md nve velocity 0.1 4711 until steps "
-                "200" + clamp,
+                "200" +
+                    clamp,
                 "run_style nvpipeline", "run 1000"});
         counted = l.equal("count(all)");
         return result(l, n);
@@ -316,9 +329,8 @@ TEST(Containment, SamplesThatLostAtomsFail)
   const double natoms2 = cell(l, "nv", 1, COL_ATOMS);
   const auto two = atoms_of(l, 2);
   l.cmds({fmt::format("group gone id {} {} {}", (int) two[0][0], (int) two[1][0], (int) two[2][0]),
-          "group three molecule 3",
-          "delete_atoms group gone", "delete_atoms group three", "run_style nvpipeline",
-          "run 10000"});
+          "group three molecule 3", "delete_atoms group gone", "delete_atoms group three",
+          "run_style nvpipeline", "run 10000"});
   EXPECT_EQ(cell(l, "nv", 1, COL_OUTCOME), FAILED);
   EXPECT_EQ(cell(l, "nv", 1, COL_REASON), LOST);
   EXPECT_EQ(cell(l, "nv", 1, COL_ATOMS), natoms2 - 3);
@@ -350,15 +362,26 @@ TEST(Containment, SamplesThatLostAtomsFail)
 TEST(Definitions, ChunksWithoutAtomsAreNoSamples)
 {
   Lammps l;
-  l.cmds({"units lj", "atom_style bond", "region box block 0 30 0 10 0 10", "create_box 1 box",
-          "mass 1 1.0", "pair_style lj/cut 2.5", "pair_coeff 1 1 1.0 1.0 2.5",
-          "create_atoms 1 single 5 5 5", "create_atoms 1 single 6.2 5 5",
-          "create_atoms 1 single 15 5 5", "create_atoms 1 single 16.3 5 5",
-          "create_atoms 1 single 25 5 5", "create_atoms 1 single 26.1 5 5",
-          "set atom 1*2 mol 1", "set atom 3*4 mol 2", "set atom 5*6 mol 100000",
+  l.cmds({"units lj",
+          "atom_style bond",
+          "region box block 0 30 0 10 0 10",
+          "create_box 1 box",
+          "mass 1 1.0",
+          "pair_style lj/cut 2.5",
+          "pair_coeff 1 1 1.0 1.0 2.5",
+          "create_atoms 1 single 5 5 5",
+          "create_atoms 1 single 6.2 5 5",
+          "create_atoms 1 single 15 5 5",
+          "create_atoms 1 single 16.3 5 5",
+          "create_atoms 1 single 25 5 5",
+          "create_atoms 1 single 26.1 5 5",
+          "set atom 1*2 mol 1",
+          "set atom 3*4 mol 2",
+          "set atom 5*6 mol 100000",
           "compute mols all chunk/atom molecule",
           "fix nv all nvdyn samples c_mols stage relax fire until de 1e-10 fmax 1e-4",
-          "run_style nvpipeline", "run 10000"});
+          "run_style nvpipeline",
+          "run 10000"});
   ASSERT_EQ(l.fix("nv")->size_array_rows, 3);
   const double ids[3] = {1, 2, 100000};
   for (int s = 0; s < 3; s++) {
@@ -462,7 +485,8 @@ TEST(Definitions, RestartChecksTheFingerprintOfTheDefinition)
                      "fmax 0.001'"),
             std::string::npos)
       << msg;
-  msg = error_after_restart({"group every union all", "fix nv every nvdyn samples molecule stage "
+  msg = error_after_restart({"group every union all",
+                             "fix nv every nvdyn samples molecule stage "
                              "relax fire until fmax 1e-4 stage md nve until steps 50"});
   EXPECT_NE(msg.find("there 'fix group all', here 'fix group every'"), std::string::npos) << msg;
   msg = error_after_restart({"set atom " + id1 + " mol 2", fix});

@@ -576,8 +576,8 @@ nvdyn_status nvdyn_get_sample_reasons(const nvdyn_engine *e, int *out)
   return NVDYN_OK;
 }
 
-static const char *const reason_names[NVDYN_NREASONS] = {
-    "none", "nan", "unstable", "drift", "maxsteps", "uphill", "escaped", "lost"};
+static const char *const reason_names[NVDYN_NREASONS] = {"none",     "nan",    "unstable", "drift",
+                                                         "maxsteps", "uphill", "escaped",  "lost"};
 
 const char *nvdyn_reason_name(int reason)
 {
@@ -590,8 +590,7 @@ nvdyn_status nvdyn_sample_fail(nvdyn_engine *e, int sample, int reason)
   if (sample < 0 || sample >= e->nsamples)
     return fail(e, NVDYN_ERR_VALUE, "sample index %d out of range [0, %d)", sample, e->nsamples);
   if (reason != NVDYN_REASON_NAN && reason != NVDYN_REASON_UNSTABLE &&
-      reason != NVDYN_REASON_DRIFT && reason != NVDYN_REASON_ESCAPED &&
-      reason != NVDYN_REASON_LOST)
+      reason != NVDYN_REASON_DRIFT && reason != NVDYN_REASON_ESCAPED && reason != NVDYN_REASON_LOST)
     return fail(e, NVDYN_ERR_VALUE, "%d is not a reason for a sample to fail", reason);
   sample_state *ss = &e->samples[sample];
   if (ss->outcome != NVDYN_ACTIVE)
@@ -1041,7 +1040,7 @@ static nvdyn_status init_velocities(nvdyn_engine *e, const nvdyn_atoms *a, int64
       const double dof = sample_dof(sg, e->acc[s * NACC + 4]), mvv = e->acc2[s * NACC];
       /* velocities whose sum of squares overflows become NaN: the
        * sample then fails (reason nan) instead of starting at rest */
-      e->coef[4 * s] = !(mvv <= DBL_MAX)     ? NAN
+      e->coef[4 * s] = !(mvv <= DBL_MAX) ? NAN
           : (dof > 0.0 && mvv > 0.0) ? sqrt(dof * e->boltz * sg->p[P_VELOCITY] / (e->mvv2e * mvv))
                                      : 0.0;
     }
@@ -1447,7 +1446,8 @@ static nvdyn_status post_update_atoms(nvdyn_engine *e, const nvdyn_atoms *a)
     const double fc = nvdyn_clamp_factor(f, FS(a), e->fclamp);
     nvdyn_kick(v, VS(a), f, FS(a), hdt * fc);
     /* the safety check of the next step, while v and f are at hand */
-    if (safety && !e->mode[s]) flagged |= nvdyn_step_hazard(v, VS(a), f, FS(a), fc, hdt, dt, e->maxmove);
+    if (safety && !e->mode[s])
+      flagged |= nvdyn_step_hazard(v, VS(a), f, FS(a), fc, hdt, dt, e->maxmove);
     if (e->mode[s]) {
       run_at(e, &r, s);
       r.sum[0] += m * nvdyn_dot(v, VS(a), v, VS(a));
@@ -1613,7 +1613,8 @@ static nvdyn_status fail_hazards(nvdyn_engine *e, const nvdyn_atoms *a, int scal
   for (int s = 0; s < e->nsamples; s++) {
     const double h = e->acc2[s * NACC];
     if (!e->mode[s] || h == 0.0 || e->samples[s].outcome != NVDYN_ACTIVE) continue;
-    finish_sample(&e->samples[s], NVDYN_FAILED, h >= 2.0 ? NVDYN_REASON_NAN : NVDYN_REASON_UNSTABLE);
+    finish_sample(&e->samples[s], NVDYN_FAILED,
+                  h >= 2.0 ? NVDYN_REASON_NAN : NVDYN_REASON_UNSTABLE);
     sync_sample(e, s);
     n++;
   }

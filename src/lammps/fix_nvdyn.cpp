@@ -101,9 +101,9 @@ int reduce_over_ranks(double *data, int n, nvdyn_reduce_op op, void *user)
       : 1;
 }
 
-const char *const top_keywords[] = {"samples", "stage",  "done",   "failed", "timeout",
-                                    "sink",    "elements", "log", "nan",    "fclamp",
-                                    "append",  "escape", "maxmove"};
+const char *const top_keywords[] = {"samples", "stage",    "done",   "failed", "timeout",
+                                    "sink",    "elements", "log",    "nan",    "fclamp",
+                                    "append",  "escape",   "maxmove"};
 
 bool is_top_keyword(const char *arg)
 {
@@ -298,8 +298,8 @@ FixNVDyn::FixNVDyn(LAMMPS *lmp, int narg, char **arg) :
     if (name == "all" || name == group->names[igroup])
       error->all(FLERR, "Fix nvdyn: {} '{}' would replace group '{}'", what, name, name);
     if (name == frozen_name && i + 1 < group_names.size())
-      error->all(FLERR, "Fix nvdyn: {} '{}' is reserved for the frozen atoms of fix {}", what,
-                 name, id);
+      error->all(FLERR, "Fix nvdyn: {} '{}' is reserved for the frozen atoms of fix {}", what, name,
+                 id);
     for (size_t j = 0; j < i; j++)
       if (group_names[j] == name) error->all(FLERR, "Fix nvdyn: name '{}' is used twice", name);
     for (int f = 0; f < modify->nfix; f++) {
@@ -345,7 +345,7 @@ FixNVDyn::FixNVDyn(LAMMPS *lmp, int narg, char **arg) :
 
   // what a restart file must match (see restart())
   definition.push_back(fmt::format("fix group {}", group->names[igroup]));
-  definition.push_back(sample_mode == SAMPLES_ALL       ? "samples all"
+  definition.push_back(sample_mode == SAMPLES_ALL            ? "samples all"
                            : sample_mode == SAMPLES_MOLECULE ? "samples molecule"
                                                              : "samples c_" + chunk_id);
   for (const auto &st : stages) {
@@ -679,7 +679,7 @@ void FixNVDyn::assign_samples(SampleMode sample_mode, const std::string &chunk_i
     }
     MPI_Allreduce(MPI_IN_PLACE, lo.data(), nsamples, MPI_LMP_TAGINT, MPI_MIN, world);
     MPI_Allreduce(MPI_IN_PLACE, hi.data(), nsamples, MPI_LMP_TAGINT, MPI_MAX, world);
-    isolate_molecules = lo == hi;    // one molecule ID per sample ...
+    isolate_molecules = lo == hi;       // one molecule ID per sample ...
     std::sort(lo.begin(), lo.end());    // ... and no ID in two samples
     if (std::adjacent_find(lo.begin(), lo.end()) != lo.end()) isolate_molecules = false;
   }
@@ -907,7 +907,8 @@ void FixNVDyn::apply_changes(const std::vector<int> &before, bool ghosts)
   if (nan_mode == NAN_STOP)
     for (int s : finished)
       if (sample_outcome[s] == NVDYN_FAILED)
-        error->all(FLERR, "Fix nvdyn {}: sample {} failed on step {} (reason {}) and 'nan stop' is set",
+        error->all(FLERR,
+                   "Fix nvdyn {}: sample {} failed on step {} (reason {}) and 'nan stop' is set",
                    id, sample_ids[s], update->ntimestep, nvdyn_reason_name(sample_reason[s]));
 }
 
@@ -932,8 +933,8 @@ void FixNVDyn::say_isolation()
                    "them apart (atoms of two samples within the cutoff interact)\n",
                    id);
   if (force->kspace)
-    error->warning(FLERR, "Fix nvdyn {}: kspace style {} couples every sample with every other",
-                   id, force->kspace_style);
+    error->warning(FLERR, "Fix nvdyn {}: kspace style {} couples every sample with every other", id,
+                   force->kspace_style);
   if (outside > 0)
     error->warning(FLERR, "Fix nvdyn {}: atoms outside the fix group interact with every sample",
                    id);

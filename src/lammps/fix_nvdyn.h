@@ -116,22 +116,22 @@ class FixNVDyn : public Fix {
   class Compute *c_pe;
   bigint pe_step;    // step on which per-atom energies are tallied
   int nan_mode;
-  bool sink_flag;                       // finished samples are written to a sink
-  bigint log_every;                     // 0: no log
-  std::vector<std::string> elements;    // species per atom type (sink)
-  bool exclude_frozen;                  // frozen atoms are excluded from the neighbor lists
-  bigint total_atoms;                   // atoms of all samples
-  bigint frozen_listed;                 // atoms frozen since the last neighbor list build
-  bool isolate_molecules;               // samples are molecules: excluded from each other
-  bool isolation_said;                  // setup() has said how samples are isolated
-  double escape_arg, maxmove_arg;       // keyword values: -1 default, 0 off
-  double escape_margin;                 // escape guard margin, 0 = off
-  bool first_step;                      // the next initial_integrate is a run's first
-  bool restart_failed;                  // restart() ended in an error
-  bool in_step;                         // initial_integrate came, end_of_step not yet
-  std::vector<std::string> definition;  // group, samples, stages: what a restart must match
-  std::vector<double> escape_radius;    // per sample: extent at the first check,
-                                        // NaN before it, -1 unguarded (spans the box)
+  bool sink_flag;                         // finished samples are written to a sink
+  bigint log_every;                       // 0: no log
+  std::vector<std::string> elements;      // species per atom type (sink)
+  bool exclude_frozen;                    // frozen atoms are excluded from the neighbor lists
+  bigint total_atoms;                     // atoms of all samples
+  bigint frozen_listed;                   // atoms frozen since the last neighbor list build
+  bool isolate_molecules;                 // samples are molecules: excluded from each other
+  bool isolation_said;                    // setup() has said how samples are isolated
+  double escape_arg, maxmove_arg;         // keyword values: -1 default, 0 off
+  double escape_margin;                   // escape guard margin, 0 = off
+  bool first_step;                        // the next initial_integrate is a run's first
+  bool restart_failed;                    // restart() ended in an error
+  bool in_step;                           // initial_integrate came, end_of_step not yet
+  std::vector<std::string> definition;    // group, samples, stages: what a restart must match
+  std::vector<double> escape_radius;      // per sample: extent at the first check,
+                                          // NaN before it, -1 unguarded (spans the box)
 
   std::unique_ptr<NVDynOutput> outfiles;    // the sink and the log
 
