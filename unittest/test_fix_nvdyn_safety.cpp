@@ -438,6 +438,7 @@ TEST(Messages, CoreErrorsReachTheLogFile)
     const std::string msg = l.error_of("run 2");
     EXPECT_NE(msg.find("Fix nvdyn timestep"), std::string::npos) << msg;
   }
+  MPI_Barrier(MPI_COMM_WORLD);    // rank 0 has closed the log
   bool found = false;
   for (const auto &line : read_lines(log))
     found |= line.find("ERROR: Fix nvdyn timestep") != std::string::npos;
