@@ -29,6 +29,27 @@ if ! grep -rqs "^Types:.*deb-src" /etc/apt/sources.list.d/ && \
   need_src=1
 fi
 
+# The archive of the machine's own binary entries for bookworm (deb822
+# .sources files or one-line sources.list entries): the source entries come
+# from the same place, so no archive host is written here.
+bookworm_archive() {
+  local f
+  for f in /etc/apt/sources.list.d/*.sources; do
+    [ -f "$f" ] || continue
+    awk 'BEGIN { RS = ""; FS = "\n" }
+      { t = u = s = "";
+        for (i = 1; i <= NF; i++) {
+          if ($i ~ /^Types:/) t = $i; else if ($i ~ /^URIs:/) u = $i; else if ($i ~ /^Suites:/) s = $i
+        }
+        if (t ~ /[[:space:]]deb([[:space:]]|$)/ && s ~ /[[:space:]]bookworm([[:space:]]|$)/) {
+          sub(/^URIs:[[:space:]]*/, "", u); split(u, w, /[[:space:]]+/); print w[1]; exit
+        } }' "$f"
+  done
+  { cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null || true; } | awk '
+    $1 == "deb" { i = 2; if ($i ~ /^\[/) while ($i !~ /\]$/) i++; if ($i ~ /^\[/ || $i ~ /\]$/) i++;
+                  if ($(i + 1) == "bookworm") { print $i; exit } }'
+}
+
 if (( ${#missing[@]} )) || (( need_src )); then
   if [ "$(id -u)" != 0 ]; then
     log "missing Debian packages: ${missing[*]:-none}; deb-src lines needed: $need_src"
@@ -37,10 +58,12 @@ if (( ${#missing[@]} )) || (( need_src )); then
     exit 1
   fi
   if (( need_src )); then
-    log "adding Debian bookworm deb-src entries ($srclist)"
+    archive=$(bookworm_archive | head -n 1 || true)
+    [ -n "$archive" ] || { log "no apt entry for Debian bookworm found to take the source archive from"; exit 1; }
+    log "adding Debian bookworm deb-src entries from $archive ($srclist)"
     cat > "$srclist" <<SRC
 Types: deb-src
-URIs: http://deb.debian.org/debian
+URIs: $archive
 Suites: bookworm bookworm-updates
 Components: main
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
