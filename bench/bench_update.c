@@ -29,7 +29,7 @@
 #define TARGET_RATIO 0.5
 
 /* ---- byte models (bytes per atom; doc/performance.md) ---------------- */
-/* x, v, f: 24 B each; sample, type: 4 B each; id: 8 B; rmass: 8 B. With
+/* x, v, f: 24 B each; sample, type: 4 B each; index: 4 B; rmass: 8 B. With
  * per-atom masses, rmass (8 B) is read instead of type (4 B). */
 #define B_VEC 24
 #define B_INT 4
@@ -302,7 +302,7 @@ int main(int argc, char **argv)
   double *x = malloc(vec_bytes), *v = malloc(vec_bytes), *f = malloc(vec_bytes);
   double *rmass = malloc(n * sizeof(double));
   int *type = malloc(n * sizeof(int)), *sample = malloc(n * sizeof(int));
-  int64_t *id = malloc(n * sizeof(int64_t));
+  int32_t *index = malloc(n * sizeof(int32_t));
   /* memcpy baseline: a buffer the size of x + v + f */
   const size_t copy_bytes = 3 * vec_bytes;
   char *src = malloc(copy_bytes), *dst = malloc(copy_bytes);
@@ -314,7 +314,7 @@ int main(int argc, char **argv)
   }
   for (size_t k = 0; k < flush_words; ++k) flush_mem[k] = k;
   flush_buf = flush_mem;
-  if (!x || !v || !f || !rmass || !type || !sample || !id || !src || !dst) {
+  if (!x || !v || !f || !rmass || !type || !sample || !index || !src || !dst) {
     fprintf(stderr, "bench_update: out of memory\n");
     return 1;
   }
@@ -334,7 +334,7 @@ int main(int argc, char **argv)
     rmass[i] = 1.0 + 0.5 * rng_uniform(&seed);
     type[i] = 1;
     sample[i] = (int) ((int64_t) i * nsamples / natoms);
-    id[i] = (int64_t) i + 1;
+    index[i] = (int32_t) (i - (int64_t) sample[i] * natoms / nsamples);
   }
   memset(src, 1, copy_bytes); /* touch both buffers: no page faults timed */
   memset(dst, 2, copy_bytes);
@@ -350,8 +350,7 @@ int main(int argc, char **argv)
   atoms.type = type;
   atoms.ntypes = 1;
   atoms.sample = sample;
-  atoms.id = id;
-  atoms.id32 = NULL;
+  atoms.index = index;
   atoms.pe = NULL;
 
   bench_engine engines[] = {
@@ -471,7 +470,7 @@ int main(int argc, char **argv)
   free(rmass);
   free(type);
   free(sample);
-  free(id);
+  free(index);
   free(src);
   free(dst);
   free(flush_mem);

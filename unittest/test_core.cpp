@@ -271,8 +271,8 @@ TEST(Core, RejectsBadInput)
   EXPECT_EQ(nvdyn_stage_set(en.e, 0, "every", 2), NVDYN_ERR_STATE);
   EXPECT_EQ(nvdyn_stage_until(en.e, 0, "steps", 2), NVDYN_ERR_STATE);
   EXPECT_EQ(nvdyn_pre_update(en.e, nullptr), NVDYN_ERR_NULL);
-  EXPECT_EQ(nvdyn_pre_update(en.e, &a), NVDYN_ERR_NULL);    // velocity init needs atom IDs
-  EXPECT_NE(en.err().find("atom IDs"), std::string::npos) << en.err();
+  EXPECT_EQ(nvdyn_pre_update(en.e, &a), NVDYN_ERR_NULL);    // velocity init needs indices
+  EXPECT_NE(en.err().find("index in its sample"), std::string::npos) << en.err();
 
   at.sample = {0, 2};
   a = at.atoms();
@@ -330,9 +330,9 @@ TEST(Core, RejectsBadInput)
                 [](nvdyn_engine *, const nvdyn_hook_info *, void *) { return 0; }, nullptr),
             NVDYN_ERR_VALUE);
   EXPECT_EQ(nvdyn_hook_add(en.e, NVDYN_AFTER_STEP, 1, nullptr, nullptr), NVDYN_ERR_NULL);
-  std::vector<int64_t> ids = {1, 2};
+  std::vector<int32_t> index = {0, 1};
   a = at.atoms();
-  a.id = ids.data();
+  a.index = index.data();
   EXPECT_EQ(nvdyn_post_update(en.e, &a), NVDYN_OK);
   EXPECT_STREQ(nvdyn_engine_last_error(en.e), "");    // cleared by a successful call
 }
@@ -357,22 +357,23 @@ int harmonic(const nvdyn_atoms *a, void *)
   return 0;
 }
 
-// nsamples samples of `per` atoms each, contiguous, with IDs and energies
+// nsamples samples of `per` atoms each, contiguous, with their indices in
+// the samples and energies
 struct Batch : Atoms {
-  std::vector<int64_t> ids;
+  std::vector<int32_t> index;
   std::vector<double> pe;
-  Batch(int nsamples, int per) : Atoms(nsamples * per, false), ids(n), pe(n)
+  Batch(int nsamples, int per) : Atoms(nsamples * per, false), index(n), pe(n)
   {
     for (int i = 0; i < n; i++) {
       sample[i] = i / per;
-      ids[i] = i + 1;
+      index[i] = i % per;
       for (int k = 0; k < 3; k++) x[3 * i + k] = 0.1 * (1 + i % 5) * (k + 1);
     }
   }
   nvdyn_atoms atoms()
   {
     nvdyn_atoms a = Atoms::atoms();
-    a.id = ids.data();
+    a.index = index.data();
     a.pe = pe.data();
     return a;
   }
@@ -1101,15 +1102,15 @@ TEST(Core, TwoRanksMatchOneRank)
   Batch all(3, 7);
   for (int i = 0; i < all.n; i++)
     for (int k = 0; k < 3; k++) all.x[3 * i + k] = std::sin(1.0 + i + 0.7 * k);
-  // the two ranks' shares, keeping IDs
+  // the two ranks' shares, keeping the atoms' indices in their samples
   Batch part[2] = {Batch(1, 0), Batch(1, 0)};
   std::vector<int> owner(all.n);
   for (int r = 0; r < 2; r++) {
     Batch &p = part[r];
-    p.x.clear(), p.v.clear(), p.f.clear(), p.type.clear(), p.sample.clear(), p.ids.clear();
+    p.x.clear(), p.v.clear(), p.f.clear(), p.type.clear(), p.sample.clear(), p.index.clear();
     for (int i = r; i < all.n; i += 2) {
       for (int k = 0; k < 3; k++) p.x.push_back(all.x[3 * i + k]);
-      p.type.push_back(1), p.sample.push_back(all.sample[i]), p.ids.push_back(all.ids[i]);
+      p.type.push_back(1), p.sample.push_back(all.sample[i]), p.index.push_back(all.index[i]);
     }
     p.n = (int) p.sample.size();
     p.v.assign(3 * p.n, 0.0), p.f.assign(3 * p.n, 0.0), p.pe.assign(p.n, 0.0);
@@ -1149,7 +1150,7 @@ TEST(Core, TwoRanksMatchOneRank)
   double dmax = 0.0;
   for (int r = 0; r < 2; r++)
     for (int j = 0; j < part[r].n; j++) {
-      int i = (int) part[r].ids[j] - 1;
+      int i = 7 * part[r].sample[j] + part[r].index[j];
       for (int k = 0; k < 3; k++) {
         dmax = std::max(dmax, std::fabs(part[r].x[3 * j + k] - all.x[3 * i + k]));
         dmax = std::max(dmax, std::fabs(part[r].v[3 * j + k] - all.v[3 * i + k]));

@@ -17,6 +17,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <map>
 #include <numeric>
 #include <set>
 #include <string>
@@ -55,22 +56,22 @@ struct Rng {
   }
 };
 
-// Atoms in interleaved layout (x0 y0 z0 x1 ...), ids 1..n.
+// Atoms in interleaved layout (x0 y0 z0 x1 ...), ids 1..n; each atom's
+// index in its sample is its rank by id among the sample's atoms.
 struct System {
   int n;
   std::vector<double> x, v, f, pe, rmass;
   std::vector<double> type_mass{0.0, 1.0};    // index 0 unused
   std::vector<int> type, sample;
   std::vector<int64_t> id;
-  std::vector<int32_t> id32;
+  std::vector<int32_t> index;
   bool use_rmass = false;
-  bool use_id32 = false;
 
   explicit System(int natoms) :
       n(natoms), x(3 * natoms), v(3 * natoms), f(3 * natoms), pe(natoms), rmass(natoms, 1.0),
-      type(natoms, 1), sample(natoms, 0), id(natoms), id32(natoms)
+      type(natoms, 1), sample(natoms, 0), id(natoms), index(natoms)
   {
-    for (int i = 0; i < n; i++) id[i] = id32[i] = i + 1;
+    for (int i = 0; i < n; i++) id[i] = i + 1;
   }
   double mass(int i) const { return use_rmass ? rmass[i] : type_mass[type[i]]; }
   nvdyn_atoms atoms()
@@ -85,8 +86,12 @@ struct System {
     a.type = type.data();
     a.ntypes = (int) type_mass.size() - 1;
     a.sample = sample.data();
-    a.id = use_id32 ? nullptr : id.data();
-    a.id32 = id32.data();
+    std::vector<int> order(n);
+    std::iota(order.begin(), order.end(), 0);
+    std::sort(order.begin(), order.end(), [this](int i, int j) { return id[i] < id[j]; });
+    std::map<int, int32_t> next;
+    for (int i : order) index[i] = next[sample[i]]++;
+    a.index = index.data();
     a.pe = pe.data();
     return a;
   }
@@ -728,7 +733,8 @@ struct Trajectory {
   std::vector<double> mid;     // x by id - 1 after half the run
 };
 
-void langevin_permuted(const std::vector<int> &perm, bool use_id32, bool velocity_init, double seed,
+// other_ids: the atoms get other IDs, in the same order (1000 + 7 id)
+void langevin_permuted(const std::vector<int> &perm, bool other_ids, bool velocity_init, double seed,
                        Trajectory &tr)
 {
   const int n = (int) perm.size();
@@ -749,14 +755,12 @@ void langevin_permuted(const std::vector<int> &perm, bool use_id32, bool velocit
   // stored in the order perm: slot j holds reference atom perm[j]
   System s(n);
   s.type_mass = ref.type_mass;
-  s.use_id32 = use_id32;
   Harmonic h;
   for (int j = 0; j < n; j++) {
     const int i = perm[j];
     s.sample[j] = ref.sample[i];
     s.type[j] = ref.type[i];
-    s.id[j] = ref.id[i];
-    s.id32[j] = ref.id32[i];
+    s.id[j] = other_ids ? 1000 + 7 * ref.id[i] : ref.id[i];
     h.k.push_back(href.k[i]);
     for (int c = 0; c < 3; c++) {
       s.x[3 * j + c] = ref.x[3 * i + c];
@@ -783,12 +787,12 @@ void langevin_permuted(const std::vector<int> &perm, bool use_id32, bool velocit
   tr.mid.assign(3 * n, 0.0);
   ASSERT_NO_FATAL_FAILURE(run(e, s, harmonic_forces, &h, 150));
   for (int j = 0; j < n; j++)
-    for (int c = 0; c < 3; c++) tr.mid[3 * (s.id[j] - 1) + c] = s.x[3 * j + c];
+    for (int c = 0; c < 3; c++) tr.mid[3 * perm[j] + c] = s.x[3 * j + c];
   ASSERT_NO_FATAL_FAILURE(run(e, s, harmonic_forces, &h, 150));
   for (int j = 0; j < n; j++)
     for (int c = 0; c < 3; c++) {
-      tr.x[3 * (s.id[j] - 1) + c] = s.x[3 * j + c];
-      tr.v[3 * (s.id[j] - 1) + c] = s.v[3 * j + c];
+      tr.x[3 * perm[j] + c] = s.x[3 * j + c];
+      tr.v[3 * perm[j] + c] = s.v[3 * j + c];
     }
 }
 
@@ -814,10 +818,10 @@ TEST(CorePhysics, LangevinDoesNotDependOnAtomOrder)
     Trajectory t0, t1, t2, tseed;
     ASSERT_NO_FATAL_FAILURE(langevin_permuted(ident, false, velocity_init, 123456, t0));
     ASSERT_NO_FATAL_FAILURE(langevin_permuted(perm, false, velocity_init, 123456, t1));
-    ASSERT_NO_FATAL_FAILURE(langevin_permuted(perm, true, velocity_init, 123456, t2));    // id32
+    ASSERT_NO_FATAL_FAILURE(langevin_permuted(perm, true, velocity_init, 123456, t2));    // IDs
     ASSERT_NO_FATAL_FAILURE(langevin_permuted(ident, false, velocity_init, 654321, tseed));
     std::printf("[ measure  ] langevin permuted vs ordered (%s): max |dx| %.3e, |dv| %.3e; "
-                "id32 %.3e\n",
+                "other IDs %.3e\n",
                 velocity_init ? "velocity init" : "own v", maxdiff(t0.x, t1.x), maxdiff(t0.v, t1.v),
                 maxdiff(t0.x, t2.x));
     EXPECT_LE(maxdiff(t0.mid, t1.mid), 1e-10);

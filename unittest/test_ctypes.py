@@ -24,8 +24,8 @@ class Atoms(C.Structure):
     _fields_ = [("natoms", C.c_int), ("x", View3), ("v", View3), ("f", View3),
                 ("rmass", C.POINTER(C.c_double)), ("type_mass", C.POINTER(C.c_double)),
                 ("type", C.POINTER(C.c_int)), ("ntypes", C.c_int),
-                ("sample", C.POINTER(C.c_int)), ("id", C.POINTER(C.c_int64)),
-                ("id32", C.POINTER(C.c_int32)), ("pe", C.POINTER(C.c_double))]
+                ("sample", C.POINTER(C.c_int)), ("index", C.POINTER(C.c_int32)),
+                ("pe", C.POINTER(C.c_double))]
 
 
 def ptr(a, t):
@@ -37,7 +37,7 @@ lib.nvdyn_engine_set.argtypes = [C.c_void_p, C.c_char_p, C.c_double]
 lib.nvdyn_stage_until.argtypes = [C.c_void_p, C.c_int, C.c_char_p, C.c_double]
 lib.nvdyn_stage_set.argtypes = [C.c_void_p, C.c_int, C.c_char_p, C.c_double]
 
-assert lib.nvdyn_abi_version() == 2
+assert lib.nvdyn_abi_version() == 3
 e = C.c_void_p()
 assert lib.nvdyn_engine_create(C.byref(e)) == OK
 assert lib.nvdyn_stage_add(e, b"fire", None) == OK
@@ -59,7 +59,7 @@ types = np.ones(n, dtype=np.int32)
 sample = np.repeat(np.arange(nsamples, dtype=np.int32), per)
 atoms = Atoms(n, View3(ptr(x, C.c_double), 3, 1), View3(ptr(v, C.c_double), 3, 1),
               View3(ptr(f, C.c_double), 3, 1), None, ptr(mass, C.c_double),
-              ptr(types, C.c_int), 1, ptr(sample, C.c_int), None, None, None)
+              ptr(types, C.c_int), 1, ptr(sample, C.c_int), None, None)
 outcome = np.zeros(nsamples, dtype=np.int32)
 for step in range(5000):
     assert lib.nvdyn_pre_update(e, C.byref(atoms)) == OK

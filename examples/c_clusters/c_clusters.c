@@ -287,10 +287,10 @@ int main(int argc, char **argv)
   double *pe = calloc((size_t) natoms, sizeof(double));
   double *mass = calloc((size_t) natoms, sizeof(double));
   int *sample = calloc((size_t) natoms, sizeof(int));
-  int64_t *id = calloc((size_t) natoms, sizeof(int64_t));
+  int32_t *index = calloc((size_t) natoms, sizeof(int32_t));
   rs.frozen = calloc(3 * (size_t) natoms, sizeof(double));
   rs.xbuf = calloc(3 * (size_t) natoms, sizeof(double));
-  if (!x || !v || !f || !pe || !mass || !sample || !id || !rs.frozen || !rs.xbuf) {
+  if (!x || !v || !f || !pe || !mass || !sample || !index || !rs.frozen || !rs.xbuf) {
     fprintf(stderr, "out of memory\n");
     return 1;
   }
@@ -312,11 +312,13 @@ int main(int argc, char **argv)
         break;
     }
     lj_perturb(specs[s].natoms, xs, specs[s].amp, specs[s].seed);
-    for (int m = 0; m < specs[s].natoms; m++) sample[rs.first[s] + m] = s;
+    for (int m = 0; m < specs[s].natoms; m++) {
+      sample[rs.first[s] + m] = s;
+      index[rs.first[s] + m] = m; /* the atom's index in its sample */
+    }
   }
   for (int i = 0; i < natoms; i++) {
     mass[i] = 1.0;
-    id[i] = i + 1;
   }
   sample[spectator] = -1;
   const double spectator_x[3] = {100.0, 0.0, 0.0}, spectator_v[3] = {0.5, -0.25, 0.125};
@@ -333,7 +335,7 @@ int main(int argc, char **argv)
   atoms.f = (nvdyn_view3){f, 3, 1};
   atoms.rmass = mass;
   atoms.sample = sample;
-  atoms.id = id;
+  atoms.index = index;
   atoms.pe = pe; /* always given: the drift monitor and ENERGY need it */
 
   nvdyn_engine *engine = NULL;
@@ -420,7 +422,7 @@ int main(int argc, char **argv)
   free(pe);
   free(mass);
   free(sample);
-  free(id);
+  free(index);
   free(rs.frozen);
   free(rs.xbuf);
   return rs.nfailed ? 1 : 0;

@@ -14,7 +14,7 @@
  * reduction callback (LAMMPS passes one that calls MPI_Allreduce).
  *
  * Atoms are caller-owned: each call receives strided views of positions,
- * velocities and forces, masses, global atom IDs, optional per-atom
+ * velocities and forces, masses, each atom's index within its sample, optional per-atom
  * potential energies and the per-atom sample index.
  *
  * A step is, in order (nvdyn_step() does all of it with a force callback):
@@ -49,7 +49,7 @@ extern "C" {
 #endif
 
 /* Incremented on every incompatible change of this header. */
-#define NVDYN_ABI_VERSION 2
+#define NVDYN_ABI_VERSION 3
 
 typedef enum nvdyn_status {
   NVDYN_OK = 0,
@@ -83,11 +83,14 @@ typedef struct nvdyn_atoms {
   const double *type_mass; /* per-type masses, indexed by type (1..ntypes) */
   const int *type;         /* per-atom type in 1..ntypes */
   int ntypes;
-  const int *sample;   /* per-atom sample index in [0, nsamples), or < 0 */
-  const int64_t *id;   /* global atom IDs (keys of the random numbers), or NULL */
-  const int32_t *id32; /* the same as 32-bit integers, used when id is NULL */
-  const double *pe;    /* per-atom potential energy, or NULL; needed only on
-                        * steps for which nvdyn_need_energy() says so */
+  const int *sample;     /* per-atom sample index in [0, nsamples), or < 0 */
+  const int32_t *index;  /* per-atom index within its sample (0 .. n-1 for a
+                          * sample of n atoms, the same however the caller
+                          * numbers or orders its atoms): with the sample's
+                          * key, the key of the atom's random numbers; needed
+                          * by langevin stages and velocity draws, else NULL */
+  const double *pe;      /* per-atom potential energy, or NULL; needed only on
+                          * steps for which nvdyn_need_energy() says so */
 } nvdyn_atoms;
 
 /* ---- engine ---------------------------------------------------------- */
@@ -214,6 +217,60 @@ NVDYN_API nvdyn_status nvdyn_stage_until(nvdyn_engine *engine, int stage, const 
 /* Number of stages. */
 NVDYN_API nvdyn_status nvdyn_engine_nstages(const nvdyn_engine *engine, int *nstages);
 
+/* ---- the table of styles, parameters and criteria ------------------------
+ * Every stage style, its parameters and the exit criteria, with their
+ * types, ranges, defaults and descriptions, as the engine checks them: a
+ * caller's parser and documentation follow from these calls. */
+
+typedef enum nvdyn_style_kind {
+  NVDYN_KIND_MIN = 0, /* a minimiser (fire, fire/ase) */
+  NVDYN_KIND_MD = 1   /* dynamics */
+} nvdyn_style_kind;
+
+typedef enum nvdyn_param_type {
+  NVDYN_TYPE_REAL = 0,
+  NVDYN_TYPE_INTEGER = 1,
+  NVDYN_TYPE_FLAG = 2 /* 0 or 1 */
+} nvdyn_param_type;
+
+typedef struct nvdyn_style_desc {
+  const char *name;        /* as nvdyn_stage_add() takes it */
+  const char *description; /* one sentence */
+  int kind;                /* nvdyn_style_kind */
+  int nparams;             /* parameters the style accepts */
+} nvdyn_style_desc;
+
+/* A parameter or criterion: valid values v are lo < v (lo_open) or
+ * lo <= v, and v <= hi (HUGE_VAL: no bound), integers for INTEGER and FLAG
+ * types. Strings are static. */
+typedef struct nvdyn_param_desc {
+  const char *name, *description;
+  int type;         /* nvdyn_param_type */
+  double lo, hi;
+  int lo_open;
+  int required;     /* parameters: the style needs it set (no default);
+                     * required parameters come first in table order */
+  int has_default;  /* def is the default ("dt": none, the engine's dt) */
+  double def;
+  int needs_energy; /* criteria: checking it needs per-atom energies */
+} nvdyn_param_desc;
+
+/* Number of stage styles; style indices are 0 .. count-1. */
+NVDYN_API int nvdyn_style_count(void);
+/* Index of a style name, or -1. */
+NVDYN_API int nvdyn_style_index(const char *name);
+NVDYN_API nvdyn_status nvdyn_style_info(int style, nvdyn_style_desc *info);
+/* Parameter k (0 .. nparams-1) of a style, in table order. */
+NVDYN_API nvdyn_status nvdyn_style_param(int style, int k, nvdyn_param_desc *info);
+/* Number of criteria, and criterion k. */
+NVDYN_API int nvdyn_criterion_count(void);
+NVDYN_API nvdyn_status nvdyn_criterion_info(int k, nvdyn_param_desc *info);
+
+/* *can = 1 if the stage as configured can finish a sample by itself
+ * (criteria, maxsteps, a drift monitor or fire's vdfmax); failures aside,
+ * samples of a stage that cannot never leave it. */
+NVDYN_API nvdyn_status nvdyn_stage_can_finish(const nvdyn_engine *engine, int stage, int *can);
+
 /* ---- samples --------------------------------------------------------- */
 
 /* Validate the stages (required parameters present) and allocate per-sample
@@ -228,13 +285,15 @@ typedef enum nvdyn_outcome {
   NVDYN_ACTIVE = 0,  /* in a stage */
   NVDYN_DONE = 1,    /* converged through every stage */
   NVDYN_TIMEOUT = 2, /* stopped in a stage without converging (maxsteps, vdfmax) */
-  NVDYN_FAILED = 3   /* NaN/inf values, an unsafe step, energy drift, or the
+  NVDYN_FAILED = 3,  /* NaN/inf values, an unsafe step, energy drift, or the
                       * caller's checks (see nvdyn_reason) */
+  NVDYN_EMPTY = 4    /* a slot without a sample (nvdyn_sample_retire) */
 } nvdyn_outcome;
 
 /* Per-sample state, nsamples entries each:
  *   stages:   stage index (for a done sample: nstages; for a timed-out or
- *             failed sample: the stage in which it stopped)
+ *             failed sample: the stage in which it stopped; an empty slot:
+ *             -1)
  *   steps:    steps spent in that stage
  *   outcomes: nvdyn_outcome values */
 NVDYN_API nvdyn_status nvdyn_get_sample_stages(const nvdyn_engine *engine, int *stage);
@@ -304,11 +363,42 @@ NVDYN_API nvdyn_status nvdyn_get_sample_values(const nvdyn_engine *engine, nvdyn
  * NULL, samples[0..n) their indices (room for nsamples entries needed). */
 NVDYN_API nvdyn_status nvdyn_get_converged(const nvdyn_engine *engine, int *n, int *samples);
 
-/* The whole engine state that changes during a run (step counter and every
- * sample's state) as an opaque, architecture-dependent byte string, to be
- * stored in restart files: nvdyn_state_size() gives its length, and
- * nvdyn_state_load() accepts it only into an engine with the same stages and
- * number of samples. */
+/* ---- one sample at a time ------------------------------------------------
+ * A slot holds one sample. Its key (set_nsamples gives slot s the key s)
+ * keys the sample's random numbers with the atoms' index within the sample:
+ * a sample moved to another slot, engine or partition with its key and its
+ * state continues exactly as it would have where it was. */
+
+/* Put a new sample with the given key into a slot (empty or not), entering
+ * stage `stage` as a sample entering it from the previous stage does:
+ * fresh per-stage state, velocities set on the next step where the stage
+ * says so; per-stage step counts zero, values NaN. */
+NVDYN_API nvdyn_status nvdyn_sample_reset(nvdyn_engine *engine, int sample, int stage,
+                                          uint64_t key);
+
+/* Empty a slot (outcome EMPTY, stage -1): its atoms (if any remain) are left
+ * untouched, and no loop or reduction of a step visits it. */
+NVDYN_API nvdyn_status nvdyn_sample_retire(nvdyn_engine *engine, int sample);
+
+/* The key of the sample in a slot. */
+NVDYN_API nvdyn_status nvdyn_sample_key(const nvdyn_engine *engine, int sample, uint64_t *key);
+
+/* One sample's state (its key, stage, outcome, steps, values, integrator
+ * and thermostat state, per-stage step counts) as a byte string of
+ * nvdyn_sample_state_size() bytes, field by field, with a format version
+ * and the byte order: nvdyn_sample_load() accepts it into any slot of an
+ * engine with the same number of stages, of this format version. */
+NVDYN_API nvdyn_status nvdyn_sample_state_size(const nvdyn_engine *engine, size_t *size);
+NVDYN_API nvdyn_status nvdyn_sample_save(const nvdyn_engine *engine, int sample, void *buffer,
+                                         size_t size);
+NVDYN_API nvdyn_status nvdyn_sample_load(nvdyn_engine *engine, int sample, const void *buffer,
+                                         size_t size);
+
+/* The whole engine state that changes during a run (the step counter and
+ * every slot's sample state, as nvdyn_sample_save writes it), for restart
+ * files: nvdyn_state_size() gives its length; nvdyn_state_load() accepts it
+ * only into an engine with the same number of stages and samples, of this
+ * format version, and leaves the engine unchanged when it refuses. */
 NVDYN_API nvdyn_status nvdyn_state_size(const nvdyn_engine *engine, size_t *size);
 NVDYN_API nvdyn_status nvdyn_state_save(const nvdyn_engine *engine, void *buffer, size_t size);
 NVDYN_API nvdyn_status nvdyn_state_load(nvdyn_engine *engine, const void *buffer, size_t size);

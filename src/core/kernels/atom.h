@@ -1,0 +1,219 @@
+/* NVDYN kernels: per-atom updates and the per-atom terms of every
+ * reduction. Each function works on one atom through strided pointers
+ * (p[k * s] is component k); the host driver's loops and device kernels
+ * call the same functions. */
+#ifndef NVDYN_KERNELS_ATOM_H
+#define NVDYN_KERNELS_ATOM_H
+
+#include "rng.h"
+#include "types.h"
+
+/* ---- vector pieces ---------------------------------------------------- */
+
+/* v += dtfm * f  (dtfm = dt/2 * ftm2v / m: a velocity-Verlet half kick) */
+NVDYN_FUNC void nvdyn_kick(double *v, ptrdiff_t vs, const double *f, ptrdiff_t fs, double dtfm)
+{
+  v[0] += dtfm * f[0];
+  v[vs] += dtfm * f[fs];
+  v[2 * vs] += dtfm * f[2 * fs];
+}
+
+/* x += dtv * v  (a drift) */
+NVDYN_FUNC void nvdyn_drift(double *x, ptrdiff_t xs, const double *v, ptrdiff_t vs, double dtv)
+{
+  x[0] += dtv * v[0];
+  x[xs] += dtv * v[vs];
+  x[2 * xs] += dtv * v[2 * vs];
+}
+
+/* v *= c */
+NVDYN_FUNC void nvdyn_scale(double *v, ptrdiff_t vs, double c)
+{
+  v[0] *= c;
+  v[vs] *= c;
+  v[2 * vs] *= c;
+}
+
+/* v = 0 */
+NVDYN_FUNC void nvdyn_zero(double *v, ptrdiff_t vs)
+{
+  v[0] = v[vs] = v[2 * vs] = 0.0;
+}
+
+/* a . b */
+NVDYN_FUNC double nvdyn_dot(const double *a, ptrdiff_t as, const double *b, ptrdiff_t bs)
+{
+  return a[0] * b[0] + a[as] * b[bs] + a[2 * as] * b[2 * bs];
+}
+
+/* largest absolute component */
+NVDYN_FUNC double nvdyn_absmax(const double *a, ptrdiff_t as)
+{
+  double m = fabs(a[0]);
+  if (fabs(a[as]) > m) m = fabs(a[as]);
+  if (fabs(a[2 * as]) > m) m = fabs(a[2 * as]);
+  return m;
+}
+
+/* 1 if the three components are finite (neither inf nor NaN) */
+NVDYN_FUNC int nvdyn_finite3(const double *a, ptrdiff_t as)
+{
+  return fabs(a[0]) <= DBL_MAX && fabs(a[as]) <= DBL_MAX && fabs(a[2 * as]) <= DBL_MAX;
+}
+
+/* Force scale factor of the per-atom force clamp: 1, or fclamp / |f| when
+ * fclamp > 0 and |f| exceeds it. */
+NVDYN_FUNC double nvdyn_clamp_factor(const double *f, ptrdiff_t fs, double fclamp)
+{
+  if (fclamp <= 0.0) return 1.0;
+  double f2 = nvdyn_dot(f, fs, f, fs);
+  if (f2 <= fclamp * fclamp) return 1.0;
+  if (f2 <= DBL_MAX) return fclamp / sqrt(f2);
+  /* |f|^2 overflows: the norm of f / max|f_k| (in [1, sqrt 3]) is finite;
+   * a non-finite force gets 0 (the safety checks fail its sample) */
+  if (!nvdyn_finite3(f, fs)) return 0.0;
+  const double m = nvdyn_absmax(f, fs);
+  const double g[3] = {f[0] / m, f[fs] / m, f[2 * fs] / m};
+  return fclamp / m / sqrt(nvdyn_dot(g, 1, g, 1));
+}
+
+/* ---- safety ------------------------------------------------------------ */
+
+/* Hazard of an atom's next step: 2 if a component of its velocity or force
+ * is not finite; 1 if the step is unsafe: |v|^2, |fc f|^2 or the square
+ * of the kicked velocity u = v + kick fc f above DBL_MAX / 1e16 (sums over
+ * a sample would overflow), or, with maxmove > 0 and dt > 0, a step of
+ * length dt |u| beyond maxmove; else 0. fc is the force clamp factor. */
+NVDYN_FUNC int nvdyn_step_hazard(const double *v, ptrdiff_t vs, const double *f, ptrdiff_t fs,
+                                 double fc, double kick, double dt, double maxmove)
+{
+  if (!(nvdyn_finite3(v, vs) && nvdyn_finite3(f, fs))) return 2;
+  const double lim = 1.0e-16 * DBL_MAX;
+  double u2 = 0.0;
+  for (int k = 0; k < 3; k++) {
+    const double u = v[k * vs] + kick * fc * f[k * fs];
+    u2 += u * u;
+  }
+  if (!(nvdyn_dot(v, vs, v, vs) <= lim && fc * fc * nvdyn_dot(f, fs, f, fs) <= lim && u2 <= lim))
+    return 1;
+  return maxmove > 0.0 && dt > 0.0 && !(dt * dt * u2 <= maxmove * maxmove);
+}
+
+/* The hazard of the next step of an atom of mass m in a sample of the given
+ * style, whose stage time step is sdt and whose FIRE step is fdt, its
+ * velocity scaled by vscale first (a thermostat's, before it moves): 2 also
+ * if the position is not finite. The next step is velocity Verlet's half
+ * kick and drift; FIRE's kick and drift with its current time step (dmax
+ * limits it only by the velocity before the kick); ASE FIRE's kick
+ * (v += dt f), whose step is bounded by maxstep. */
+NVDYN_FUNC int nvdyn_atom_hazard(const double *x, ptrdiff_t xs, const double *v, ptrdiff_t vs,
+                                 const double *f, ptrdiff_t fs, double m, double vscale, int style,
+                                 double sdt, double fdt, const nvdyn_units *u)
+{
+  if (!nvdyn_finite3(x, xs)) return 2;
+  const double dt = style == NVDYN_STYLE_FIRE ? fdt : style == NVDYN_STYLE_FIRE_ASE ? 0.0 : sdt;
+  const double kick = style == NVDYN_STYLE_FIRE_ASE ? fdt
+      : style == NVDYN_STYLE_FIRE                   ? fdt * u->ftm2v / m
+                                                    : 0.5 * dt * u->ftm2v / m;
+  const double w[3] = {vscale * v[0], vscale * v[vs], vscale * v[2 * vs]};
+  return nvdyn_step_hazard(w, 1, f, fs, nvdyn_clamp_factor(f, fs, u->fclamp), kick, dt,
+                           u->maxmove);
+}
+
+/* ---- stage integrators, per atom -------------------------------------- */
+
+/* Velocity Verlet's first half: v += hf dt / m f, x += dt v (hf = ftm2v / 2
+ * times the force clamp factor). */
+NVDYN_FUNC void nvdyn_kick_drift(double *x, ptrdiff_t xs, double *v, ptrdiff_t vs, const double *f,
+                                 ptrdiff_t fs, double m, double dt, double hf)
+{
+  nvdyn_kick(v, vs, f, fs, hf * dt / m);
+  nvdyn_drift(x, xs, v, vs, dt);
+}
+
+/* FIRE 2.0, semi-implicit Euler (LAMMPS min_style fire, integrator
+ * eulerimplicit), after the sample's decision c: if its power was not
+ * positive, step back half a step (x -= 0.5 dtv_back v) and zero v; then
+ * v += dtv ftm2v / m fc f, mix v = s1 v + s2 fc f when the power was
+ * positive, and x += dtv v. A stuck sample's atoms do not move. */
+NVDYN_FUNC void nvdyn_fire_atom(double *x, ptrdiff_t xs, double *v, ptrdiff_t vs, const double *f,
+                                ptrdiff_t fs, double m, double fc, double ftm2v,
+                                const nvdyn_fire_step *c)
+{
+  if (c->mode == NVDYN_FIRE_STUCK) return;
+  const int uphill = c->mode == NVDYN_FIRE_UPHILL;
+  if (uphill) {
+    if (c->dtv_back != 0.0) nvdyn_drift(x, xs, v, vs, -0.5 * c->dtv_back);
+    nvdyn_zero(v, vs);
+  }
+  nvdyn_kick(v, vs, f, fs, c->dtv * ftm2v / m * fc);
+  if (!uphill) {
+    for (int k = 0; k < 3; k++) v[k * vs] = c->s1 * v[k * vs] + c->s2 * fc * f[k * fs];
+  }
+  nvdyn_drift(x, xs, v, vs, c->dtv);
+}
+
+/* ASE FIRE, velocity part: v = 0 (uphill) or s1 v + s2 fc f (mixing), then
+ * v += fdt fc f. Returns |v|^2 after the update (the term of the sample's
+ * step length). */
+NVDYN_FUNC double nvdyn_fire_ase_velocity(double *v, ptrdiff_t vs, const double *f, ptrdiff_t fs,
+                                          double fc, double fdt, const nvdyn_fire_ase_step *c)
+{
+  if (c->mode == NVDYN_ASE_ZERO)
+    nvdyn_zero(v, vs);
+  else if (c->mode == NVDYN_ASE_MIX)
+    for (int k = 0; k < 3; k++) v[k * vs] = c->s1 * v[k * vs] + c->s2 * fc * f[k * fs];
+  nvdyn_kick(v, vs, f, fs, fdt * fc);
+  return nvdyn_dot(v, vs, v, vs);
+}
+
+/* Langevin, BAOAB's first half and O step for one atom (the second B comes
+ * with the next forces): v += dt/2 ftm2v fc f / m, x += dt/2 v,
+ * v = c1 v + sqrt(sigma2m / m) xi with xi ~ N(0,1)^3 from the atom's
+ * stream, x += dt/2 v. */
+NVDYN_FUNC void nvdyn_baoab_atom(double *x, ptrdiff_t xs, double *v, ptrdiff_t vs, const double *f,
+                                 ptrdiff_t fs, double m, double fc, double dt, double ftm2v,
+                                 const nvdyn_langevin_step *c, nvdyn_rng *r)
+{
+  const double sigma = sqrt(c->sigma2m / m);
+  double xi[3];
+  nvdyn_rng_normal3(r, xi);
+  nvdyn_kick(v, vs, f, fs, 0.5 * dt * ftm2v * fc / m);
+  nvdyn_drift(x, xs, v, vs, 0.5 * dt);
+  for (int k = 0; k < 3; k++) v[k * vs] = c->c1 * v[k * vs] + sigma * xi[k];
+  nvdyn_drift(x, xs, v, vs, 0.5 * dt);
+}
+
+/* A Maxwell-Boltzmann velocity at temperature temp for an atom of mass m,
+ * from the atom's stream; adds its momentum to p[0..2]. */
+NVDYN_FUNC void nvdyn_draw_velocity(double *v, ptrdiff_t vs, double m, double temp,
+                                    const nvdyn_units *u, nvdyn_rng *r, double p[3])
+{
+  double xi[3];
+  nvdyn_rng_normal3(r, xi);
+  const double sigma = sqrt(u->boltz * temp / (m * u->mvv2e));
+  for (int k = 0; k < 3; k++) {
+    v[k * vs] = sigma * xi[k];
+    p[k] += m * v[k * vs];
+  }
+}
+
+/* ---- per-atom terms of the per-sample reductions ----------------------- */
+
+/* FIRE: adds fc v.f, v.v and fc^2 f.f to sum[0..2]; returns max |v_k| */
+NVDYN_FUNC double nvdyn_fire_terms(const double *v, ptrdiff_t vs, const double *f, ptrdiff_t fs,
+                                   double fc, double sum[3])
+{
+  sum[0] += fc * nvdyn_dot(v, vs, f, fs);
+  sum[1] += nvdyn_dot(v, vs, v, vs);
+  sum[2] += fc * fc * nvdyn_dot(f, fs, f, fs);
+  return nvdyn_absmax(v, vs);
+}
+
+/* m v.v (twice the kinetic energy in mass-velocity units) */
+NVDYN_FUNC double nvdyn_mvv_term(const double *v, ptrdiff_t vs, double m)
+{
+  return m * nvdyn_dot(v, vs, v, vs);
+}
+
+#endif /* NVDYN_KERNELS_ATOM_H */
