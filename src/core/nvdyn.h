@@ -146,8 +146,9 @@ NVDYN_API nvdyn_status nvdyn_engine_set_reduce(nvdyn_engine *engine, nvdyn_reduc
                                                void *user);
 
 /* The engine's step counter: the number of the last completed step
- * (0 after creation). During a step the hooks and the random numbers use
- * step + 1. A LAMMPS caller sets it to update->ntimestep at setup. */
+ * (0 after creation). During a step the hooks see step + 1. A LAMMPS caller
+ * sets it to update->ntimestep at setup. Random numbers do not use it: they
+ * are keyed by each sample's own step count (see nvdyn_sample_reset). */
 NVDYN_API nvdyn_status nvdyn_engine_set_step(nvdyn_engine *engine, int64_t step);
 NVDYN_API nvdyn_status nvdyn_engine_step(const nvdyn_engine *engine, int64_t *step);
 

@@ -244,7 +244,7 @@ static nvdyn_status fail_hazards(nvdyn_engine *e, const nvdyn_atoms *a, int scal
 
 /* ---- velocity initialisation of samples entering a stage -------------------- */
 
-static nvdyn_status init_velocities(nvdyn_engine *e, const nvdyn_atoms *a, int64_t step)
+static nvdyn_status init_velocities(nvdyn_engine *e, const nvdyn_atoms *a)
 {
   clear_selection(e);
   int draw = 0;
@@ -271,8 +271,9 @@ static nvdyn_status init_velocities(nvdyn_engine *e, const nvdyn_atoms *a, int64
       continue;
     }
     const double m = atom_mass(a, i);
-    nvdyn_rng r = nvdyn_rng_make(sg->velocity_seed, e->samples[s].key, (uint64_t) a->index[i],
-                                 (uint64_t) step, NVDYN_PURPOSE_VELOCITY);
+    const nvdyn_sample *ss = &e->samples[s];
+    nvdyn_rng r = nvdyn_rng_make(sg->velocity_seed, ss->key, (uint64_t) a->index[i],
+                                 (uint64_t) (ss->age + 1), NVDYN_PURPOSE_VELOCITY);
     double *acc = &e->acc[e->pos[s] * 5];
     nvdyn_draw_velocity(v, VS(a), m, sg->velocity, &e->units, &r, acc);
     acc[3] += m;
@@ -419,7 +420,7 @@ static nvdyn_status fire_decisions(nvdyn_engine *e, const nvdyn_atoms *a)
 }
 
 /* every active sample's atoms, whatever their style */
-static void mixed_step(nvdyn_engine *e, const nvdyn_atoms *a, int64_t step)
+static void mixed_step(nvdyn_engine *e, const nvdyn_atoms *a)
 {
   const nvdyn_units *u = &e->units;
   for (int i = 0; i < a->natoms; i++) {
@@ -439,8 +440,9 @@ static void mixed_step(nvdyn_engine *e, const nvdyn_atoms *a, int64_t step)
         nvdyn_kick_drift(x, XS(a), v, VS(a), f, FS(a), m, dt, 0.5 * u->ftm2v * fc);
         break;
       case NVDYN_STYLE_LANGEVIN: {
-        nvdyn_rng r = nvdyn_rng_make(stage_of(e, s)->c.thermostat.seed, e->samples[s].key,
-                                     (uint64_t) a->index[i], (uint64_t) step,
+        const nvdyn_sample *ss = &e->samples[s];
+        nvdyn_rng r = nvdyn_rng_make(stage_of(e, s)->c.thermostat.seed, ss->key,
+                                     (uint64_t) a->index[i], (uint64_t) (ss->age + 1),
                                      NVDYN_PURPOSE_LANGEVIN);
         nvdyn_baoab_atom(x, XS(a), v, VS(a), f, FS(a), m, fc, dt, u->ftm2v, &c->langevin, &r);
       } break;
@@ -478,8 +480,7 @@ static nvdyn_status fire_ase_positions(nvdyn_engine *e, const nvdyn_atoms *a)
 /* Everything of pre_update between its hooks. */
 static nvdyn_status pre_update_atoms(nvdyn_engine *e, const nvdyn_atoms *a)
 {
-  const int64_t step = e->step + 1;
-  nvdyn_status rc = init_velocities(e, a, step);
+  nvdyn_status rc = init_velocities(e, a);
   if (rc != NVDYN_OK) return rc;
   if (a->natoms > 0 && !a->index && any_active(e, S(LANGEVIN)))
     return nvdyn_i_fail(e, NVDYN_ERR_NULL,
@@ -503,7 +504,7 @@ static nvdyn_status pre_update_atoms(nvdyn_engine *e, const nvdyn_atoms *a)
   }
   const int nfire = select_styles(e, S_FIRE_ANY, 3);
   if (nfire && (rc = fire_decisions(e, a)) != NVDYN_OK) return rc;
-  for (int k = 0; k < e->nactive; k++) {
+  for (int k = 0; e->nstyle[NVDYN_STYLE_LANGEVIN] && k < e->nactive; k++) {
     const int s = e->active[k];
     if (e->kind[s] == NVDYN_STYLE_LANGEVIN)
       e->coef[s].langevin = nvdyn_langevin_coef(stage_of(e, s), &e->units);
@@ -522,7 +523,7 @@ static nvdyn_status pre_update_atoms(nvdyn_engine *e, const nvdyn_atoms *a)
   const int ase = any_active(e, S(FIRE_ASE));
   if (ase) /* the selection is still FIRE's: its sums make way for |v|^2 */
     zero_acc(e, 1);
-  mixed_step(e, a, step);
+  mixed_step(e, a);
   return ase ? fire_ase_positions(e, a) : NVDYN_OK;
 }
 
@@ -541,7 +542,6 @@ nvdyn_status nvdyn_pre_update(nvdyn_engine *e, const nvdyn_atoms *a)
 /* Everything of post_update between its hooks. */
 static nvdyn_status post_update_atoms(nvdyn_engine *e, const nvdyn_atoms *a)
 {
-  const int64_t step = e->step + 1;
   const int nthermo = select_styles(e, S(CSVR) | S(NHC), 2);
   if (!any_active(e, S_MD)) return NVDYN_OK; /* FIRE works in pre_update only */
   const int safety = nvdyn_i_safety_on(e);
@@ -580,7 +580,7 @@ static nvdyn_status post_update_atoms(nvdyn_engine *e, const nvdyn_atoms *a)
     const double mvv = e->acc[2 * k] * u->mvv2e, natoms = e->acc[2 * k + 1];
     e->coef[s].scale = sg->style == NVDYN_STYLE_NHC
         ? nvdyn_nhc_half_step(sg, ss, mvv, natoms, u->boltz)
-        : nvdyn_csvr_factor(sg, ss, 0.5 * mvv, natoms, u->boltz, step);
+        : nvdyn_csvr_factor(sg, ss, 0.5 * mvv, natoms, u->boltz);
   }
   e->flagged |= scale_velocities(e, a, safety);
   return NVDYN_OK;
@@ -726,6 +726,7 @@ nvdyn_status nvdyn_end_step(nvdyn_engine *e, const nvdyn_atoms *a, int *nchanged
     const nvdyn_stage_params *sg = stage_of(e, s);
     const int due = nvdyn_check_due(sg, ss);
     ss->steps++;
+    ss->age++;
     e->stage_steps[(size_t) s * (size_t) e->nstages + (size_t) ss->stage]++;
     nvdyn_stats st;
     if (stats) {

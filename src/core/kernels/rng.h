@@ -1,10 +1,10 @@
 /* NVDYN kernels: counter-based random numbers.
  *
  * A stream is keyed by (seed, sample key, atom index within the sample,
- * step, purpose): nothing is carried from one step or atom to the next, so
+ * the sample's own step number, purpose): nothing is carried from one step or atom to the next, so
  * the numbers an atom gets depend neither on the number of ranks, nor on
  * the order of the atoms, nor on their IDs, nor on the slot the sample
- * holds. Mixing function: the SplitMix64 finaliser (Steele, Lea and Flood
+ * holds, nor on the step on which it was inserted. Mixing function: the SplitMix64 finaliser (Steele, Lea and Flood
  * 2014). */
 #ifndef NVDYN_KERNELS_RNG_H
 #define NVDYN_KERNELS_RNG_H

@@ -191,17 +191,18 @@ NVDYN_FUNC double nvdyn_nhc_half_step(const nvdyn_stage_params *sg, nvdyn_sample
 
 /* Bussi-Donadio-Parrinello: the new kinetic energy of a sample over one
  * step (Bussi et al., J. Chem. Phys. 126, 014101, 2007, appendix), its
- * noise keyed by the sample's key and the step; returns the velocity scale
- * factor. */
+ * noise keyed by the sample's key and its step (age + 1); returns the
+ * velocity scale factor. */
 NVDYN_FUNC double nvdyn_csvr_factor(const nvdyn_stage_params *sg, nvdyn_sample *ss, double ke,
-                                    double natoms, double boltz, int64_t step)
+                                    double natoms, double boltz)
 {
   const nvdyn_thermostat_coef *p = &sg->c.thermostat;
   const double dof = nvdyn_dof(sg, natoms);
   if (dof <= 0.0 || ke <= 0.0) return 1.0;
   const double c = exp(-sg->dt / p->damp);
   const double target = 0.5 * dof * boltz * p->temp;
-  nvdyn_rng r = nvdyn_rng_make(p->seed, ss->key, 0, (uint64_t) step, NVDYN_PURPOSE_CSVR);
+  nvdyn_rng r =
+      nvdyn_rng_make(p->seed, ss->key, 0, (uint64_t) (ss->age + 1), NVDYN_PURPOSE_CSVR);
   const double r1 = nvdyn_rng_normal(&r);
   const double sum = nvdyn_rng_chi2(&r, (int) dof - 1);
   double knew = ke + (1.0 - c) * (target * (sum + r1 * r1) / dof - ke) +
@@ -281,7 +282,7 @@ NVDYN_FUNC int nvdyn_criteria_hold(const nvdyn_stage_params *sg, const nvdyn_sam
 enum { NVDYN_EVENT_NONE = 0, NVDYN_EVENT_FINISHED = 1, NVDYN_EVENT_CONVERGED = 2 };
 
 /* The end of a step for an active sample (its step already counted in
- * ss->steps): with statistics st (NULL when none were reduced), fail it on
+ * ss->steps and ss->age): with statistics st (NULL when none were reduced), fail it on
  * a hazard (when safety), time it out when stuck; on a check (due) or a
  * refresh, update its values from st; on a check, record its energy, fail
  * it on drift, and return CONVERGED when its criteria hold (the caller

@@ -72,6 +72,9 @@ typedef struct nvdyn_sample {
   int vinit;     /* velocities of a newly entered stage still to be set */
   int stuck;     /* fire: more than vdfmax consecutive uphill steps */
   int64_t steps; /* steps in the current stage */
+  int64_t age;   /* steps taken in every stage: the step number of the
+                  * sample's random numbers (step age + 1), so that they do
+                  * not depend on when the sample was inserted */
   double pe, fmax, ke, natoms, temp, drift; /* as of the last check */
   double pe_check, pe_prev, e0;             /* PE of the last and previous check; NVE reference */
   int pe_in_stage, has_pe_prev, has_e0;     /* pe_check, pe_prev, e0 are of this stage */
