@@ -33,7 +33,6 @@
  * per-atom masses, rmass (8 B) is read instead of type (4 B). */
 #define B_VEC 24
 #define B_INT 4
-#define B_ID 8
 
 /* ---- timing ---------------------------------------------------------- */
 
@@ -405,7 +404,7 @@ int main(int argc, char **argv)
   const double b_fire_sums = S + 2 * B_VEC;                  /* r S,v,f */
   const double b_nve_pre = b_kick_drift, b_nve_post = b_kick;
   const double b_fire_pre = b_fire_sums + b_kick_drift;
-  const double b_langevin_pre = b_kick_drift + B_ID; /* + the atom ID, key of the noise */
+  const double b_langevin_pre = b_kick_drift + B_INT; /* + the index in the sample, key of the noise */
 
   printf("NVDYN bench_update: %ld atoms in %ld samples, %ld rounds (best of), %s masses,\n"
          "interleaved x/v/f (atom_stride 3, comp_stride 1), dt %g, no force evaluation\n",
