@@ -76,8 +76,11 @@ struct nvdyn_engine {
 
   int nsamples;
   nvdyn_sample *samples;
-  int64_t *stage_steps; /* [nsamples][nstages] */
+  int64_t *stage_steps; /* [nsamples][nstages] steps in stages the sample has left (the
+                         * current stage's are its steps) */
+  int vinit_due;         /* a sample may have velocities to set */
   int *active, nactive; /* slots of the active samples, increasing */
+  signed char *due;      /* end_step: a check is due for active[k] */
   int nstyle[NVDYN_NSTYLES]; /* active samples per stage style */
   int dirty;                 /* a slot was reset or loaded: rebuild the active list */
   int *converged, nconverged;
@@ -114,6 +117,8 @@ void nvdyn_i_compile_stages(nvdyn_engine *e);
 nvdyn_status nvdyn_i_validate_stages(nvdyn_engine *e);
 
 /* ---- samples.c ------------------------------------------------------------- */
+/* a sample's steps in each stage (nstages values) */
+void nvdyn_i_stage_steps(const nvdyn_engine *e, int s, int64_t *out);
 nvdyn_status nvdyn_i_check_slot(const nvdyn_engine *e, int sample);
 /* after a slot's outcome or stage changed: its per-slot copies */
 void nvdyn_i_sync_slot(nvdyn_engine *e, int s);

@@ -8,13 +8,14 @@
 
 void nvdyn_i_free_samples(nvdyn_engine *e)
 {
-  void *arrays[] = {e->samples, e->stage_steps, e->active, e->converged, e->kind, e->sdt,
-                    e->coef,    e->sel,         e->pos,    e->acc,       e->acc2, e->kstages};
+  void *arrays[] = {e->samples, e->stage_steps, e->active, e->due,  e->converged,
+                    e->kind,    e->sdt,         e->coef,   e->sel,  e->pos,
+                    e->acc,     e->acc2,        e->kstages};
   for (size_t k = 0; k < sizeof(arrays) / sizeof(arrays[0]); k++) free(arrays[k]);
   e->samples = NULL;
   e->stage_steps = NULL;
   e->active = e->converged = e->sel = e->pos = NULL;
-  e->kind = NULL;
+  e->kind = e->due = NULL;
   e->sdt = e->acc = e->acc2 = NULL;
   e->coef = NULL;
   e->kstages = NULL;
@@ -71,6 +72,7 @@ static void reset_slot(nvdyn_engine *e, int s, int st, uint64_t key)
   memset(e->stage_steps + (size_t) s * (size_t) e->nstages, 0,
          (size_t) e->nstages * sizeof(int64_t));
   nvdyn_enter_stage(e->kstages, e->nstages, ss, st);
+  e->vinit_due |= ss->vinit;
   nvdyn_i_sync_slot(e, s);
 }
 
@@ -86,6 +88,7 @@ nvdyn_status nvdyn_engine_set_nsamples(nvdyn_engine *e, int nsamples)
   e->samples = calloc(n, sizeof(nvdyn_sample));
   e->stage_steps = calloc(n * (size_t) e->nstages, sizeof(int64_t));
   e->active = calloc(n, sizeof(int));
+  e->due = calloc(n, 1);
   e->converged = calloc(n, sizeof(int));
   e->kind = calloc(n, 1);
   e->sdt = calloc(n, sizeof(double));
@@ -95,7 +98,7 @@ nvdyn_status nvdyn_engine_set_nsamples(nvdyn_engine *e, int nsamples)
   e->acc = calloc(n * NACC, sizeof(double));
   e->acc2 = calloc(n * NACC, sizeof(double));
   e->kstages = calloc((size_t) e->nstages, sizeof(nvdyn_stage_params));
-  if (!e->samples || !e->stage_steps || !e->active || !e->converged || !e->kind || !e->sdt ||
+  if (!e->samples || !e->stage_steps || !e->active || !e->due || !e->converged || !e->kind || !e->sdt ||
       !e->coef || !e->sel || !e->pos || !e->acc || !e->acc2 || !e->kstages) {
     nvdyn_i_free_samples(e);
     return nvdyn_i_fail(e, NVDYN_ERR_NOMEM, "out of memory for %d samples", nsamples);
@@ -218,9 +221,16 @@ nvdyn_status nvdyn_get_sample_stage_steps(const nvdyn_engine *e, int sample, int
   if (!e || !out) return NVDYN_ERR_NULL;
   nvdyn_status rc = nvdyn_i_check_slot(e, sample);
   if (rc != NVDYN_OK) return rc;
-  memcpy(out, e->stage_steps + (size_t) sample * (size_t) e->nstages,
-         (size_t) e->nstages * sizeof(int64_t));
+  nvdyn_i_stage_steps(e, sample, out);
   return NVDYN_OK;
+}
+
+void nvdyn_i_stage_steps(const nvdyn_engine *e, int s, int64_t *out)
+{
+  const nvdyn_sample *ss = &e->samples[s];
+  memcpy(out, e->stage_steps + (size_t) s * (size_t) e->nstages,
+         (size_t) e->nstages * sizeof(int64_t));
+  if (ss->stage >= 0 && ss->stage < e->nstages) out[ss->stage] += ss->steps;
 }
 
 static double sample_value(const nvdyn_engine *e, const nvdyn_sample *ss, nvdyn_value which)

@@ -265,6 +265,7 @@ static nvdyn_stage_params compile_stage(const nvdyn_engine *e, const nvdyn_i_sta
     nvdyn_thermostat_coef *c = &k.c.thermostat;
     c->temp = p[P_TEMP];
     c->damp = p[P_DAMP];
+    c->decay = exp(-k.dt / c->damp);
     c->seed = (uint64_t) p[P_SEED];
     c->chain = (int) p[P_CHAIN];
   }

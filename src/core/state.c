@@ -61,7 +61,12 @@ static void save_sample(const nvdyn_engine *e, int s, cursor *c)
 #undef PUT_D
   for (int k = 0; k < NVDYN_MAX_CHAIN; k++) put(c, &ss->eta[k]);
   for (int k = 0; k < NVDYN_MAX_CHAIN; k++) put(c, &ss->eta_dot[k]);
-  for (int k = 0; k < e->nstages; k++) put(c, &e->stage_steps[(size_t) s * e->nstages + k]);
+  for (int k = 0; k < e->nstages; k++) {
+    int64_t n[1];
+    n[0] = e->stage_steps[(size_t) s * e->nstages + k];
+    if (k == ss->stage) n[0] += ss->steps; /* the blob holds every stage's count */
+    put(c, n);
+  }
 }
 
 /* checks a header; what is a blob of `what` */
@@ -111,7 +116,10 @@ static nvdyn_status load_sample(nvdyn_engine *e, int s, cursor *c)
                         "sample state is inconsistent (stage %d, outcome %d, reason %d)", ss.stage,
                         ss.outcome, ss.reason);
   e->samples[s] = ss;
-  for (int k = 0; k < e->nstages; k++) get(c, &e->stage_steps[(size_t) s * e->nstages + k]);
+  int64_t *steps = &e->stage_steps[(size_t) s * e->nstages];
+  for (int k = 0; k < e->nstages; k++) get(c, &steps[k]);
+  if (ss.stage >= 0 && ss.stage < e->nstages) steps[ss.stage] -= ss.steps;
+  e->vinit_due |= ss.vinit;
   nvdyn_i_sync_slot(e, s);
   return NVDYN_OK;
 }

@@ -149,14 +149,15 @@ typedef struct run {
 
 static inline void run_flush(nvdyn_engine *e, run *r)
 {
+  const int w = e->width;
   if (r->p >= 0) {
-    double *acc = &e->acc[r->p * e->width], *mx = &e->acc2[r->p * e->width];
-    for (int k = 0; k < e->width; k++) {
+    double *acc = &e->acc[r->p * w], *mx = &e->acc2[r->p * w];
+    for (int k = 0; k < w; k++) {
       acc[k] += r->sum[k];
       if (r->max[k] > mx[k]) mx[k] = r->max[k];
     }
   }
-  memset(r, 0, sizeof(*r));
+  for (int k = 0; k < w; k++) r->sum[k] = r->max[k] = 0.0;
   r->p = -1;
 }
 
@@ -175,6 +176,7 @@ static inline run run_start(void)
   r.p = -1;
   return r;
 }
+/* (run_flush clears only the width values a pass uses: the others stay 0) */
 
 /* the selected sample of atom i (its position in the selection), or -1 */
 static inline int selected(const nvdyn_engine *e, const nvdyn_atoms *a, int i)
@@ -246,6 +248,7 @@ static nvdyn_status fail_hazards(nvdyn_engine *e, const nvdyn_atoms *a, int scal
 
 static nvdyn_status init_velocities(nvdyn_engine *e, const nvdyn_atoms *a)
 {
+  if (!e->vinit_due) return NVDYN_OK;
   clear_selection(e);
   int draw = 0;
   for (int k = 0; k < e->nactive; k++) {
@@ -254,7 +257,10 @@ static nvdyn_status init_velocities(nvdyn_engine *e, const nvdyn_atoms *a)
     select_slot(e, s);
     draw |= stage_of(e, s)->velocity > 0.0;
   }
-  if (e->nsel == 0) return NVDYN_OK;
+  if (e->nsel == 0) {
+    e->vinit_due = 0;
+    return NVDYN_OK;
+  }
   const int nvinit = e->nsel;
   if (draw && a->natoms > 0 && !a->index)
     return nvdyn_i_fail(e, NVDYN_ERR_NULL,
@@ -317,6 +323,7 @@ static nvdyn_status init_velocities(nvdyn_engine *e, const nvdyn_atoms *a)
   } else {
     for (int k = 0; k < nvinit; k++) e->samples[e->sel[k]].vinit = 0;
   }
+  e->vinit_due = 0;
   return NVDYN_OK;
 }
 
@@ -561,7 +568,7 @@ static nvdyn_status post_update_atoms(nvdyn_engine *e, const nvdyn_atoms *a)
     /* the safety check of the next step, while v and f are at hand (the
      * thermostats' samples are checked after their scaling) */
     if (p < 0) {
-      if (safety) flagged |= nvdyn_step_hazard(v, VS(a), f, FS(a), fc, hdt, dt, u->maxmove);
+      if (safety) flagged |= nvdyn_step_flag(v, VS(a), f, FS(a), fc, hdt, dt, u->maxmove);
     } else {
       run_at(e, &r, p);
       r.sum[0] += nvdyn_mvv_term(v, VS(a), m);
@@ -659,15 +666,16 @@ static nvdyn_status sample_stats(nvdyn_engine *e, const nvdyn_atoms *a)
   return reduce_acc(e, e->acc2, NVDYN_REDUCE_MAX);
 }
 
-/* 1 if an atom of an active sample whose style is in mask has a hazard
- * (sample_stats() then finds which samples) */
+/* 1 if an atom of an active sample whose style is in mask may have a
+ * hazard (the exact per-sample test follows) */
 static int any_hazard(const nvdyn_engine *e, const nvdyn_atoms *a, unsigned mask)
 {
   int bad = 0;
   for (int i = 0; i < a->natoms; i++) {
     const int s = a->sample[i];
     if (s >= 0 && e->kind[s] >= 0 && ((mask >> e->kind[s]) & 1u))
-      bad |= atom_hazard(e, a, i, s, 1.0);
+      bad |= nvdyn_atom_flag(AT(a->x, i), XS(a), AT(a->v, i), VS(a), AT(a->f, i), FS(a),
+                             atom_mass(a, i), e->kind[s], e->sdt[s], e->samples[s].fdt, &e->units);
   }
   return bad;
 }
@@ -693,10 +701,11 @@ nvdyn_status nvdyn_end_step(nvdyn_engine *e, const nvdyn_atoms *a, int *nchanged
   int any_check = 0, energy = 0;
   for (int k = 0; k < e->nactive; k++) {
     const int s = e->active[k];
-    if (nvdyn_check_due(stage_of(e, s), &e->samples[s])) {
-      any_check = 1;
-      energy |= nvdyn_needs_energy(stage_of(e, s));
-    }
+    const nvdyn_stage_params *sg = stage_of(e, s);
+    const int due = nvdyn_check_due(sg, &e->samples[s]);
+    e->due[k] = (signed char) due;
+    any_check |= due;
+    energy |= due && nvdyn_needs_energy(sg);
   }
   if (energy && a->natoms > 0 && !a->pe)
     return nvdyn_i_fail(e, NVDYN_ERR_NULL,
@@ -724,10 +733,9 @@ nvdyn_status nvdyn_end_step(nvdyn_engine *e, const nvdyn_atoms *a, int *nchanged
     const int s = e->active[k];
     nvdyn_sample *ss = &e->samples[s];
     const nvdyn_stage_params *sg = stage_of(e, s);
-    const int due = nvdyn_check_due(sg, ss);
+    const int due = e->due[k];
     ss->steps++;
     ss->age++;
-    e->stage_steps[(size_t) s * (size_t) e->nstages + (size_t) ss->stage]++;
     nvdyn_stats st;
     if (stats) {
       const double *acc = &e->acc[3 * k], *mx = &e->acc2[3 * k];
@@ -737,7 +745,9 @@ nvdyn_status nvdyn_end_step(nvdyn_engine *e, const nvdyn_atoms *a, int *nchanged
     if (event == NVDYN_EVENT_NONE) continue;
     if (event == NVDYN_EVENT_CONVERGED) {
       e->converged[e->nconverged++] = s;
+      e->stage_steps[(size_t) s * (size_t) e->nstages + (size_t) ss->stage] = ss->steps;
       nvdyn_enter_stage(e->kstages, e->nstages, ss, ss->stage + 1);
+      e->vinit_due |= ss->vinit;
       entered++;
     }
     changed++;

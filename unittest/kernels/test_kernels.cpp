@@ -79,7 +79,7 @@ TEST(Kernels, NoseHooverHalfStep)
   sg.style = NVDYN_STYLE_NHC;
   sg.dt = 0.005;
   sg.extra_dof = 3.0;
-  sg.c.thermostat = {0.5, 0.1, 0, 3};
+  sg.c.thermostat = {0.5, 0.1, std::exp(-0.005 / 0.1), 0, 3};
   nvdyn_sample ss = entered(sg);
   const double natoms = 10.0, dof = 3.0 * natoms - 3.0, kt = 0.5;
   EXPECT_EQ(nvdyn_nhc_half_step(&sg, &ss, dof * kt, natoms, 1.0), 1.0);
@@ -98,7 +98,7 @@ TEST(Kernels, StochasticFactorsBelongToTheSample)
   sg.dt = 0.005;
   sg.extra_dof = 3.0;
   sg.velocity = 0.8;
-  sg.c.thermostat = {0.5, 0.1, 1234, 0};
+  sg.c.thermostat = {0.5, 0.1, std::exp(-0.005 / 0.1), 1234, 0};
   nvdyn_sample a = entered(sg), b = entered(sg), c = entered(sg);
   a.key = b.key = 7;
   c.key = 8;

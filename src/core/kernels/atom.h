@@ -99,25 +99,63 @@ NVDYN_FUNC int nvdyn_step_hazard(const double *v, ptrdiff_t vs, const double *f,
   return maxmove > 0.0 && dt > 0.0 && !(dt * dt * u2 <= maxmove * maxmove);
 }
 
-/* The hazard of the next step of an atom of mass m in a sample of the given
- * style, whose stage time step is sdt and whose FIRE step is fdt, its
- * velocity scaled by vscale first (a thermostat's, before it moves): 2 also
- * if the position is not finite. The next step is velocity Verlet's half
- * kick and drift; FIRE's kick and drift with its current time step (dmax
- * limits it only by the velocity before the kick); ASE FIRE's kick
- * (v += dt f), whose step is bounded by maxstep. */
+/* A cheap, branch-free test with the same answer as "nvdyn_step_hazard()
+ * != 0" (a non-finite component makes one of the squares NaN or inf), for
+ * loops that only flag an atom; the exact test then says why. */
+NVDYN_FUNC int nvdyn_step_flag(const double *v, ptrdiff_t vs, const double *f, ptrdiff_t fs,
+                               double fc, double kick, double dt, double maxmove)
+{
+  const double lim = 1.0e-16 * DBL_MAX;
+  double u2 = 0.0;
+  for (int k = 0; k < 3; k++) {
+    const double u = v[k * vs] + kick * fc * f[k * fs];
+    u2 += u * u;
+  }
+  const int bad = (!(nvdyn_dot(v, vs, v, vs) <= lim)) |
+      (!(fc * fc * nvdyn_dot(f, fs, f, fs) <= lim)) | (!(u2 <= lim));
+  return bad | ((maxmove > 0.0) & (dt > 0.0) & (!(dt * dt * u2 <= maxmove * maxmove)));
+}
+
+/* The next step of an atom of mass m in a sample of the given style, whose
+ * stage time step is sdt and whose FIRE step is fdt: its kick factor, and
+ * its drift time in *dt. Velocity Verlet: the half kick and the drift; FIRE:
+ * the kick and the drift with its current time step (dmax limits it only by
+ * the velocity before the kick); ASE FIRE: the kick v += fdt f, dt 0 (its
+ * step is bounded by maxstep). */
+NVDYN_FUNC double nvdyn_next_kick(int style, double sdt, double fdt, double ftm2v, double m,
+                                  double *dt)
+{
+  *dt = style == NVDYN_STYLE_FIRE ? fdt : style == NVDYN_STYLE_FIRE_ASE ? 0.0 : sdt;
+  return style == NVDYN_STYLE_FIRE_ASE ? fdt
+      : style == NVDYN_STYLE_FIRE      ? fdt * ftm2v / m
+                                       : 0.5 * *dt * ftm2v / m;
+}
+
+/* The hazard of that next step, the velocity scaled by vscale first (a
+ * thermostat's, before it moves): 2 also if the position is not finite. */
 NVDYN_FUNC int nvdyn_atom_hazard(const double *x, ptrdiff_t xs, const double *v, ptrdiff_t vs,
                                  const double *f, ptrdiff_t fs, double m, double vscale, int style,
                                  double sdt, double fdt, const nvdyn_units *u)
 {
   if (!nvdyn_finite3(x, xs)) return 2;
-  const double dt = style == NVDYN_STYLE_FIRE ? fdt : style == NVDYN_STYLE_FIRE_ASE ? 0.0 : sdt;
-  const double kick = style == NVDYN_STYLE_FIRE_ASE ? fdt
-      : style == NVDYN_STYLE_FIRE                   ? fdt * u->ftm2v / m
-                                                    : 0.5 * dt * u->ftm2v / m;
+  double dt;
+  const double kick = nvdyn_next_kick(style, sdt, fdt, u->ftm2v, m, &dt);
   const double w[3] = {vscale * v[0], vscale * v[vs], vscale * v[2 * vs]};
   return nvdyn_step_hazard(w, 1, f, fs, nvdyn_clamp_factor(f, fs, u->fclamp), kick, dt,
                            u->maxmove);
+}
+
+/* nonzero when nvdyn_atom_hazard(vscale 1) would be, and (rarely) for a
+ * position beyond 1e154: a cheap flag for scans, after which the exact
+ * test decides */
+NVDYN_FUNC int nvdyn_atom_flag(const double *x, ptrdiff_t xs, const double *v, ptrdiff_t vs,
+                               const double *f, ptrdiff_t fs, double m, int style, double sdt,
+                               double fdt, const nvdyn_units *u)
+{
+  double dt;
+  const double kick = nvdyn_next_kick(style, sdt, fdt, u->ftm2v, m, &dt);
+  return (!(nvdyn_dot(x, xs, x, xs) <= DBL_MAX)) |
+      nvdyn_step_flag(v, vs, f, fs, nvdyn_clamp_factor(f, fs, u->fclamp), kick, dt, u->maxmove);
 }
 
 /* ---- stage integrators, per atom -------------------------------------- */

@@ -90,15 +90,24 @@ NVDYN_FUNC double nvdyn_rng_gamma(nvdyn_rng *r, double shape)
 }
 
 /* Sum of n squared standard normal numbers (chi-squared with n degrees of
- * freedom), n >= 0. */
+ * freedom), n >= 0: for n <= 16 as -2 ln of the product of n/2 uniform
+ * numbers (chi-squared with 2 degrees of freedom is exponential), plus one
+ * squared normal number for odd n; for larger n from a gamma deviate. */
 NVDYN_FUNC double nvdyn_rng_chi2(nvdyn_rng *r, int n)
 {
   if (n <= 0) return 0.0;
-  if (n == 1) {
-    double g = nvdyn_rng_normal(r);
-    return g * g;
+  if (n > 16) return 2.0 * nvdyn_rng_gamma(r, 0.5 * n);
+  double sum = 0.0;
+  if (n & 1) {
+    const double g = nvdyn_rng_normal(r);
+    sum = g * g;
   }
-  return 2.0 * nvdyn_rng_gamma(r, 0.5 * n);
+  if (n >= 2) {
+    double prod = 1.0;
+    for (int k = 0; k < n / 2; k++) prod *= nvdyn_rng_uniform(r);
+    sum -= 2.0 * log(prod);
+  }
+  return sum;
 }
 
 #endif /* NVDYN_KERNELS_RNG_H */

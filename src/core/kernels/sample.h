@@ -199,7 +199,7 @@ NVDYN_FUNC double nvdyn_csvr_factor(const nvdyn_stage_params *sg, nvdyn_sample *
   const nvdyn_thermostat_coef *p = &sg->c.thermostat;
   const double dof = nvdyn_dof(sg, natoms);
   if (dof <= 0.0 || ke <= 0.0) return 1.0;
-  const double c = exp(-sg->dt / p->damp);
+  const double c = p->decay;
   const double target = 0.5 * dof * boltz * p->temp;
   nvdyn_rng r =
       nvdyn_rng_make(p->seed, ss->key, 0, (uint64_t) (ss->age + 1), NVDYN_PURPOSE_CSVR);
@@ -217,7 +217,7 @@ NVDYN_FUNC nvdyn_langevin_step nvdyn_langevin_coef(const nvdyn_stage_params *sg,
                                                    const nvdyn_units *u)
 {
   nvdyn_langevin_step c;
-  c.c1 = exp(-sg->dt / sg->c.thermostat.damp);
+  c.c1 = sg->c.thermostat.decay;
   c.sigma2m = (1.0 - c.c1 * c.c1) * u->boltz * sg->c.thermostat.temp / u->mvv2e;
   return c;
 }
@@ -257,7 +257,7 @@ NVDYN_FUNC int nvdyn_check_due(const nvdyn_stage_params *sg, const nvdyn_sample 
 {
   const int64_t n = ss->steps + 1;
   if (sg->criteria == 0 && sg->maxsteps <= 0 && !nvdyn_has_drift(sg)) return 0;
-  return n % sg->every == 0 || (sg->maxsteps > 0 && n >= sg->maxsteps);
+  return sg->every == 1 || n % sg->every == 0 || (sg->maxsteps > 0 && n >= sg->maxsteps);
 }
 
 /* checks of the stage need per-atom energies */

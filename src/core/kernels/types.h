@@ -38,6 +38,7 @@ typedef struct nvdyn_fire_ase_coef {
 /* langevin, csvr, nhc */
 typedef struct nvdyn_thermostat_coef {
   double temp, damp;
+  double decay;  /* exp(-dt / damp) */
   uint64_t seed; /* langevin, csvr */
   int chain;     /* nhc */
 } nvdyn_thermostat_coef;
@@ -65,6 +66,7 @@ typedef struct nvdyn_stage_params {
 /* One sample's state: everything a step changes. Replicated on every rank
  * of a run (all ranks update it identically). */
 typedef struct nvdyn_sample {
+  /* what every step reads: the first cache line */
   uint64_t key;  /* the sample's own key of its random numbers */
   int stage;     /* stage index; nstages once done */
   int outcome;   /* nvdyn_outcome */
@@ -75,12 +77,15 @@ typedef struct nvdyn_sample {
   int64_t age;   /* steps taken in every stage: the step number of the
                   * sample's random numbers (step age + 1), so that they do
                   * not depend on when the sample was inserted */
+  double fdt, alpha;           /* FIRE time step and mixing */
+  double dtv;                  /* FIRE: last position step */
+  int64_t last_negative, nneg; /* FIRE: iteration of the last uphill step, run of them */
+  /* checks */
   double pe, fmax, ke, natoms, temp, drift; /* as of the last check */
   double pe_check, pe_prev, e0;             /* PE of the last and previous check; NVE reference */
   int pe_in_stage, has_pe_prev, has_e0;     /* pe_check, pe_prev, e0 are of this stage */
-  double fdt, alpha, dtv;                   /* FIRE time step, mixing, last position step */
-  int64_t last_negative, nneg; /* FIRE: iteration of the last uphill step, run of them */
-  double reservoir;            /* thermostat energy */
+  /* thermostats */
+  double reservoir; /* thermostat energy */
   double eta[NVDYN_MAX_CHAIN], eta_dot[NVDYN_MAX_CHAIN];
 } nvdyn_sample;
 
