@@ -421,6 +421,61 @@ TEST(FixNVDynWorkflow, RestartSplitEndsLikeUninterruptedRun)
   if (world_rank() == 0) remove(file.c_str());
 }
 
+// The per-atom index within the sample (extract "atom_index") is the rank
+// of the atom's ID among the IDs of its sample, on any number of ranks:
+// when the fix is defined, after atoms migrated between ranks, and after a
+// restart (it is in the per-atom restart data).
+TEST(FixNVDyn, AtomIndexIsTheRankOfTheIdInItsSample)
+{
+  const std::string file = "nvdyn_index_np" + std::to_string(mpi_size()) + ".restart";
+  auto check_index = [](Lammps &l, const std::string &when) {
+    int dim = -1;
+    auto *sample = static_cast<int *>(l.fix("nv")->extract("sample", dim));
+    EXPECT_EQ(dim, 1);
+    auto *index = static_cast<int *>(l.fix("nv")->extract("atom_index", dim));
+    EXPECT_EQ(dim, 1);
+    ASSERT_TRUE(sample && index);
+    // (sample, ID, index) of every atom, on every rank
+    std::vector<long> mine;
+    for (int i = 0; i < l.lmp->atom->nlocal; i++)
+      mine.insert(mine.end(), {sample[i], (long) l.lmp->atom->tag[i], index[i]});
+    int n = (int) mine.size(), size = mpi_size();
+    std::vector<int> counts(size), displs(size, 0);
+    MPI_Allgather(&n, 1, MPI_INT, counts.data(), 1, MPI_INT, MPI_COMM_WORLD);
+    for (int p = 1; p < size; p++) displs[p] = displs[p - 1] + counts[p - 1];
+    std::vector<long> all(displs.back() + counts.back());
+    MPI_Allgatherv(mine.data(), n, MPI_LONG, all.data(), counts.data(), displs.data(), MPI_LONG,
+                   MPI_COMM_WORLD);
+    std::map<long, std::vector<long>> ids;    // per sample, its IDs in increasing order
+    for (size_t k = 0; k < all.size(); k += 3) ids[all[k]].push_back(all[k + 1]);
+    for (auto &entry : ids) std::sort(entry.second.begin(), entry.second.end());
+    EXPECT_EQ(ids.size(), 6u) << when;
+    for (size_t k = 0; k < all.size(); k += 3) {
+      const auto &list = ids[all[k]];
+      const long rank = std::lower_bound(list.begin(), list.end(), all[k + 1]) - list.begin();
+      EXPECT_EQ(all[k + 2], rank) << when << ": atom " << all[k + 1];
+    }
+  };
+  {
+    Lammps l;
+    l.cmds(lj_clusters(6));
+    // atom IDs in the order of spatial bins, not of the samples
+    l.cmd("reset_atom_ids sort yes");
+    l.cmds({"fix nv all nvdyn samples molecule stage md nve velocity 0.5 77 until steps 100000"});
+    check_index(l, "defined");
+    l.cmds({"run 200", "write_restart " + file});
+    check_index(l, "after a run");
+  }
+  {
+    Lammps l;
+    l.cmds({"read_restart " + file});
+    l.cmds(lj_cluster_potential());
+    l.cmds({"fix nv all nvdyn samples molecule stage md nve velocity 0.5 77 until steps 100000"});
+    check_index(l, "after read_restart");
+  }
+  if (world_rank() == 0) remove(file.c_str());
+}
+
 // Five two-atom samples with known fates: stage a (nve, 10 steps), then
 // stage b (nve until fmax 1e-3, maxsteps 30). Molecules 1 and 2 rest in
 // their minimum (done at the first check of b), 3 and 5 vibrate (time out
