@@ -4,6 +4,7 @@
 #include "nvdyn.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
@@ -323,8 +324,7 @@ TEST(FixNVDynWorkflow, SameOnOneTwoAndThreeRanks)
 {
   if (mpi_size() < 3) GTEST_SKIP() << "needs 3 MPI ranks";
   // create_atoms numbers atoms by rank: the clusters are made on one rank and
-  // read by all three runs, so that atom IDs (the keys of the random
-  // numbers) are the same
+  // read by all three runs, so that the three start from the same data
   const std::string data = "nvdyn_ranks.data";
   MPI_Comm one;
   MPI_Comm_split(MPI_COMM_WORLD, world_rank() == 0 ? 0 : MPI_UNDEFINED, 0, &one);
@@ -369,6 +369,83 @@ TEST(FixNVDynWorkflow, SameOnOneTwoAndThreeRanks)
     EXPECT_LE(max_rel_diff(positions[r], positions[0]), 1e-8) << r + 1 << " ranks";
   }
   for (const auto &row : tables[0]) EXPECT_EQ(row[5], 1) << "every sample done";
+}
+
+// The stochastic stages' random numbers belong to the samples, not to
+// LAMMPS atom IDs: the same clusters with other atom IDs (1000 + 7 id, the
+// same order within each cluster) end bit for bit alike, and with their
+// atoms listed in reverse order (other local order, other owners) alike
+// to round-off.
+TEST(FixNVDynWorkflow, StochasticStagesDoNotDependOnAtomIds)
+{
+  const std::string data = "nvdyn_ids.data", other = "nvdyn_ids_other.data",
+                    reversed = "nvdyn_ids_reversed.data";
+  if (world_rank() == 0) {
+    {
+      MPI_Comm self;
+      MPI_Comm_split(MPI_COMM_WORLD, 0, 0, &self);
+      {
+        Lammps l({}, false, self);
+        l.cmds(lj_clusters(6));
+        l.cmd("write_data " + data + " nocoeff");
+      }
+      MPI_Comm_free(&self);
+    }
+    // the Atoms and Velocities sections: remap IDs, or reverse the lines
+    std::ofstream out_other(other), out_rev(reversed);
+    std::string section;
+    std::vector<std::string> block;
+    auto flush = [&]() {
+      for (auto it = block.rbegin(); it != block.rend(); ++it) out_rev << *it << "\n";
+      block.clear();
+    };
+    for (const auto &line : read_lines(data)) {
+      if (!line.empty() && std::isalpha((unsigned char) line[0])) {
+        flush();
+        section = line.substr(0, line.find(' '));
+      }
+      std::istringstream words(line);
+      long id = 0;
+      const bool row = (section == "Atoms" || section == "Velocities") && (words >> id);
+      if (row) {
+        std::string rest;
+        std::getline(words, rest);
+        out_other << 1000 + 7 * id << rest << "\n";
+        block.push_back(line);
+      } else {
+        flush();
+        out_other << line << "\n";
+        out_rev << line << "\n";
+      }
+    }
+    flush();
+  } else {
+    MPI_Comm self;
+    MPI_Comm_split(MPI_COMM_WORLD, MPI_UNDEFINED, 0, &self);
+  }
+  MPI_Barrier(MPI_COMM_WORLD);
+  std::vector<std::vector<std::vector<double>>> tables;
+  for (const auto &file : {data, other, reversed}) {
+    Lammps l;
+    l.cmds({"units lj", "atom_style bond", "atom_modify map array", "read_data " + file,
+            "pair_style lj/cut 2.5", "pair_coeff 1 1 1.0 1.0 2.5", "pair_modify shift yes",
+            "neighbor 0.3 bin", "neigh_modify every 1 delay 0 check yes", "timestep 0.005"});
+    l.cmds({workflow, "run_style nvpipeline", "run 20000"});
+    tables.push_back(sample_table(l, "nv"));
+  }
+  MPI_Barrier(MPI_COMM_WORLD);
+  if (world_rank() == 0)
+    for (const auto &f : {data, other, reversed}) remove(f.c_str());
+  for (size_t s = 0; s < tables[0].size(); s++) {
+    EXPECT_EQ(tables[0][s][5], 1) << "sample " << s << " done";
+    if (mpi_size() == 1) EXPECT_EQ(tables[1][s], tables[0][s]) << "other IDs, sample " << s;
+    for (int t : {1, 2})
+      for (int col : {0, 1, 2, 5, 6}) EXPECT_EQ(tables[t][s][col], tables[0][s][col]);
+    for (int t : {1, 2})
+      for (int col : {3, 7})    // energy, temperature after the stochastic stages
+        EXPECT_NEAR(tables[t][s][col], tables[0][s][col], 1e-9 * std::fabs(tables[0][s][col]))
+            << (t == 1 ? "other IDs" : "reversed") << ", column " << col;
+  }
 }
 
 // A run split by write_restart / read_restart, in the middle of the
@@ -418,6 +495,61 @@ TEST(FixNVDynWorkflow, RestartSplitEndsLikeUninterruptedRun)
   }
   EXPECT_LE(max_rel_diff(x_split, x_whole), 1e-9);
   EXPECT_LE(max_rel_diff(v_split, v_whole), 1e-9);
+  if (world_rank() == 0) remove(file.c_str());
+}
+
+// The per-atom index within the sample (extract "atom_index") is the rank
+// of the atom's ID among the IDs of its sample, on any number of ranks:
+// when the fix is defined, after atoms migrated between ranks, and after a
+// restart (it is in the per-atom restart data).
+TEST(FixNVDyn, AtomIndexIsTheRankOfTheIdInItsSample)
+{
+  const std::string file = "nvdyn_index_np" + std::to_string(mpi_size()) + ".restart";
+  auto check_index = [](Lammps &l, const std::string &when) {
+    int dim = -1;
+    auto *sample = static_cast<int *>(l.fix("nv")->extract("sample", dim));
+    EXPECT_EQ(dim, 1);
+    auto *index = static_cast<int *>(l.fix("nv")->extract("atom_index", dim));
+    EXPECT_EQ(dim, 1);
+    ASSERT_TRUE(sample && index);
+    // (sample, ID, index) of every atom, on every rank
+    std::vector<long> mine;
+    for (int i = 0; i < l.lmp->atom->nlocal; i++)
+      mine.insert(mine.end(), {sample[i], (long) l.lmp->atom->tag[i], index[i]});
+    int n = (int) mine.size(), size = mpi_size();
+    std::vector<int> counts(size), displs(size, 0);
+    MPI_Allgather(&n, 1, MPI_INT, counts.data(), 1, MPI_INT, MPI_COMM_WORLD);
+    for (int p = 1; p < size; p++) displs[p] = displs[p - 1] + counts[p - 1];
+    std::vector<long> all(displs.back() + counts.back());
+    MPI_Allgatherv(mine.data(), n, MPI_LONG, all.data(), counts.data(), displs.data(), MPI_LONG,
+                   MPI_COMM_WORLD);
+    std::map<long, std::vector<long>> ids;    // per sample, its IDs in increasing order
+    for (size_t k = 0; k < all.size(); k += 3) ids[all[k]].push_back(all[k + 1]);
+    for (auto &entry : ids) std::sort(entry.second.begin(), entry.second.end());
+    EXPECT_EQ(ids.size(), 6u) << when;
+    for (size_t k = 0; k < all.size(); k += 3) {
+      const auto &list = ids[all[k]];
+      const long rank = std::lower_bound(list.begin(), list.end(), all[k + 1]) - list.begin();
+      EXPECT_EQ(all[k + 2], rank) << when << ": atom " << all[k + 1];
+    }
+  };
+  {
+    Lammps l;
+    l.cmds(lj_clusters(6));
+    // atom IDs in the order of spatial bins, not of the samples
+    l.cmd("reset_atom_ids sort yes");
+    l.cmds({"fix nv all nvdyn samples molecule stage md nve velocity 0.5 77 until steps 100000"});
+    check_index(l, "defined");
+    l.cmds({"run 200", "write_restart " + file});
+    check_index(l, "after a run");
+  }
+  {
+    Lammps l;
+    l.cmds({"read_restart " + file});
+    l.cmds(lj_cluster_potential());
+    l.cmds({"fix nv all nvdyn samples molecule stage md nve velocity 0.5 77 until steps 100000"});
+    check_index(l, "after read_restart");
+  }
   if (world_rank() == 0) remove(file.c_str());
 }
 

@@ -13,6 +13,7 @@ FixStyle(nvdyn,FixNVDyn);
 #define NVDYN_FIX_NVDYN_H
 
 #include "fix.h"
+#include "nvdyn_samples.h"
 
 #include <memory>
 #include <string>
@@ -24,6 +25,8 @@ struct nvdyn_atoms;
 namespace LAMMPS_NS {
 
 class NVDynOutput;
+class NVDynExtXYZ;
+class NVDynGroups;
 
 class FixNVDyn : public Fix {
  public:
@@ -71,42 +74,19 @@ class FixNVDyn : public Fix {
   bool external_compute_hooks;
 
   // per stage, for the end-of-run summary
-  struct StageSummary {
-    std::string name;
-    int samples;          // samples that entered the stage
-    double mean_steps;    // mean steps they spent in it (0 if none entered)
-    bigint max_steps;     // most steps one of them spent in it
-    int timeouts;         // samples that timed out in it
-    int failures;         // samples that failed in it
-    double seconds;       // wall time of the steps, shared among stages by atoms
-  };
+  using StageSummary = NVDynStageSummary;
   std::vector<StageSummary> stage_summary() const;
 
- private:
-  enum SampleMode { SAMPLES_ALL, SAMPLES_MOLECULE, SAMPLES_CHUNK };
-  enum NanMode { NAN_FAIL, NAN_STOP, NAN_OFF };
-  struct StageArg;
-
+ protected:
   nvdyn_engine *engine;
   int nstages;
-  // LAMMPS groups: one per stage, then done, failed, timed out, and the
-  // internal group of all frozen atoms (excluded from neighbor lists)
-  std::vector<std::string> group_names;
-  std::vector<int> group_index;
-  int group_bits_all;
-  int frozen_bit;
+  NVDynConfig config;                     // the fix's arguments
+  std::unique_ptr<NVDynSamples> table;    // samples: IDs, atom counts, state copies
+  std::unique_ptr<NVDynGroups> groups;    // stage, outcome and frozen groups
 
-  int *sample;    // per-atom sample index (-1: in no sample)
+  int *sample;        // per-atom sample index (-1: in no sample)
+  int *atom_index;    // per-atom index within its sample (-1: in no sample)
   int nsamples;
-  std::vector<tagint> sample_ids;       // per sample: molecule ID, chunk ID or 1
-  std::vector<int> sample_natoms0;      // per sample: atoms when the fix was defined
-  std::vector<int> sample_natoms;       // per sample: atoms now (at the last count)
-  std::vector<int> sample_reason;       // per sample: nvdyn_reason of its outcome
-  std::vector<int> sample_stage;        // copies of the engine's per-sample state,
-  std::vector<int64_t> sample_steps;    // refreshed at the end of each step
-  std::vector<int> sample_outcome;
-  std::vector<double> sample_energy, sample_fmax, sample_temp;
-  bigint values_step;    // the step of which the three above are copies
 
   std::vector<double> stage_seconds;    // wall time per stage, shared by atoms
   std::vector<double> stage_atoms;      // scratch: active atoms per stage
@@ -114,47 +94,31 @@ class FixNVDyn : public Fix {
 
   std::string id_pe;    // compute pe/atom for the samples' energies
   class Compute *c_pe;
-  bigint pe_step;    // step on which per-atom energies are tallied
-  int nan_mode;
-  bool sink_flag;                         // finished samples are written to a sink
-  bigint log_every;                       // 0: no log
-  std::vector<std::string> elements;      // species per atom type (sink)
+  bigint pe_step;                         // step on which per-atom energies are tallied
   bool exclude_frozen;                    // frozen atoms are excluded from the neighbor lists
-  bigint total_atoms;                     // atoms of all samples
   bigint frozen_listed;                   // atoms frozen since the last neighbor list build
-  bool isolate_molecules;                 // samples are molecules: excluded from each other
   bool isolation_said;                    // setup() has said how samples are isolated
-  double escape_arg, maxmove_arg;         // keyword values: -1 default, 0 off
   double escape_margin;                   // escape guard margin, 0 = off
   bool first_step;                        // the next initial_integrate is a run's first
   bool restart_failed;                    // restart() ended in an error
   bool in_step;                           // initial_integrate came, end_of_step not yet
   std::vector<std::string> definition;    // group, samples, stages: what a restart must match
-  std::vector<double> escape_radius;      // per sample: extent at the first check,
-                                          // NaN before it, -1 unguarded (spans the box)
 
   std::unique_ptr<NVDynOutput> outfiles;    // the sink and the log
+  std::unique_ptr<NVDynExtXYZ> extxyz;      // the sink's frames
 
-  void parse_stage(int, char **, int &, std::vector<StageArg> &);
-  nvdyn_engine *create_engine(const std::vector<StageArg> &, double fclamp);
-  void create_groups();
-  void assign_samples(SampleMode, const std::string &, std::vector<int> &);
-  std::vector<int> count_sample_atoms(const int *, int);
-  std::vector<uint64_t> membership_hashes();
-  void check_lost();
-  void check_escape();
+  void open_output();
+  void fail_samples(const std::vector<int> &, int reason);
   void apply_changes(const std::vector<int> &before, bool ghosts);
-  void say_isolation();
-  void open_output(const std::string &sink, const std::string &log, bool append);
   void refresh_state();
   void refresh_values();
   void plan_step(bigint);
   void write_sink(const std::vector<int> &);
   void write_log();
-  int group_of_sample(int) const;
-  void set_stage_masks();    // local atoms; ghosts by forward comm
-  void fill_atoms(::nvdyn_atoms &);
+  virtual void set_stage_masks();    // local atoms; ghosts by forward comm
+  virtual void fill_atoms(::nvdyn_atoms &);
   void check(int status, const char *where);
+  struct NVDynSaved saved_now() const;    // collective: what a restart file must match
 };
 
 }    // namespace LAMMPS_NS

@@ -100,4 +100,28 @@ inline void register_run_style(LAMMPS_NS::LAMMPS *lmp, lammpsplugin_t *plugin, v
 
 }    // namespace NVDYN_NS
 
+// ---- LAMMPS-internal knowledge used by fix nvdyn's sample table and
+// groups (nvdyn_samples.cpp); kept together here, apart from the version
+// differences above.
+namespace NVDYN_NS {
+
+// MAX_GROUP of group.cpp, which no LAMMPS header exports
+constexpr int max_groups = 32;
+
+// Exclude the pairs of atoms both in group `name` from the neighbor lists
+// (undone by remove_group_exclusion()).
+inline void exclude_group_pair(LAMMPS_NS::Neighbor *neighbor, const std::string &name)
+{
+  neighbor->modify_params("exclude group " + name + " " + name);
+}
+
+// Exclude the pairs of atoms of group `name` in different molecules from
+// the neighbor lists (undone by remove_molecule_exclusion()).
+inline void exclude_molecules_of(LAMMPS_NS::Neighbor *neighbor, const std::string &name)
+{
+  neighbor->modify_params("exclude molecule/inter " + name);
+}
+
+}    // namespace NVDYN_NS
+
 #endif

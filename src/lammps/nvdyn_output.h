@@ -1,6 +1,7 @@
 /* -*- c++ -*- ----------------------------------------------------------
    NVDYN: the output files of fix nvdyn (the extended-XYZ sink and the
-   CSV log) and the layout of its global restart record.
+   CSV log) and the byte layout of its global restart record (its
+   contents: nvdyn_restart.h).
    See doc/fix_nvdyn.md.
 ------------------------------------------------------------------------- */
 
@@ -87,7 +88,7 @@ class NVDynOutput : protected Pointers {
 // size of the record it read.)
 class NVDynRestartRecord {
  public:
-  static constexpr int64_t VERSION = 3;
+  static constexpr int64_t VERSION = 4;
 
   template <typename T> void put(const T *values, size_t n)
   {
@@ -110,6 +111,7 @@ class NVDynRestartRecord {
     return p != nullptr;
   }
   bool at_end() const { return pos == data.size(); }
+  size_t left() const { return data.size() - pos; }
 
  private:
   std::vector<char> data;

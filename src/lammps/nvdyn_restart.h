@@ -1,0 +1,44 @@
+/* -*- c++ -*- ----------------------------------------------------------
+   NVDYN: what the global restart record of fix nvdyn holds, and how it is
+   written, read and matched against the fix that continues from it (the
+   record's byte layout: NVDynRestartRecord, nvdyn_output.h).
+------------------------------------------------------------------------- */
+
+#ifndef NVDYN_RESTART_H
+#define NVDYN_RESTART_H
+
+#include "nvdyn_output.h"
+
+#include "lmptype.h"
+
+#include <cstdint>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+namespace LAMMPS_NS {
+
+class Error;
+
+struct NVDynSaved {
+  int64_t nstages = 0;
+  std::vector<tagint> ids;                // per sample
+  std::vector<double> stage_seconds;      // wall time per stage
+  std::vector<char> state;                // the engine's state
+  NVDynOutput::Sizes sizes{};             // of the sink and the log
+  std::vector<std::string> definition;    // group, samples, stages
+  std::vector<uint64_t> membership;       // per sample, a hash of its atom IDs
+
+  // rank 0: the record, as LAMMPS reads a fix's restart record
+  void write(FILE *) const;
+  // the record in buf; an error (naming fix `id`) if it is of another
+  // layout version or corrupt
+  void read(Error *, const std::string &id, const char *buf);
+  // an error (naming fix `id`) unless this record was written by a fix
+  // defined as `now` is (samples, stages, definition, atoms of each sample)
+  void match(Error *, const std::string &id, const NVDynSaved &now) const;
+};
+
+}    // namespace LAMMPS_NS
+
+#endif

@@ -1,0 +1,465 @@
+/* ----------------------------------------------------------------------
+   NVDYN: the sample table and the groups of fix nvdyn (nvdyn_samples.h).
+------------------------------------------------------------------------- */
+
+#include "nvdyn_samples.h"
+
+#include "nvdyn.h"
+#include "nvdyn_extxyz.h"
+
+#include "atom.h"
+#include "comm.h"
+#include "compute_chunk_atom.h"
+#include "domain.h"
+#include "error.h"
+#include "force.h"
+#include "group.h"
+#include "modify.h"
+#include "utils.h"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+using namespace LAMMPS_NS;
+
+NVDynSamples::NVDynSamples(LAMMPS *lmp, int ig) :
+    Pointers(lmp), igroup(ig), groupbit(lmp->group->bitmask[ig])
+{
+}
+
+/* ----------------------------------------------------------------------
+   split the fix group into samples: ids, natoms, nsamples, and the sample
+   index of each local atom (-1 outside the fix group)
+------------------------------------------------------------------------- */
+
+void NVDynSamples::assign(const NVDynConfig &config, std::vector<int> &index,
+                          std::vector<int> &atom_index)
+{
+  const int nlocal = atom->nlocal;
+  int *mask = atom->mask;
+  index.assign(nlocal, -1);
+  nstages = (int) config.stages.size();
+  if (group->count(igroup) == 0)
+    error->all(FLERR, "Fix nvdyn: fix group '{}' has no atoms", group->names[igroup]);
+  const std::string &chunk_id = config.chunk_id;
+
+  if (config.sample_mode == NVDynConfig::SAMPLES_ALL) {
+    ids.assign(1, 1);
+    for (int i = 0; i < nlocal; i++)
+      if (mask[i] & groupbit) index[i] = 0;
+
+  } else if (config.sample_mode == NVDynConfig::SAMPLES_CHUNK) {
+    auto cchunk = dynamic_cast<ComputeChunkAtom *>(modify->compute[modify->find_compute(chunk_id)]);
+    if (!cchunk) error->all(FLERR, "Fix nvdyn: compute '{}' is not chunk/atom", chunk_id);
+    // init: it may not have been used yet; setup: the chunk IDs of its last
+    // evaluation on this step are stale when atoms were added or deleted
+    // since (setup() makes compute_ichunk() assign them afresh)
+    cchunk->init();
+    cchunk->setup();
+    int nchunk = cchunk->setup_chunks();
+    cchunk->compute_ichunk();
+    int *ichunk = cchunk->ichunk;
+    int unassigned = 0, all_unassigned = 0;
+    for (int i = 0; i < nlocal; i++) {
+      if (!(mask[i] & groupbit)) continue;
+      if (ichunk[i] < 1 || ichunk[i] > nchunk)    // (nchunk is counted once per step)
+        unassigned++;
+      else
+        index[i] = ichunk[i] - 1;
+    }
+    MPI_Allreduce(&unassigned, &all_unassigned, 1, MPI_INT, MPI_SUM, world);
+    if (all_unassigned)
+      error->all(FLERR, "Fix nvdyn: {} atoms of the fix group are in no chunk of compute '{}'",
+                 all_unassigned, chunk_id);
+    ids.resize(nchunk);
+    for (int c = 0; c < nchunk; c++) ids[c] = c + 1;
+
+  } else {
+    // molecule IDs of the fix group, gathered from all ranks, sorted, unique
+    tagint *molecule = atom->molecule;
+    std::vector<tagint> mine;
+    int zero = 0, all_zero = 0;
+    for (int i = 0; i < nlocal; i++) {
+      if (!(mask[i] & groupbit)) continue;
+      if (molecule[i] == 0) zero++;
+      mine.push_back(molecule[i]);
+    }
+    MPI_Allreduce(&zero, &all_zero, 1, MPI_INT, MPI_SUM, world);
+    if (all_zero)
+      error->all(FLERR, "Fix nvdyn: samples molecule: {} atoms of the fix group have molecule ID 0",
+                 all_zero);
+    std::sort(mine.begin(), mine.end());
+    mine.erase(std::unique(mine.begin(), mine.end()), mine.end());
+    int n = (int) mine.size();
+    std::vector<int> counts(comm->nprocs), displs(comm->nprocs, 0);
+    MPI_Allgather(&n, 1, MPI_INT, counts.data(), 1, MPI_INT, world);
+    for (int p = 1; p < comm->nprocs; p++) displs[p] = displs[p - 1] + counts[p - 1];
+    std::vector<tagint> all(displs.back() + counts.back());
+    MPI_Allgatherv(mine.data(), n, MPI_LMP_TAGINT, all.data(), counts.data(), displs.data(),
+                   MPI_LMP_TAGINT, world);
+    std::sort(all.begin(), all.end());
+    all.erase(std::unique(all.begin(), all.end()), all.end());
+    ids = all;
+    for (int i = 0; i < nlocal; i++) {
+      if (mask[i] & groupbit)
+        index[i] = (int) (std::lower_bound(all.begin(), all.end(), molecule[i]) - all.begin());
+    }
+  }
+
+  // chunks without atoms (chunk/atom molecule numbers chunks up to the
+  // largest molecule ID) are no samples; the fix group is not empty and
+  // each of its atoms is in a sample: nsamples >= 1
+  std::vector<int> count = count_atoms(index.data(), (int) ids.size());
+  std::vector<int> renumber(ids.size(), -1);
+  nsamples = 0;
+  for (size_t c = 0; c < ids.size(); c++)
+    if (count[c] > 0) {
+      renumber[c] = nsamples;
+      ids[nsamples] = ids[c];
+      count[nsamples++] = count[c];
+    }
+  ids.resize(nsamples);
+  count.resize(nsamples);
+  natoms = count;
+  natoms0 = natoms;
+  total_atoms = std::accumulate(natoms.begin(), natoms.end(), (bigint) 0);
+  escape_radius.assign(nsamples, NAN);
+  for (int i = 0; i < nlocal; i++)
+    if (index[i] >= 0) index[i] = renumber[index[i]];
+
+  // samples that are whole molecules, each its own, are isolated by a
+  // molecule exclusion (see setup())
+  isolate_molecules = false;
+  if (atom->molecule_flag && nsamples > 1) {
+    std::vector<tagint> lo(nsamples, MAXTAGINT), hi(nsamples, -MAXTAGINT);
+    for (int i = 0; i < nlocal; i++) {
+      if (index[i] < 0) continue;
+      lo[index[i]] = std::min(lo[index[i]], atom->molecule[i]);
+      hi[index[i]] = std::max(hi[index[i]], atom->molecule[i]);
+    }
+    MPI_Allreduce(MPI_IN_PLACE, lo.data(), nsamples, MPI_LMP_TAGINT, MPI_MIN, world);
+    MPI_Allreduce(MPI_IN_PLACE, hi.data(), nsamples, MPI_LMP_TAGINT, MPI_MAX, world);
+    isolate_molecules = lo == hi;       // one molecule ID per sample ...
+    std::sort(lo.begin(), lo.end());    // ... and no ID in two samples
+    if (std::adjacent_find(lo.begin(), lo.end()) != lo.end()) isolate_molecules = false;
+  }
+  index_in_samples(index, atom_index);
+}
+
+/* ----------------------------------------------------------------------
+   per local atom, the rank of its atom ID among the IDs of its sample:
+   the (sample, ID) pairs of sample s go to rank s % nprocs, which sorts
+   them and sends each pair's rank back
+------------------------------------------------------------------------- */
+
+void NVDynSamples::index_in_samples(const std::vector<int> &index,
+                                    std::vector<int> &atom_index) const
+{
+  const int nprocs = comm->nprocs, nlocal = atom->nlocal;
+  std::vector<int> nsend(nprocs, 0), nrecv(nprocs), sdispl(nprocs, 0), rdispl(nprocs, 0);
+  for (int i = 0; i < nlocal; i++)
+    if (index[i] >= 0) nsend[index[i] % nprocs]++;
+  MPI_Alltoall(nsend.data(), 1, MPI_INT, nrecv.data(), 1, MPI_INT, world);
+  for (int p = 1; p < nprocs; p++) {
+    sdispl[p] = sdispl[p - 1] + nsend[p - 1];
+    rdispl[p] = rdispl[p - 1] + nrecv[p - 1];
+  }
+  const int nout = sdispl.back() + nsend.back(), nin = rdispl.back() + nrecv.back();
+  std::vector<int> slot(nlocal, -1), fill(sdispl);
+  std::vector<int64_t> out(2 * (size_t) nout), in(2 * (size_t) nin);
+  for (int i = 0; i < nlocal; i++) {
+    if (index[i] < 0) continue;
+    slot[i] = fill[index[i] % nprocs]++;
+    out[2 * slot[i]] = index[i];
+    out[2 * slot[i] + 1] = atom->tag[i];
+  }
+  auto twice = [](std::vector<int> v) {
+    for (int &n : v) n *= 2;
+    return v;
+  };
+  MPI_Alltoallv(out.data(), twice(nsend).data(), twice(sdispl).data(), MPI_INT64_T, in.data(),
+                twice(nrecv).data(), twice(rdispl).data(), MPI_INT64_T, world);
+
+  std::vector<int> order(nin), rank_in(nin), rank_out(nout);
+  std::iota(order.begin(), order.end(), 0);
+  std::sort(order.begin(), order.end(), [&](int a, int b) {
+    return std::make_pair(in[2 * a], in[2 * a + 1]) < std::make_pair(in[2 * b], in[2 * b + 1]);
+  });
+  for (int k = 0, first = 0; k < nin; k++) {
+    if (k > 0 && in[2 * order[k]] != in[2 * order[k - 1]]) first = k;
+    rank_in[order[k]] = k - first;
+  }
+  MPI_Alltoallv(rank_in.data(), nrecv.data(), rdispl.data(), MPI_INT, rank_out.data(), nsend.data(),
+                sdispl.data(), MPI_INT, world);
+  atom_index.assign(nlocal, -1);
+  for (int i = 0; i < nlocal; i++)
+    if (slot[i] >= 0) atom_index[i] = rank_out[slot[i]];
+}
+
+/* ----------------------------------------------------------------------
+   per sample, a hash of the IDs of its atoms (a sum of mixed IDs: the
+   same on any number of ranks, in any order), over all ranks
+------------------------------------------------------------------------- */
+
+std::vector<uint64_t> NVDynSamples::membership_hashes(const int *sample) const
+{
+  std::vector<uint64_t> hash(nsamples, 0);
+  for (int i = 0; i < atom->nlocal; i++) {
+    if (sample[i] < 0) continue;
+    uint64_t z = (uint64_t) atom->tag[i] + 0x9e3779b97f4a7c15ULL;    // SplitMix64 finaliser
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    hash[sample[i]] += z ^ (z >> 31);
+  }
+  MPI_Allreduce(MPI_IN_PLACE, hash.data(), nsamples, MPI_UINT64_T, MPI_SUM, world);
+  return hash;
+}
+
+/* ----------------------------------------------------------------------
+   atoms per sample (of n samples) over all ranks, from a per-atom index
+------------------------------------------------------------------------- */
+
+std::vector<int> NVDynSamples::count_atoms(const int *index, int n) const
+{
+  std::vector<int> mine(n, 0), all(n, 0);
+  for (int i = 0; i < atom->nlocal; i++)
+    if (index[i] >= 0) mine[index[i]]++;
+  MPI_Allreduce(mine.data(), all.data(), n, MPI_INT, MPI_SUM, world);
+  return all;
+}
+
+/* ----------------------------------------------------------------------
+   the current atom count of each sample; the samples with fewer atoms
+   than they were defined with. A full count only when the total is short.
+------------------------------------------------------------------------- */
+
+std::vector<int> NVDynSamples::short_samples(const int *sample)
+{
+  bigint mine = 0, all = 0, expected = 0;
+  for (int i = 0; i < atom->nlocal; i++) mine += sample[i] >= 0;
+  MPI_Allreduce(&mine, &all, 1, MPI_LMP_BIGINT, MPI_SUM, world);
+  for (int n : natoms) expected += n;
+  std::vector<int> lost;
+  if (all == expected) return lost;
+  natoms = count_atoms(sample, nsamples);
+  for (int s = 0; s < nsamples; s++)
+    if (natoms[s] < natoms0[s]) lost.push_back(s);
+  return lost;
+}
+
+/* ----------------------------------------------------------------------
+   escape guard: the distance of each atom from its sample's centre
+   (unwrapped positions) may exceed the sample's extent at its first check
+   by at most margin. Samples whose extent plus margin spans a periodic box
+   length (a bulk sample) are not guarded.
+------------------------------------------------------------------------- */
+
+std::vector<int> NVDynSamples::escaped(const int *sample, double margin)
+{
+  auto guarded = [&](int s) {
+    return s >= 0 && outcome[s] == NVDYN_ACTIVE && !(escape_radius[s] < 0.0);
+  };
+  const int nlocal = atom->nlocal;
+  double **x = atom->x;
+  std::vector<double> sum(4 * (size_t) nsamples, 0.0), r2(nsamples, 0.0);
+  double xu[3];
+  for (int i = 0; i < nlocal; i++) {
+    if (!guarded(sample[i])) continue;
+    domain->unmap(x[i], atom->image[i], xu);
+    double *c = &sum[4 * sample[i]];
+    for (int k = 0; k < 3; k++) c[k] += xu[k];
+    c[3] += 1.0;
+  }
+  MPI_Allreduce(MPI_IN_PLACE, sum.data(), 4 * nsamples, MPI_DOUBLE, MPI_SUM, world);
+  for (int i = 0; i < nlocal; i++) {
+    if (!guarded(sample[i])) continue;
+    domain->unmap(x[i], atom->image[i], xu);
+    const double *c = &sum[4 * sample[i]];
+    double d2 = 0.0;
+    for (int k = 0; k < 3; k++) d2 += (xu[k] - c[k] / c[3]) * (xu[k] - c[k] / c[3]);
+    r2[sample[i]] = std::max(r2[sample[i]], d2);
+  }
+  MPI_Allreduce(MPI_IN_PLACE, r2.data(), nsamples, MPI_DOUBLE, MPI_MAX, world);
+  const double *prd = domain->prd;
+  const int *periodic = domain->periodicity;
+  std::vector<int> escapes;
+  for (int s = 0; s < nsamples; s++) {
+    if (!guarded(s) || sum[4 * s + 3] == 0.0) continue;
+    const double r = sqrt(r2[s]);
+    if (std::isnan(escape_radius[s])) {
+      escape_radius[s] = r;
+      for (int k = 0; k < 3; k++)
+        if (periodic[k] && 2.0 * (r + margin) >= prd[k]) escape_radius[s] = -1.0;
+    } else if (r > escape_radius[s] + margin) {
+      escapes.push_back(s);
+    }
+  }
+  return escapes;
+}
+
+void NVDynSamples::warn_orphans(const int *sample) const
+{
+  int *mask = atom->mask;
+  int orphans = 0, all_orphans = 0;
+  for (int i = 0; i < atom->nlocal; i++)
+    if ((mask[i] & groupbit) && sample[i] < 0) orphans++;
+  MPI_Allreduce(&orphans, &all_orphans, 1, MPI_INT, MPI_SUM, world);
+  if (all_orphans && comm->me == 0)
+    error->warning(
+        FLERR,
+        "Fix nvdyn: {} atoms joined the fix group after the fix was defined; they belong "
+        "to no sample and are not integrated",
+        all_orphans);
+}
+
+/* ----------------------------------------------------------------------
+   how the samples are kept apart (log), and what couples them (warnings)
+------------------------------------------------------------------------- */
+
+void NVDynSamples::say_isolation(const std::string &fix_id) const
+{
+  if (nsamples == 1) return;
+  const bigint outside = atom->natoms - group->count(igroup);
+  if (comm->me != 0) return;
+  if (isolate_molecules)
+    utils::logmesg(lmp,
+                   "Fix nvdyn {}: samples are molecules: pairs of atoms of two samples are "
+                   "excluded from the neighbor lists (neigh_modify exclude molecule/inter {})\n",
+                   fix_id, group->names[igroup]);
+  else
+    utils::logmesg(lmp,
+                   "Fix nvdyn {}: samples are not single molecules: only their distance keeps "
+                   "them apart (atoms of two samples within the cutoff interact)\n",
+                   fix_id);
+  if (force->kspace)
+    error->warning(FLERR, "Fix nvdyn {}: kspace style {} couples every sample with every other",
+                   fix_id, force->kspace_style);
+  if (outside > 0)
+    error->warning(FLERR, "Fix nvdyn {}: atoms outside the fix group interact with every sample",
+                   fix_id);
+}
+
+/* ----------------------------------------------------------------------
+   the copies of the engine's per-sample state
+------------------------------------------------------------------------- */
+
+int NVDynSamples::refresh_state(const nvdyn_engine *engine)
+{
+  stage.resize(nsamples);
+  steps.resize(nsamples);
+  outcome.resize(nsamples);
+  reason.resize(nsamples);
+  values_step = -1;
+  int status = nvdyn_get_sample_reasons(engine, reason.data());
+  if (status == NVDYN_OK) status = nvdyn_get_sample_stages(engine, stage.data());
+  if (status == NVDYN_OK) status = nvdyn_get_sample_steps(engine, steps.data());
+  if (status == NVDYN_OK) status = nvdyn_get_sample_outcomes(engine, outcome.data());
+  return status;
+}
+
+int NVDynSamples::refresh_values(const nvdyn_engine *engine, bigint step)
+{
+  if (values_step == step && !energy.empty()) return NVDYN_OK;
+  energy.resize(nsamples);
+  fmax.resize(nsamples);
+  temp.resize(nsamples);
+  int status = nvdyn_get_sample_values(engine, NVDYN_VALUE_ENERGY, energy.data());
+  if (status == NVDYN_OK) status = nvdyn_get_sample_values(engine, NVDYN_VALUE_FMAX, fmax.data());
+  if (status == NVDYN_OK)
+    status = nvdyn_get_sample_values(engine, NVDYN_VALUE_TEMPERATURE, temp.data());
+  values_step = step;
+  return status;
+}
+
+int NVDynSamples::group_of(int s) const
+{
+  switch (outcome[s]) {
+    case NVDYN_ACTIVE:
+      return stage[s];
+    case NVDYN_DONE:
+      return nstages;
+    case NVDYN_FAILED:
+      return nstages + 1;
+    default:
+      return nstages + 2;
+  }
+}
+
+bool NVDynSamples::none_active() const
+{
+  return std::none_of(outcome.begin(), outcome.end(), [](int o) { return o == NVDYN_ACTIVE; });
+}
+
+/* ----------------------------------------------------------------------
+   per stage: samples that entered it, their steps in it, how many timed
+   out or failed there, and its share of the wall time
+------------------------------------------------------------------------- */
+
+std::vector<NVDynStageSummary> NVDynSamples::stage_summary(const nvdyn_engine *engine,
+                                                           const std::vector<std::string> &names,
+                                                           const std::vector<double> &seconds) const
+{
+  std::vector<NVDynStageSummary> table(nstages);
+  std::vector<int64_t> steps_in(nstages);
+  std::vector<double> total(nstages, 0.0);
+  for (int k = 0; k < nstages; k++) table[k] = {names[k], 0, 0.0, 0, 0, 0, seconds[k]};
+  for (int s = 0; s < nsamples; s++) {
+    nvdyn_get_sample_stage_steps(engine, s, steps_in.data());
+    const int last = std::min(stage[s], nstages - 1);
+    for (int k = 0; k <= last; k++) {
+      // a sample in stage k has entered it, even before its first step there
+      table[k].samples++;
+      total[k] += (double) steps_in[k];
+      table[k].max_steps = std::max(table[k].max_steps, (bigint) steps_in[k]);
+    }
+    if (outcome[s] == NVDYN_TIMEOUT) table[stage[s]].timeouts++;
+    if (outcome[s] == NVDYN_FAILED) table[stage[s]].failures++;
+  }
+  for (int k = 0; k < nstages; k++)
+    if (table[k].samples) table[k].mean_steps = total[k] / table[k].samples;
+  return table;
+}
+
+/* ----------------------------------------------------------------------
+   the per-sample array and the log rows
+------------------------------------------------------------------------- */
+
+bool NVDynSamples::is_value_column(int col)
+{
+  return col == COL_ENERGY || col == COL_FMAX || col == COL_TEMP;
+}
+
+double NVDynSamples::column(int s, int col) const
+{
+  switch (col) {
+    case COL_ID:
+      return (double) ids[s];
+    case COL_STAGE:
+      return (double) stage[s] + 1.0;
+    case COL_STEPS:
+      return (double) steps[s];
+    case COL_ENERGY:
+      return energy[s];
+    case COL_FMAX:
+      return fmax[s];
+    case COL_OUTCOME:
+      return (double) outcome[s];
+    case COL_ATOMS:
+      return (double) natoms[s];
+    case COL_REASON:
+      return (double) reason[s];
+    default:
+      return temp[s];
+  }
+}
+
+std::string NVDynSamples::log_rows(bigint step, const std::vector<std::string> &group_names) const
+{
+  std::string text;
+  for (int s = 0; s < nsamples; s++)
+    fmt::format_to(std::back_inserter(text), "{},{},{},{},{:.16g},{:.16g},{:.16g}\n", step, ids[s],
+                   group_names[std::min(stage[s], nstages)], nvdyn_outcome_name(outcome[s]),
+                   energy[s], fmax[s], temp[s]);
+  return text;
+}
