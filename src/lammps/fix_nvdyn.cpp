@@ -82,7 +82,15 @@ FixNVDyn::FixNVDyn(LAMMPS *lmp, int narg, char **arg) :
   // from here on nothing fails except file opening
 
   open_output();
-  exclude_frozen = config.samples_can_finish();
+  // samples finish through criteria, maxsteps, a drift monitor or FIRE's
+  // uphill limit (the core's nvdyn_stage_can_finish); with none of those,
+  // only a failed sample would be frozen and the exclusion would cost every
+  // neighbor list build for nothing
+  for (int k = 0; k < nstages; k++) {
+    int can = 0;
+    check(nvdyn_stage_can_finish(engine, k, &can), "stages");
+    exclude_frozen = exclude_frozen || can;
+  }
   groups->create(exclude_frozen, table->isolate_molecules);
   stage_seconds.assign(nstages, 0.0);
   stage_atoms.assign(nstages, 0.0);

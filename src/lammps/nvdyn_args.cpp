@@ -68,25 +68,61 @@ bool is_top_keyword(const char *arg)
   return false;
 }
 
-// Arguments after a stage's style, in order (style -> C core parameters).
-const std::map<std::string, std::vector<std::string>> style_args = {
-    {"fire", {}},
-    {"fire/ase", {}},
-    {"nve", {}},
-    {"langevin", {"temp", "damp", "seed"}},
-    {"csvr", {"temp", "damp", "seed"}},
-    {"nhc", {"temp", "damp"}}};
+// The stage styles, parameters and criteria come from the C core's table
+// (nvdyn_style_*, nvdyn_criterion_*): a style's required parameters, in
+// table order, are its positional arguments; every other parameter of any
+// style is a keyword with one value, which the core checks against the
+// stage's style; velocity takes a temperature and a seed.
 
-// Stage keywords with one value, passed to the C core under the same name,
-// which checks ranges and whether the keyword applies to the style.
-enum ValueKind { REAL, INTEGER, YESNO };
-const std::map<std::string, ValueKind> stage_keywords = {
-    {"dt", REAL},           {"every", INTEGER},  {"maxsteps", INTEGER},   {"extra_dof", INTEGER},
-    {"drift", REAL},        {"chain", INTEGER},  {"tmax", REAL},          {"tmin", REAL},
-    {"delaystep", INTEGER}, {"dtgrow", REAL},    {"dtshrink", REAL},      {"alpha0", REAL},
-    {"alphashrink", REAL},  {"vdfmax", INTEGER}, {"halfstepback", YESNO}, {"initialdelay", YESNO},
-    {"dmax", REAL},         {"maxstep", REAL},   {"dtmax", REAL},         {"nmin", INTEGER},
-    {"finc", REAL},         {"fdec", REAL},      {"astart", REAL},        {"fa", REAL}};
+// the parameter of some style named `name`, if any
+bool find_param(const std::string &name, nvdyn_param_desc &out)
+{
+  for (int s = 0; s < nvdyn_style_count(); s++) {
+    nvdyn_style_desc d;
+    nvdyn_style_info(s, &d);
+    for (int k = 0; k < d.nparams; k++)
+      if (nvdyn_style_param(s, k, &out) == NVDYN_OK && name == out.name) return true;
+  }
+  return false;
+}
+
+// a parameter that some style takes as a positional argument
+bool is_positional(const std::string &name)
+{
+  for (int s = 0; s < nvdyn_style_count(); s++) {
+    nvdyn_style_desc d;
+    nvdyn_style_info(s, &d);
+    nvdyn_param_desc p;
+    for (int k = 0; k < d.nparams; k++)
+      if (nvdyn_style_param(s, k, &p) == NVDYN_OK && p.required && name == p.name) return true;
+  }
+  return false;
+}
+
+bool find_criterion(const std::string &name, nvdyn_param_desc &out)
+{
+  for (int k = 0; k < nvdyn_criterion_count(); k++)
+    if (nvdyn_criterion_info(k, &out) == NVDYN_OK && name == out.name) return true;
+  return false;
+}
+
+std::string criterion_names()
+{
+  std::string names;
+  nvdyn_param_desc p;
+  for (int k = 0; k < nvdyn_criterion_count(); k++)
+    if (nvdyn_criterion_info(k, &p) == NVDYN_OK) names += std::string(k ? ", " : "") + p.name;
+  return names;
+}
+
+// a value of parameter or criterion p; integers must be >= lo
+double parse_value(Error *error, const std::string &what, const char *str,
+                   const nvdyn_param_desc &p, bigint lo)
+{
+  if (p.type == NVDYN_TYPE_FLAG) return parse_yesno(error, what, str) ? 1.0 : 0.0;
+  if (p.type == NVDYN_TYPE_INTEGER) return (double) parse_int(error, what, str, lo);
+  return parse_real(error, what, str);
+}
 
 // stage NAME STYLE [style args] [keyword value ...] [until criterion value ...]
 NVDynConfig::Stage parse_stage(Error *error, int narg, char **arg, int &iarg)
@@ -96,18 +132,26 @@ NVDynConfig::Stage parse_stage(Error *error, int narg, char **arg, int &iarg)
   st.name = arg[iarg + 1];
   st.style = arg[iarg + 2];
   iarg += 3;
-  auto sa = style_args.find(st.style);
-  if (sa == style_args.end())
+  const int style = nvdyn_style_index(st.style.c_str());
+  if (style < 0)
     error->all(FLERR, "Fix nvdyn: stage {}: unknown stage style '{}'", st.name, st.style);
-  const auto &names = sa->second;
-  if (iarg + (int) names.size() > narg)
+  nvdyn_style_desc sd;
+  nvdyn_style_info(style, &sd);
+  std::vector<nvdyn_param_desc> positional;
+  std::vector<std::string> names;
+  for (int k = 0; k < sd.nparams; k++) {
+    nvdyn_param_desc p;
+    if (nvdyn_style_param(style, k, &p) == NVDYN_OK && p.required) {
+      positional.push_back(p);
+      names.emplace_back(p.name);
+    }
+  }
+  if (iarg + (int) positional.size() > narg)
     error->all(FLERR, "Fix nvdyn: stage {}: style {} needs {} values ({})", st.name, st.style,
-               names.size(), fmt::join(names, " "));
-  for (const auto &name : names) {
-    const std::string what = fmt::format("stage {} {} {}", st.name, st.style, name);
-    double val = name == "seed" ? (double) parse_int(error, what, arg[iarg], 1)
-                                : parse_real(error, what, arg[iarg]);
-    st.params.emplace_back(name, val);
+               positional.size(), fmt::join(names, " "));
+  for (const auto &p : positional) {
+    const std::string what = fmt::format("stage {} {} {}", st.name, st.style, p.name);
+    st.params.emplace_back(p.name, parse_value(error, what, arg[iarg], p, (bigint) p.lo));
     iarg++;
   }
 
@@ -117,21 +161,19 @@ NVDynConfig::Stage parse_stage(Error *error, int narg, char **arg, int &iarg)
     if (key == "until") {
       iarg++;
       int ncrit = 0;
-      while (iarg < narg) {
+      nvdyn_param_desc c;
+      while (iarg < narg && find_criterion(arg[iarg], c)) {
         const std::string crit = arg[iarg];
-        if (crit != "fmax" && crit != "de" && crit != "steps") break;
         if (iarg + 1 >= narg)
           error->all(FLERR, "Fix nvdyn: stage {} criterion {} needs a value", st.name, crit);
         const std::string cwhat = fmt::format("stage {} criterion {}", st.name, crit);
-        double val = crit == "steps" ? (double) parse_int(error, cwhat, arg[iarg + 1], 1)
-                                     : parse_real(error, cwhat, arg[iarg + 1]);
-        st.until.emplace_back(crit, val);
+        st.until.emplace_back(crit, parse_value(error, cwhat, arg[iarg + 1], c, (bigint) c.lo));
         iarg += 2;
         ncrit++;
       }
       if (ncrit == 0)
-        error->all(FLERR, "Fix nvdyn: stage {} has 'until' without criteria (fmax, de, steps)",
-                   st.name);
+        error->all(FLERR, "Fix nvdyn: stage {} has 'until' without criteria ({})", st.name,
+                   criterion_names());
     } else if (key == "velocity") {
       if (iarg + 2 >= narg)
         error->all(FLERR, "Fix nvdyn: stage {} velocity needs a temperature and a seed", st.name);
@@ -139,15 +181,12 @@ NVDynConfig::Stage parse_stage(Error *error, int narg, char **arg, int &iarg)
       st.params.emplace_back("velocity_seed",
                              (double) parse_int(error, what + " seed", arg[iarg + 2], 1));
       iarg += 3;
-    } else if (stage_keywords.count(key)) {
+    } else if (nvdyn_param_desc p; key != "velocity_seed" && !is_positional(key) &&
+               find_param(key, p)) {
       if (iarg + 1 >= narg) error->all(FLERR, "Fix nvdyn: stage {} {} needs a value", st.name, key);
-      const ValueKind kind = stage_keywords.at(key);
-      double val = kind == REAL ? parse_real(error, what, arg[iarg + 1])
-          : kind == INTEGER     ? (double) parse_int(error, what, arg[iarg + 1], 0)
-                                : (parse_yesno(error, what, arg[iarg + 1]) ? 1.0 : 0.0);
-      st.params.emplace_back(key, val);
+      st.params.emplace_back(key, parse_value(error, what, arg[iarg + 1], p, 0));
       iarg += 2;
-    } else if (key == "fmax" || key == "de" || key == "steps") {
+    } else if (nvdyn_param_desc c; find_criterion(key, c)) {
       error->all(FLERR, "Fix nvdyn: stage {}: criterion '{}' must follow 'until'", st.name, key);
     } else {
       error->all(FLERR, "Fix nvdyn: stage {} has unknown keyword '{}'", st.name, key);
@@ -272,16 +311,6 @@ NVDynConfig LAMMPS_NS::parse_nvdyn_args(LAMMPS *lmp, int narg, char **arg)
   if (!c.elements.empty() && c.sink_file.empty())
     error->all(FLERR, "Fix nvdyn: elements is used only with sink");
   return c;
-}
-
-bool NVDynConfig::samples_can_finish() const
-{
-  for (const auto &st : stages) {
-    if (!st.until.empty() || st.style == "fire" || st.style == "fire/ase") return true;
-    for (const auto &p : st.params)
-      if ((p.first == "maxsteps" || p.first == "drift") && p.second > 0.0) return true;
-  }
-  return false;
 }
 
 std::vector<std::string> NVDynConfig::definition(const std::string &fix_group) const

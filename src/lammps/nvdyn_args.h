@@ -44,9 +44,6 @@ struct NVDynConfig {
   bool append = false;
   double escape = -1.0, maxmove = -1.0;    // -1 default, 0 off
 
-  // samples can finish (criteria, maxsteps, a drift monitor or FIRE's
-  // uphill limit), so frozen atoms are worth excluding from neighbor lists
-  bool samples_can_finish() const;
   // what a restart file must match: fix group, samples, stage definitions
   std::vector<std::string> definition(const std::string &fix_group) const;
 };
