@@ -96,7 +96,10 @@ void stages(nvdyn_engine *e, int nsamples)
   ASSERT_EQ(nvdyn_stage_add(e, "fire", nullptr), NVDYN_OK);
   ASSERT_EQ(nvdyn_stage_until(e, 0, "fmax", 1e-3), NVDYN_OK);
   ASSERT_EQ(nvdyn_stage_add(e, "csvr", nullptr), NVDYN_OK);
-  for (auto [k, v] : {std::pair{"temp", 0.3}, {"damp", 0.2}, {"seed", 11.0}, {"velocity", 0.3},
+  for (auto [k, v] : {std::pair{"temp", 0.3},
+                      {"damp", 0.2},
+                      {"seed", 11.0},
+                      {"velocity", 0.3},
                       {"velocity_seed", 5.0}})
     ASSERT_EQ(nvdyn_stage_set(e, 1, k, v), NVDYN_OK);
   ASSERT_EQ(nvdyn_stage_until(e, 1, "steps", 40), NVDYN_OK);
@@ -284,7 +287,8 @@ TEST(CoreLifecycle, TableIntrospection)
     EXPECT_EQ(nvdyn_style_index(d.name), s);
     EXPECT_GT(std::strlen(d.description), 10u);
   }
-  EXPECT_EQ(names, (std::vector<std::string>{"fire", "fire/ase", "nve", "langevin", "csvr", "nhc"}));
+  EXPECT_EQ(names,
+            (std::vector<std::string>{"fire", "fire/ase", "nve", "langevin", "csvr", "nhc"}));
   EXPECT_EQ(nvdyn_style_index("verlet"), -1);
 
   // csvr: temp damp seed are required, first, in that order (fix nvdyn's

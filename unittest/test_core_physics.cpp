@@ -734,8 +734,8 @@ struct Trajectory {
 };
 
 // other_ids: the atoms get other IDs, in the same order (1000 + 7 id)
-void langevin_permuted(const std::vector<int> &perm, bool other_ids, bool velocity_init, double seed,
-                       Trajectory &tr)
+void langevin_permuted(const std::vector<int> &perm, bool other_ids, bool velocity_init,
+                       double seed, Trajectory &tr)
 {
   const int n = (int) perm.size();
   // the reference system, atom i has id i + 1

@@ -104,12 +104,12 @@ nvdyn_status nvdyn_engine_set(nvdyn_engine *e, const char *name, double value)
   if (k <= E_BOLTZ && !(value > 0.0))
     return nvdyn_i_fail(e, NVDYN_ERR_VALUE, "engine setting %s must be > 0, got %g", name, value);
   if ((k == E_FCLAMP || k == E_MAXMOVE) && value < 0.0)
-    return nvdyn_i_fail(e, NVDYN_ERR_VALUE, "engine setting %s must be >= 0, got %g", name,
-                        value);
+    return nvdyn_i_fail(e, NVDYN_ERR_VALUE, "engine setting %s must be >= 0, got %g", name, value);
   if (k == E_NAN && value != 0.0 && value != 1.0)
     return nvdyn_i_fail(e, NVDYN_ERR_VALUE, "engine setting nan must be 0 or 1, got %g", value);
-  double *slot[NENGINE] = {&e->dt,           &e->units.ftm2v,  &e->units.mvv2e,  &e->units.boltz,
-                           &e->units.fclamp, NULL,             &e->units.maxmove};
+  double *slot[NENGINE] = {&e->dt,           &e->units.ftm2v,  &e->units.mvv2e,
+                           &e->units.boltz,  &e->units.fclamp, NULL,
+                           &e->units.maxmove};
   if (k == E_NAN)
     e->nan_check = (int) value;
   else

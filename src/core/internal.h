@@ -76,11 +76,11 @@ struct nvdyn_engine {
 
   int nsamples;
   nvdyn_sample *samples;
-  int64_t *stage_steps; /* [nsamples][nstages] steps in stages the sample has left (the
+  int64_t *stage_steps;      /* [nsamples][nstages] steps in stages the sample has left (the
                          * current stage's are its steps) */
-  int vinit_due;         /* a sample may have velocities to set */
-  int *active, nactive; /* slots of the active samples, increasing */
-  signed char *due;      /* end_step: a check is due for active[k] */
+  int vinit_due;             /* a sample may have velocities to set */
+  int *active, nactive;      /* slots of the active samples, increasing */
+  signed char *due;          /* end_step: a check is due for active[k] */
   int nstyle[NVDYN_NSTYLES]; /* active samples per stage style */
   int dirty;                 /* a slot was reset or loaded: rebuild the active list */
   int *converged, nconverged;

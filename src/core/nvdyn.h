@@ -83,13 +83,13 @@ typedef struct nvdyn_atoms {
   const double *type_mass; /* per-type masses, indexed by type (1..ntypes) */
   const int *type;         /* per-atom type in 1..ntypes */
   int ntypes;
-  const int *sample;     /* per-atom sample index in [0, nsamples), or < 0 */
-  const int32_t *index;  /* per-atom index within its sample (0 .. n-1 for a
+  const int *sample;    /* per-atom sample index in [0, nsamples), or < 0 */
+  const int32_t *index; /* per-atom index within its sample (0 .. n-1 for a
                           * sample of n atoms, the same however the caller
                           * numbers or orders its atoms): with the sample's
                           * key, the key of the atom's random numbers; needed
                           * by langevin stages and velocity draws, else NULL */
-  const double *pe;      /* per-atom potential energy, or NULL; needed only on
+  const double *pe;     /* per-atom potential energy, or NULL; needed only on
                           * steps for which nvdyn_need_energy() says so */
 } nvdyn_atoms;
 
@@ -246,12 +246,12 @@ typedef struct nvdyn_style_desc {
  * types. Strings are static. */
 typedef struct nvdyn_param_desc {
   const char *name, *description;
-  int type;         /* nvdyn_param_type */
+  int type; /* nvdyn_param_type */
   double lo, hi;
   int lo_open;
-  int required;     /* parameters: the style needs it set (no default);
+  int required;    /* parameters: the style needs it set (no default);
                      * required parameters come first in table order */
-  int has_default;  /* def is the default ("dt": none, the engine's dt) */
+  int has_default; /* def is the default ("dt": none, the engine's dt) */
   double def;
   int needs_energy; /* criteria: checking it needs per-atom energies */
 } nvdyn_param_desc;

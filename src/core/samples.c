@@ -8,9 +8,8 @@
 
 void nvdyn_i_free_samples(nvdyn_engine *e)
 {
-  void *arrays[] = {e->samples, e->stage_steps, e->active, e->due,  e->converged,
-                    e->kind,    e->sdt,         e->coef,   e->sel,  e->pos,
-                    e->acc,     e->acc2,        e->kstages};
+  void *arrays[] = {e->samples, e->stage_steps, e->active, e->due, e->converged, e->kind,   e->sdt,
+                    e->coef,    e->sel,         e->pos,    e->acc, e->acc2,      e->kstages};
   for (size_t k = 0; k < sizeof(arrays) / sizeof(arrays[0]); k++) free(arrays[k]);
   e->samples = NULL;
   e->stage_steps = NULL;
@@ -98,8 +97,8 @@ nvdyn_status nvdyn_engine_set_nsamples(nvdyn_engine *e, int nsamples)
   e->acc = calloc(n * NACC, sizeof(double));
   e->acc2 = calloc(n * NACC, sizeof(double));
   e->kstages = calloc((size_t) e->nstages, sizeof(nvdyn_stage_params));
-  if (!e->samples || !e->stage_steps || !e->active || !e->due || !e->converged || !e->kind || !e->sdt ||
-      !e->coef || !e->sel || !e->pos || !e->acc || !e->acc2 || !e->kstages) {
+  if (!e->samples || !e->stage_steps || !e->active || !e->due || !e->converged || !e->kind ||
+      !e->sdt || !e->coef || !e->sel || !e->pos || !e->acc || !e->acc2 || !e->kstages) {
     nvdyn_i_free_samples(e);
     return nvdyn_i_fail(e, NVDYN_ERR_NOMEM, "out of memory for %d samples", nsamples);
   }
@@ -235,8 +234,8 @@ void nvdyn_i_stage_steps(const nvdyn_engine *e, int s, int64_t *out)
 
 static double sample_value(const nvdyn_engine *e, const nvdyn_sample *ss, nvdyn_value which)
 {
-  const int fire = ss->stage >= 0 && ss->stage < e->nstages &&
-      nvdyn_is_fire(e->kstages[ss->stage].style);
+  const int fire =
+      ss->stage >= 0 && ss->stage < e->nstages && nvdyn_is_fire(e->kstages[ss->stage].style);
   switch (which) {
     case NVDYN_VALUE_ENERGY:
       return ss->pe;

@@ -21,12 +21,12 @@ static const int style_kinds[NVDYN_NSTYLES] = {
 };
 
 const nvdyn_i_param nvdyn_i_params[NPARAMS] = {
-#define NVDYN_PARAM(id, name, styles, type, lo, lo_open, hi, def, required, description) \
+#define NVDYN_PARAM(id, name, styles, type, lo, lo_open, hi, def, required, description)           \
   [P_##id] = {name, description, styles, required, type, lo_open, 0, lo, hi, def},
 #include "params.def"
 };
 const nvdyn_i_param nvdyn_i_criteria[NCRITERIA] = {
-#define NVDYN_CRITERION(id, name, type, lo, lo_open, hi, energy, description) \
+#define NVDYN_CRITERION(id, name, type, lo, lo_open, hi, energy, description)                      \
   [C_##id] = {name, description, S_ALL, 0u, type, lo_open, energy, lo, hi, 0},
 #include "params.def"
 };
@@ -125,8 +125,7 @@ nvdyn_status nvdyn_stage_add(nvdyn_engine *e, const char *name, int *index)
 static nvdyn_status check_stage(nvdyn_engine *e, int st)
 {
   if (st < 0 || st >= e->nstages)
-    return nvdyn_i_fail(e, NVDYN_ERR_VALUE, "stage index %d out of range [0, %d)", st,
-                        e->nstages);
+    return nvdyn_i_fail(e, NVDYN_ERR_VALUE, "stage index %d out of range [0, %d)", st, e->nstages);
   if (e->nsamples > 0)
     return nvdyn_i_fail(e, NVDYN_ERR_STATE, "stages cannot be changed once samples are set");
   return NVDYN_OK;
@@ -181,8 +180,7 @@ nvdyn_status nvdyn_stage_get(const nvdyn_engine *e, int st, const char *name, do
 {
   if (!e || !name || !value) return NVDYN_ERR_NULL;
   if (st < 0 || st >= e->nstages)
-    return nvdyn_i_fail(e, NVDYN_ERR_VALUE, "stage index %d out of range [0, %d)", st,
-                        e->nstages);
+    return nvdyn_i_fail(e, NVDYN_ERR_VALUE, "stage index %d out of range [0, %d)", st, e->nstages);
   const nvdyn_i_stage *sg = &e->stages[st];
   const int p = param_index(name, sg->style);
   if (p < 0)
@@ -295,11 +293,11 @@ nvdyn_status nvdyn_i_validate_stages(nvdyn_engine *e)
       return nvdyn_i_fail(e, NVDYN_ERR_STATE,
                           "stage %d (%s): velocity and velocity_seed go together", st, style);
     if (sg->style == NVDYN_STYLE_FIRE && sg->p[P_TMAX] < sg->p[P_TMIN])
-      return nvdyn_i_fail(e, NVDYN_ERR_STATE, "stage %d (fire): tmax (%g) must be >= tmin (%g)",
-                          st, sg->p[P_TMAX], sg->p[P_TMIN]);
+      return nvdyn_i_fail(e, NVDYN_ERR_STATE, "stage %d (fire): tmax (%g) must be >= tmin (%g)", st,
+                          sg->p[P_TMAX], sg->p[P_TMIN]);
     if (sg->style != NVDYN_STYLE_FIRE_ASE && stage_dt(e, sg) <= 0.0)
-      return nvdyn_i_fail(e, NVDYN_ERR_STATE,
-                          "stage %d (%s): no time step (set the engine's dt)", st, style);
+      return nvdyn_i_fail(e, NVDYN_ERR_STATE, "stage %d (%s): no time step (set the engine's dt)",
+                          st, style);
   }
   return NVDYN_OK;
 }
@@ -308,8 +306,7 @@ nvdyn_status nvdyn_stage_can_finish(const nvdyn_engine *e, int st, int *can)
 {
   if (!e || !can) return NVDYN_ERR_NULL;
   if (st < 0 || st >= e->nstages)
-    return nvdyn_i_fail(e, NVDYN_ERR_VALUE, "stage index %d out of range [0, %d)", st,
-                        e->nstages);
+    return nvdyn_i_fail(e, NVDYN_ERR_VALUE, "stage index %d out of range [0, %d)", st, e->nstages);
   const nvdyn_stage_params k = compile_stage(e, &e->stages[st]);
   *can = nvdyn_can_finish(&k);
   return NVDYN_OK;

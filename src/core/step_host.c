@@ -47,8 +47,8 @@ static nvdyn_status check_atoms(nvdyn_engine *e, const nvdyn_atoms *a)
   for (int i = 0; bad && i < a->natoms; i++) {
     int s = a->sample[i];
     if (s >= e->nsamples)
-      return nvdyn_i_fail(e, NVDYN_ERR_ATOMS, "atom %d: sample index %d out of range [0, %d)", i,
-                          s, e->nsamples);
+      return nvdyn_i_fail(e, NVDYN_ERR_ATOMS, "atom %d: sample index %d out of range [0, %d)", i, s,
+                          e->nsamples);
     if (s >= 0 && !a->rmass && (a->type[i] < 1 || a->type[i] > a->ntypes))
       return nvdyn_i_fail(e, NVDYN_ERR_ATOMS, "atom %d: type %d out of range [1, %d]", i,
                           a->type[i], a->ntypes);
@@ -234,8 +234,7 @@ static nvdyn_status fail_hazards(nvdyn_engine *e, const nvdyn_atoms *a, int scal
     const int s = e->sel[k];
     const double h = e->acc2[k];
     if (h == 0.0 || e->samples[s].outcome != NVDYN_ACTIVE) continue;
-    nvdyn_finish(&e->samples[s], NVDYN_FAILED,
-                 h >= 2.0 ? NVDYN_REASON_NAN : NVDYN_REASON_UNSTABLE);
+    nvdyn_finish(&e->samples[s], NVDYN_FAILED, h >= 2.0 ? NVDYN_REASON_NAN : NVDYN_REASON_UNSTABLE);
     nvdyn_i_sync_slot(e, s);
     n++;
   }
@@ -301,8 +300,8 @@ static nvdyn_status init_velocities(nvdyn_engine *e, const nvdyn_atoms *a)
     for (int k = 0; k < e->nsel; k++) {
       const int s = e->sel[k];
       e->samples[s].vinit = 0;
-      e->coef[s].scale = nvdyn_velocity_scale(stage_of(e, s), e->acc[k * 5 + 4], e->acc2[k * 5],
-                                              &e->units);
+      e->coef[s].scale =
+          nvdyn_velocity_scale(stage_of(e, s), e->acc[k * 5 + 4], e->acc2[k * 5], &e->units);
     }
     /* the drawn samples only: scaled, then checked before they move */
     const int n = e->nsel;
@@ -405,8 +404,8 @@ static nvdyn_status fire_decisions(nvdyn_engine *e, const nvdyn_atoms *a)
     if (p < 0) continue;
     const double *v = AT(a->v, i), *f = AT(a->f, i);
     run_at(e, &r, p);
-    const double vm = nvdyn_fire_terms(v, VS(a), f, FS(a),
-                                       nvdyn_clamp_factor(f, FS(a), e->units.fclamp), r.sum);
+    const double vm =
+        nvdyn_fire_terms(v, VS(a), f, FS(a), nvdyn_clamp_factor(f, FS(a), e->units.fclamp), r.sum);
     if (vm > r.max[0]) r.max[0] = vm;
   }
   run_flush(e, &r);
@@ -418,8 +417,8 @@ static nvdyn_status fire_decisions(nvdyn_engine *e, const nvdyn_atoms *a)
     const double *sum = &e->acc[3 * k];
     nvdyn_sample *ss = &e->samples[s];
     if (e->kind[s] == NVDYN_STYLE_FIRE)
-      e->coef[s].fire = nvdyn_fire_decide(stage_of(e, s), ss, sum[0], sum[1], sum[2],
-                                          e->acc2[3 * k]);
+      e->coef[s].fire =
+          nvdyn_fire_decide(stage_of(e, s), ss, sum[0], sum[1], sum[2], e->acc2[3 * k]);
     else
       e->coef[s].fire_ase = nvdyn_fire_ase_decide(stage_of(e, s), ss, sum[0], sum[1], sum[2]);
   }
@@ -448,9 +447,9 @@ static void mixed_step(nvdyn_engine *e, const nvdyn_atoms *a)
         break;
       case NVDYN_STYLE_LANGEVIN: {
         const nvdyn_sample *ss = &e->samples[s];
-        nvdyn_rng r = nvdyn_rng_make(stage_of(e, s)->c.thermostat.seed, ss->key,
-                                     (uint64_t) a->index[i], (uint64_t) (ss->age + 1),
-                                     NVDYN_PURPOSE_LANGEVIN);
+        nvdyn_rng r =
+            nvdyn_rng_make(stage_of(e, s)->c.thermostat.seed, ss->key, (uint64_t) a->index[i],
+                           (uint64_t) (ss->age + 1), NVDYN_PURPOSE_LANGEVIN);
         nvdyn_baoab_atom(x, XS(a), v, VS(a), f, FS(a), m, fc, dt, u->ftm2v, &c->langevin, &r);
       } break;
       case NVDYN_STYLE_FIRE:
@@ -499,9 +498,9 @@ static nvdyn_status pre_update_atoms(nvdyn_engine *e, const nvdyn_atoms *a)
     if ((rc = sum_mvv(e, a)) != NVDYN_OK) return rc;
     for (int k = 0; k < e->nsel; k++) {
       const int s = e->sel[k];
-      e->coef[s].scale = nvdyn_nhc_half_step(stage_of(e, s), &e->samples[s],
-                                             e->acc[2 * k] * e->units.mvv2e, e->acc[2 * k + 1],
-                                             e->units.boltz);
+      e->coef[s].scale =
+          nvdyn_nhc_half_step(stage_of(e, s), &e->samples[s], e->acc[2 * k] * e->units.mvv2e,
+                              e->acc[2 * k + 1], e->units.boltz);
     }
     if (nvdyn_i_safety_on(e)) {
       int nfailed = 0;
@@ -597,11 +596,9 @@ nvdyn_status nvdyn_post_update(nvdyn_engine *e, const nvdyn_atoms *a)
 {
   nvdyn_status rc = begin_call(e, a);
   if (rc != NVDYN_OK) return rc;
-  if ((rc = nvdyn_i_run_hooks(e, NVDYN_BEFORE_POST_UPDATE, a, e->step + 1)) != NVDYN_OK)
-    return rc;
+  if ((rc = nvdyn_i_run_hooks(e, NVDYN_BEFORE_POST_UPDATE, a, e->step + 1)) != NVDYN_OK) return rc;
   if ((rc = post_update_atoms(e, a)) != NVDYN_OK) return rc;
-  if ((rc = nvdyn_i_run_hooks(e, NVDYN_AFTER_POST_UPDATE, a, e->step + 1)) != NVDYN_OK)
-    return rc;
+  if ((rc = nvdyn_i_run_hooks(e, NVDYN_AFTER_POST_UPDATE, a, e->step + 1)) != NVDYN_OK) return rc;
   return nvdyn_i_ok(e);
 }
 
@@ -762,8 +759,7 @@ nvdyn_status nvdyn_end_step(nvdyn_engine *e, const nvdyn_atoms *a, int *nchanged
     clear_selection(e);
     for (int k = 0; k < e->nconverged; k++) {
       const int s = e->converged[k];
-      if (e->kind[s] >= 0 && ((S_MD >> e->kind[s]) & 1u) && !e->samples[s].vinit)
-        select_slot(e, s);
+      if (e->kind[s] >= 0 && ((S_MD >> e->kind[s]) & 1u) && !e->samples[s].vinit) select_slot(e, s);
     }
     if ((rc = fail_hazards(e, a, 0, NULL)) != NVDYN_OK) return rc; /* counted already */
   }

@@ -181,8 +181,8 @@ NVDynConfig::Stage parse_stage(Error *error, int narg, char **arg, int &iarg)
       st.params.emplace_back("velocity_seed",
                              (double) parse_int(error, what + " seed", arg[iarg + 2], 1));
       iarg += 3;
-    } else if (nvdyn_param_desc p; key != "velocity_seed" && !is_positional(key) &&
-               find_param(key, p)) {
+    } else if (nvdyn_param_desc p;
+               key != "velocity_seed" && !is_positional(key) && find_param(key, p)) {
       if (iarg + 1 >= narg) error->all(FLERR, "Fix nvdyn: stage {} {} needs a value", st.name, key);
       st.params.emplace_back(key, parse_value(error, what, arg[iarg + 1], p, 0));
       iarg += 2;

@@ -141,8 +141,7 @@ NVDYN_FUNC int nvdyn_atom_hazard(const double *x, ptrdiff_t xs, const double *v,
   double dt;
   const double kick = nvdyn_next_kick(style, sdt, fdt, u->ftm2v, m, &dt);
   const double w[3] = {vscale * v[0], vscale * v[vs], vscale * v[2 * vs]};
-  return nvdyn_step_hazard(w, 1, f, fs, nvdyn_clamp_factor(f, fs, u->fclamp), kick, dt,
-                           u->maxmove);
+  return nvdyn_step_hazard(w, 1, f, fs, nvdyn_clamp_factor(f, fs, u->fclamp), kick, dt, u->maxmove);
 }
 
 /* nonzero when nvdyn_atom_hazard(vscale 1) would be, and (rarely) for a

@@ -111,9 +111,8 @@ NVDYN_FUNC nvdyn_fire_step nvdyn_fire_decide(const nvdyn_stage_params *sg, nvdyn
 
 /* ASE FIRE, one step's global part for a sample (the position step, dtv,
  * follows from the updated velocities: nvdyn_fire_ase_limit). */
-NVDYN_FUNC nvdyn_fire_ase_step nvdyn_fire_ase_decide(const nvdyn_stage_params *sg,
-                                                     nvdyn_sample *ss, double vf, double vv,
-                                                     double ff)
+NVDYN_FUNC nvdyn_fire_ase_step nvdyn_fire_ase_decide(const nvdyn_stage_params *sg, nvdyn_sample *ss,
+                                                     double vf, double vv, double ff)
 {
   const nvdyn_fire_ase_coef *p = &sg->c.fire_ase;
   nvdyn_fire_ase_step c;
@@ -201,8 +200,7 @@ NVDYN_FUNC double nvdyn_csvr_factor(const nvdyn_stage_params *sg, nvdyn_sample *
   if (dof <= 0.0 || ke <= 0.0) return 1.0;
   const double c = p->decay;
   const double target = 0.5 * dof * boltz * p->temp;
-  nvdyn_rng r =
-      nvdyn_rng_make(p->seed, ss->key, 0, (uint64_t) (ss->age + 1), NVDYN_PURPOSE_CSVR);
+  nvdyn_rng r = nvdyn_rng_make(p->seed, ss->key, 0, (uint64_t) (ss->age + 1), NVDYN_PURPOSE_CSVR);
   const double r1 = nvdyn_rng_normal(&r);
   const double sum = nvdyn_rng_chi2(&r, (int) dof - 1);
   double knew = ke + (1.0 - c) * (target * (sum + r1 * r1) / dof - ke) +

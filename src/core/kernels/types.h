@@ -67,14 +67,14 @@ typedef struct nvdyn_stage_params {
  * of a run (all ranks update it identically). */
 typedef struct nvdyn_sample {
   /* what every step reads: the first cache line */
-  uint64_t key;  /* the sample's own key of its random numbers */
-  int stage;     /* stage index; nstages once done */
-  int outcome;   /* nvdyn_outcome */
-  int reason;    /* nvdyn_reason of a failed or timed-out sample */
-  int vinit;     /* velocities of a newly entered stage still to be set */
-  int stuck;     /* fire: more than vdfmax consecutive uphill steps */
-  int64_t steps; /* steps in the current stage */
-  int64_t age;   /* steps taken in every stage: the step number of the
+  uint64_t key;                /* the sample's own key of its random numbers */
+  int stage;                   /* stage index; nstages once done */
+  int outcome;                 /* nvdyn_outcome */
+  int reason;                  /* nvdyn_reason of a failed or timed-out sample */
+  int vinit;                   /* velocities of a newly entered stage still to be set */
+  int stuck;                   /* fire: more than vdfmax consecutive uphill steps */
+  int64_t steps;               /* steps in the current stage */
+  int64_t age;                 /* steps taken in every stage: the step number of the
                   * sample's random numbers (step age + 1), so that they do
                   * not depend on when the sample was inserted */
   double fdt, alpha;           /* FIRE time step and mixing */
