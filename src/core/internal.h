@@ -96,6 +96,7 @@ struct nvdyn_engine {
    * width values per selected sample */
   int *sel, nsel, *pos, width;
   double *acc, *acc2;
+  unsigned char *touched; /* [nsel] a run stored a sample's values this pass */
 
   nvdyn_i_hook *hooks;
   int nhooks;

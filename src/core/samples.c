@@ -8,14 +8,16 @@
 
 void nvdyn_i_free_samples(nvdyn_engine *e)
 {
-  void *arrays[] = {e->samples, e->stage_steps, e->active, e->due, e->converged, e->kind,   e->sdt,
-                    e->coef,    e->sel,         e->pos,    e->acc, e->acc2,      e->kstages};
+  void *arrays[] = {e->samples, e->stage_steps, e->active,  e->due,    e->converged,
+                    e->kind,    e->sdt,         e->coef,    e->sel,    e->pos,
+                    e->acc,     e->acc2,        e->touched, e->kstages};
   for (size_t k = 0; k < sizeof(arrays) / sizeof(arrays[0]); k++) free(arrays[k]);
   e->samples = NULL;
   e->stage_steps = NULL;
   e->active = e->converged = e->sel = e->pos = NULL;
   e->kind = e->due = NULL;
   e->sdt = e->acc = e->acc2 = NULL;
+  e->touched = NULL;
   e->coef = NULL;
   e->kstages = NULL;
   e->nsamples = e->nactive = e->nconverged = e->nsel = 0;
@@ -96,9 +98,11 @@ nvdyn_status nvdyn_engine_set_nsamples(nvdyn_engine *e, int nsamples)
   e->pos = malloc(n * sizeof(int));
   e->acc = calloc(n * NACC, sizeof(double));
   e->acc2 = calloc(n * NACC, sizeof(double));
+  e->touched = calloc(n, 1);
   e->kstages = calloc((size_t) e->nstages, sizeof(nvdyn_stage_params));
   if (!e->samples || !e->stage_steps || !e->active || !e->due || !e->converged || !e->kind ||
-      !e->sdt || !e->coef || !e->sel || !e->pos || !e->acc || !e->acc2 || !e->kstages) {
+      !e->sdt || !e->coef || !e->sel || !e->pos || !e->acc || !e->acc2 || !e->touched ||
+      !e->kstages) {
     nvdyn_i_free_samples(e);
     return nvdyn_i_fail(e, NVDYN_ERR_NOMEM, "out of memory for %d samples", nsamples);
   }

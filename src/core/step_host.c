@@ -120,7 +120,7 @@ static void zero_acc(nvdyn_engine *e, int width)
 
 /* Select the active samples whose stage style is in mask; returns their
  * number. */
-static int select_styles(nvdyn_engine *e, unsigned mask, int width)
+static int select_styles(nvdyn_engine *e, unsigned mask)
 {
   clear_selection(e);
   if (any_active(e, mask))
@@ -128,7 +128,6 @@ static int select_styles(nvdyn_engine *e, unsigned mask, int width)
       const int s = e->active[k];
       if ((mask >> e->kind[s]) & 1u) select_slot(e, s);
     }
-  zero_acc(e, width);
   return e->nsel;
 }
 
@@ -139,49 +138,68 @@ static nvdyn_status reduce_acc(nvdyn_engine *e, double *acc, nvdyn_reduce_op op)
 
 /* Per-sample sums and maxima of one pass over the atoms, kept in locals
  * while consecutive atoms belong to the same sample (the common case: a
- * sample's atoms are mostly contiguous) and added into acc (sums) and acc2
+ * sample's atoms are mostly contiguous) and stored into acc (sums) and acc2
  * (maxima, all >= 0) when the sample changes, so the loop carries no
- * dependency through memory. p is the sample's position in the selection. */
+ * dependency through memory. p is the sample's position in the selection;
+ * a sample's first store writes its values (no pass zeroes the
+ * accumulators first), run_end() zeroes those of samples without atoms
+ * here. W, the number of values, is a constant at every call. */
 typedef struct run {
   int p;
   double sum[NACC], max[NACC];
 } run;
 
-static inline void run_flush(nvdyn_engine *e, run *r)
-{
-  const int w = e->width;
-  if (r->p >= 0) {
-    double *acc = &e->acc[r->p * w], *mx = &e->acc2[r->p * w];
-    for (int k = 0; k < w; k++) {
-      acc[k] += r->sum[k];
-      if (r->max[k] > mx[k]) mx[k] = r->max[k];
-    }
-  }
-  for (int k = 0; k < w; k++) r->sum[k] = r->max[k] = 0.0;
-  r->p = -1;
-}
-
-static inline void run_at(nvdyn_engine *e, run *r, int p)
-{
-  if (p != r->p) {
-    run_flush(e, r);
-    r->p = p;
-  }
-}
-
-static inline run run_start(void)
+static inline run run_start(nvdyn_engine *e, int w)
 {
   run r;
   memset(&r, 0, sizeof(r));
   r.p = -1;
+  e->width = w;
+  memset(e->touched, 0, (size_t) e->nsel);
   return r;
 }
-/* (run_flush clears only the width values a pass uses: the others stay 0) */
+
+static inline void run_flush(nvdyn_engine *e, run *r, const int w)
+{
+  const int p = r->p;
+  if (p >= 0) {
+    double *acc = &e->acc[p * w], *mx = &e->acc2[p * w];
+    if (!e->touched[p]) {
+      e->touched[p] = 1;
+      for (int k = 0; k < w; k++) {
+        acc[k] = 0.0 + r->sum[k];
+        mx[k] = r->max[k];
+      }
+    } else {
+      for (int k = 0; k < w; k++) {
+        acc[k] += r->sum[k];
+        if (r->max[k] > mx[k]) mx[k] = r->max[k];
+      }
+    }
+  }
+  for (int k = 0; k < w; k++) r->sum[k] = r->max[k] = 0.0;
+}
+
+static inline void run_at(nvdyn_engine *e, run *r, int p, const int w)
+{
+  if (p != r->p) {
+    run_flush(e, r, w);
+    r->p = p;
+  }
+}
+
+static inline void run_end(nvdyn_engine *e, run *r, const int w)
+{
+  run_flush(e, r, w);
+  for (int p = 0; p < e->nsel; p++)
+    if (!e->touched[p])
+      for (int k = 0; k < w; k++) e->acc[p * w + k] = e->acc2[p * w + k] = 0.0;
+}
 
 /* the selected sample of atom i (its position in the selection), or -1 */
 static inline int selected(const nvdyn_engine *e, const nvdyn_atoms *a, int i)
 {
-  const int s = active_sample(e, a, i);
+  const int s = a->sample[i];
   return s >= 0 ? e->pos[s] : -1;
 }
 
@@ -189,15 +207,15 @@ static inline int selected(const nvdyn_engine *e, const nvdyn_atoms *a, int i)
  * reduced (width 2) */
 static nvdyn_status sum_mvv(nvdyn_engine *e, const nvdyn_atoms *a)
 {
-  run r = run_start();
+  run r = run_start(e, 2);
   for (int i = 0; i < a->natoms; i++) {
     const int p = selected(e, a, i);
     if (p < 0) continue;
-    run_at(e, &r, p);
+    run_at(e, &r, p, 2);
     r.sum[0] += nvdyn_mvv_term(AT(a->v, i), VS(a), atom_mass(a, i));
     r.sum[1] += 1.0;
   }
-  run_flush(e, &r);
+  run_end(e, &r, 2);
   return reduce_acc(e, e->acc, NVDYN_REDUCE_SUM);
 }
 
@@ -398,17 +416,17 @@ static void fire_step(const nvdyn_engine *e, const nvdyn_atoms *a)
  * selected samples, reduced, then each sample's decision */
 static nvdyn_status fire_decisions(nvdyn_engine *e, const nvdyn_atoms *a)
 {
-  run r = run_start();
+  run r = run_start(e, 3);
   for (int i = 0; i < a->natoms; i++) {
     const int p = selected(e, a, i);
     if (p < 0) continue;
     const double *v = AT(a->v, i), *f = AT(a->f, i);
-    run_at(e, &r, p);
+    run_at(e, &r, p, 3);
     const double vm =
         nvdyn_fire_terms(v, VS(a), f, FS(a), nvdyn_clamp_factor(f, FS(a), e->units.fclamp), r.sum);
     if (vm > r.max[0]) r.max[0] = vm;
   }
-  run_flush(e, &r);
+  run_end(e, &r, 3);
   nvdyn_status rc = reduce_acc(e, e->acc, NVDYN_REDUCE_SUM);
   if (rc != NVDYN_OK) return rc;
   if ((rc = reduce_acc(e, e->acc2, NVDYN_REDUCE_MAX)) != NVDYN_OK) return rc;
@@ -494,7 +512,7 @@ static nvdyn_status pre_update_atoms(nvdyn_engine *e, const nvdyn_atoms *a)
 
   /* Nose-Hoover chains scale v before the drift: a sample whose scaled
    * step has a hazard fails before it moves */
-  if (select_styles(e, S(NHC), 2)) {
+  if (select_styles(e, S(NHC))) {
     if ((rc = sum_mvv(e, a)) != NVDYN_OK) return rc;
     for (int k = 0; k < e->nsel; k++) {
       const int s = e->sel[k];
@@ -508,7 +526,7 @@ static nvdyn_status pre_update_atoms(nvdyn_engine *e, const nvdyn_atoms *a)
       e->pending += nfailed;
     }
   }
-  const int nfire = select_styles(e, S_FIRE_ANY, 3);
+  const int nfire = select_styles(e, S_FIRE_ANY);
   if (nfire && (rc = fire_decisions(e, a)) != NVDYN_OK) return rc;
   for (int k = 0; e->nstyle[NVDYN_STYLE_LANGEVIN] && k < e->nactive; k++) {
     const int s = e->active[k];
@@ -548,12 +566,12 @@ nvdyn_status nvdyn_pre_update(nvdyn_engine *e, const nvdyn_atoms *a)
 /* Everything of post_update between its hooks. */
 static nvdyn_status post_update_atoms(nvdyn_engine *e, const nvdyn_atoms *a)
 {
-  const int nthermo = select_styles(e, S(CSVR) | S(NHC), 2);
+  const int nthermo = select_styles(e, S(CSVR) | S(NHC));
   if (!any_active(e, S_MD)) return NVDYN_OK; /* FIRE works in pre_update only */
   const int safety = nvdyn_i_safety_on(e);
   const nvdyn_units *u = &e->units;
   int flagged = 0;
-  run r = run_start();
+  run r = run_start(e, 2);
   for (int i = 0; i < a->natoms; i++) {
     const int s = active_sample(e, a, i);
     if (s < 0 || nvdyn_is_fire(e->kind[s])) continue;
@@ -569,12 +587,12 @@ static nvdyn_status post_update_atoms(nvdyn_engine *e, const nvdyn_atoms *a)
     if (p < 0) {
       if (safety) flagged |= nvdyn_step_flag(v, VS(a), f, FS(a), fc, hdt, dt, u->maxmove);
     } else {
-      run_at(e, &r, p);
+      run_at(e, &r, p, 2);
       r.sum[0] += nvdyn_mvv_term(v, VS(a), m);
       r.sum[1] += 1.0;
     }
   }
-  run_flush(e, &r);
+  run_end(e, &r, 2);
   e->flagged |= flagged;
   if (!nthermo) return NVDYN_OK;
   nvdyn_status rc = reduce_acc(e, e->acc, NVDYN_REDUCE_SUM);
@@ -639,13 +657,13 @@ nvdyn_status nvdyn_need_energy(const nvdyn_engine *e, int *need)
  * maximised. */
 static nvdyn_status sample_stats(nvdyn_engine *e, const nvdyn_atoms *a)
 {
-  select_styles(e, S_ALL, 3);
-  run r = run_start();
+  select_styles(e, S_ALL);
+  run r = run_start(e, 3);
   for (int i = 0; i < a->natoms; i++) {
     const int s = active_sample(e, a, i);
     if (s < 0) continue;
     const double *v = AT(a->v, i), *f = AT(a->f, i);
-    run_at(e, &r, e->pos[s]);
+    run_at(e, &r, e->pos[s], 3);
     const double f2 = nvdyn_dot(f, FS(a), f, FS(a));
     r.sum[0] += nvdyn_mvv_term(v, VS(a), atom_mass(a, i));
     if (a->pe) {
@@ -657,7 +675,7 @@ static nvdyn_status sample_stats(nvdyn_engine *e, const nvdyn_atoms *a)
     const double h = atom_hazard(e, a, i, s, 1.0);
     if (h > r.max[1]) r.max[1] = h;
   }
-  run_flush(e, &r);
+  run_end(e, &r, 3);
   nvdyn_status rc = reduce_acc(e, e->acc, NVDYN_REDUCE_SUM);
   if (rc != NVDYN_OK) return rc;
   return reduce_acc(e, e->acc2, NVDYN_REDUCE_MAX);
@@ -686,7 +704,7 @@ nvdyn_status nvdyn_check_atoms(nvdyn_engine *e, const nvdyn_atoms *a, int *nfail
   double bad = any_hazard(e, a, S_ALL);
   if ((rc = nvdyn_i_reduce(e, &bad, 1, NVDYN_REDUCE_MAX)) != NVDYN_OK) return rc;
   if (bad == 0.0) return nvdyn_i_ok(e);
-  select_styles(e, S_ALL, 1);
+  select_styles(e, S_ALL);
   rc = fail_hazards(e, a, 0, nfailed);
   return rc != NVDYN_OK ? rc : nvdyn_i_ok(e);
 }
