@@ -10,10 +10,10 @@
 # nvdyn_plugin.cpp) to <lammps>/src/NVDYN and the C core to
 # <lammps>/src/NVDYN/core, cmake/lammps-package/NVDYN.cmake and
 # cmake/NVDYNLammpsVersion.cmake to <lammps>/cmake/Modules, and adds the
-# option PKG_NVDYN to <lammps>/cmake/CMakeLists.txt (once), before the line
-# on which LAMMPS writes its style headers.
-# Running it again replaces src/NVDYN with the current sources (file times
-# kept, so a build only recompiles what changed). See doc/install.md.
+# option PKG_NVDYN to <lammps>/cmake/CMakeLists.txt, before the line on
+# which LAMMPS writes its style headers. Running it again replaces that
+# block and src/NVDYN with the current ones (file times kept, so a build
+# only recompiles what changed). See doc/install.md.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 [ $# = 1 ] || { echo "usage: $0 /path/to/lammps (the top of a LAMMPS source tree)" >&2; exit 2; }
@@ -34,22 +34,24 @@ cp -p "$here/cmake/lammps-package/NVDYN.cmake" "$lmp/cmake/Modules/Packages/NVDY
 cp -p "$here/cmake/NVDYNLammpsVersion.cmake" "$lmp/cmake/Modules/NVDYNLammpsVersion.cmake"
 
 # the option, just before LAMMPS writes its style headers (after the lammps
-# target and the packages' sources are defined)
+# target and the packages' sources are defined); a block of an earlier run
+# (from the marker to its endif) is replaced
 marker="# ---- NVDYN package (added by NVDYN's scripts/lammps-package.sh)"
 cmakelists="$lmp/cmake/CMakeLists.txt"
-if ! grep -qF "$marker" "$cmakelists"; then
-  grep -q "^GenerateStyleHeaders(" "$cmakelists" || {
-    echo "$0: no line 'GenerateStyleHeaders(...)' in $cmakelists: this LAMMPS's CMake build" \
-      "is not supported by the in-tree mode; use the plugin" >&2; exit 1; }
-  awk -v marker="$marker" '
-    /^GenerateStyleHeaders\(/ && !done {
-      print marker
-      print "option(PKG_NVDYN \"Build the NVDYN package (batched multi-stage dynamics)\" OFF)"
-      print "if(PKG_NVDYN)"
-      print "  include(Packages/NVDYN)"
-      print "endif()"
-      done = 1
-    }
-    { print }' "$cmakelists" > "$cmakelists.nvdyn" && mv "$cmakelists.nvdyn" "$cmakelists"
-fi
+grep -q "^GenerateStyleHeaders(" "$cmakelists" || {
+  echo "$0: no line 'GenerateStyleHeaders(...)' in $cmakelists: this LAMMPS's CMake build" \
+    "is not supported by the in-tree mode; use the plugin" >&2; exit 1; }
+awk -v marker="$marker" '
+  $0 == marker { skip = 1; next }
+  skip { if ($0 == "endif()") skip = 0; next }
+  /^GenerateStyleHeaders\(/ && !done {
+    print marker
+    print "option(PKG_NVDYN \"Build the NVDYN package (batched multi-stage dynamics)\" OFF)"
+    print "if(PKG_NVDYN)"
+    print "  include(Packages/NVDYN)"
+    print "endif()"
+    done = 1
+  }
+  { print }' "$cmakelists" > "$cmakelists.nvdyn"
+cmp -s "$cmakelists.nvdyn" "$cmakelists" && rm "$cmakelists.nvdyn" || mv "$cmakelists.nvdyn" "$cmakelists"
 echo "NVDYN added to $lmp: configure it with -D PKG_NVDYN=on" >&2
