@@ -15,7 +15,7 @@ log() { echo "nvdyn-setup: $*" >&2; }
 
 packages=(build-essential cmake ninja-build ccache dpkg-dev
           libopenmpi-dev openmpi-bin libtrilinos-kokkos-dev
-          libgtest-dev python3 python3-ase python3-numpy)
+          libgtest-dev pkgconf python3 python3-ase python3-numpy python3-matplotlib)
 
 missing=()
 for p in "${packages[@]}"; do

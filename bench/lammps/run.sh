@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # NVDYN LAMMPS benchmarks: builds everything (scripts/build.sh, as
 # scripts/example.sh does), then runs bench.py with the lmp executable and
-# the plugin just built. Logs, data and dumps go to $NVDYN_BUILD_DIR/bench-lammps.
+# the plugin just built. Logs, data and dumps go to $NVDYN_BUILD_DIR/bench-lammps,
+# and so do each benchmark's report (nve.txt, clusters.txt) and its plot
+# (nve.png, clusters.png: ratios to the baseline, by bench/plot.py).
 #
 #   bench/lammps/run.sh nve [--reps 5 --nsteps 300 --n 20]    (a) fix nvdyn vs fix nve
 #   bench/lammps/run.sh clusters [--nclusters 256 --fmax 1e-4] (b) relaxing LJ clusters
@@ -10,15 +12,20 @@
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 build=${NVDYN_BUILD_DIR:-$here/build}
+work="$build/bench-lammps"
 prefix=$("$here/scripts/build.sh" | tail -n 1)
 bench() {
   /usr/bin/python3 "$here/bench/lammps/bench.py" --lmp "$prefix/build/lmp" \
-    --plugin "$build/nvdynplugin.so" --workdir "$build/bench-lammps" "$@"
+    --plugin "$build/nvdynplugin.so" --workdir "$work" "$@"
 }
-if [ "${1:-}" = all ]; then
-  bench nve
-  echo
-  bench clusters
-else
-  bench "$@"
-fi
+report() {    # $1: nve or clusters, then its options; the report is saved and plotted
+  mkdir -p "$work"
+  bench "$@" | tee "$work/$1.txt"
+  /usr/bin/python3 "$here/bench/plot.py" "$1" "$work/$1.txt" -o "$work/$1.png"
+}
+case " $* " in
+  " all ") report nve; echo; report clusters ;;
+  *" -h "* | *" --help "*) bench "$@" ;;
+  " nve "* | " clusters "*) report "$@" ;;
+  *) bench "$@" ;;
+esac

@@ -9,6 +9,9 @@
 #ifdef INTEGRATE_CLASS
 // clang-format off
 IntegrateStyle(nvpipeline,RunNVPipeline);
+// the name it gives itself at init, which restart files record (for the
+// in-tree package; the plugin registers both names in nvdyn_plugin.cpp)
+IntegrateStyle(verlet/nvpipeline,RunNVPipeline);
 // clang-format on
 #else
 
