@@ -311,7 +311,7 @@ static nvdyn_status init_velocities(nvdyn_engine *e, const nvdyn_atoms *a)
       if (s < 0 || e->pos[s] < 0 || !(stage_of(e, s)->velocity > 0.0)) continue;
       double *v = AT(a->v, i);
       const double *acc = &e->acc[e->pos[s] * 5];
-      for (int k = 0; k < 3; k++) v[k * VS(a)] -= acc[k] / acc[3];
+      nvdyn_remove_momentum(v, VS(a), acc, acc[3]);
       e->acc2[e->pos[s] * 5] += nvdyn_mvv_term(v, VS(a), atom_mass(a, i));
     }
     if ((rc = reduce_acc(e, e->acc2, NVDYN_REDUCE_SUM)) != NVDYN_OK) return rc;
@@ -386,13 +386,13 @@ static void kick_drift(const nvdyn_engine *e, const nvdyn_atoms *a)
 {
   const signed char *kind = e->kind;
   const double *sdt = e->sdt;
-  const double hf = 0.5 * e->units.ftm2v, fclamp = e->units.fclamp;
+  const double ftm2v = e->units.ftm2v, fclamp = e->units.fclamp;
   for (int i = 0; i < a->natoms; i++) {
     const int s = a->sample[i];
     if (s >= 0 && kind[s] >= 0) {
       const double *f = AT(a->f, i);
       nvdyn_kick_drift(AT(a->x, i), XS(a), AT(a->v, i), VS(a), f, FS(a), atom_mass(a, i), sdt[s],
-                       hf * nvdyn_clamp_factor(f, FS(a), fclamp));
+                       ftm2v, nvdyn_clamp_factor(f, FS(a), fclamp));
     }
   }
 }
@@ -461,7 +461,7 @@ static void mixed_step(nvdyn_engine *e, const nvdyn_atoms *a)
         /* fall through */
       case NVDYN_STYLE_NVE:
       case NVDYN_STYLE_CSVR:
-        nvdyn_kick_drift(x, XS(a), v, VS(a), f, FS(a), m, dt, 0.5 * u->ftm2v * fc);
+        nvdyn_kick_drift(x, XS(a), v, VS(a), f, FS(a), m, dt, u->ftm2v, fc);
         break;
       case NVDYN_STYLE_LANGEVIN: {
         const nvdyn_sample *ss = &e->samples[s];
@@ -578,9 +578,8 @@ static nvdyn_status post_update_atoms(nvdyn_engine *e, const nvdyn_atoms *a)
     double *v = AT(a->v, i);
     const double *f = AT(a->f, i);
     const double m = atom_mass(a, i);
-    const double dt = e->sdt[s], hdt = 0.5 * dt * u->ftm2v / m;
-    const double fc = nvdyn_clamp_factor(f, FS(a), u->fclamp);
-    nvdyn_kick(v, VS(a), f, FS(a), hdt * fc);
+    const double dt = e->sdt[s], fc = nvdyn_clamp_factor(f, FS(a), u->fclamp);
+    const double hdt = nvdyn_kick_last(v, VS(a), f, FS(a), m, dt, u->ftm2v, fc);
     const int p = e->pos[s];
     /* the safety check of the next step, while v and f are at hand (the
      * thermostats' samples are checked after their scaling) */

@@ -159,13 +159,30 @@ NVDYN_FUNC int nvdyn_atom_flag(const double *x, ptrdiff_t xs, const double *v, p
 
 /* ---- stage integrators, per atom -------------------------------------- */
 
-/* Velocity Verlet's first half: v += hf dt / m f, x += dt v (hf = ftm2v / 2
- * times the force clamp factor). */
+/* Velocity Verlet's first half: v += (ftm2v / 2 fc) dt / m f, x += dt v
+ * (fc: the force clamp factor). */
 NVDYN_FUNC void nvdyn_kick_drift(double *x, ptrdiff_t xs, double *v, ptrdiff_t vs, const double *f,
-                                 ptrdiff_t fs, double m, double dt, double hf)
+                                 ptrdiff_t fs, double m, double dt, double ftm2v, double fc)
 {
-  nvdyn_kick(v, vs, f, fs, hf * dt / m);
+  nvdyn_kick(v, vs, f, fs, 0.5 * ftm2v * fc * dt / m);
   nvdyn_drift(x, xs, v, vs, dt);
+}
+
+/* Velocity Verlet's second half: v += dt/2 ftm2v / m fc f. Returns the
+ * half-kick factor dt/2 ftm2v / m (that of the next step's first half, for
+ * its safety check). */
+NVDYN_FUNC double nvdyn_kick_last(double *v, ptrdiff_t vs, const double *f, ptrdiff_t fs, double m,
+                                  double dt, double ftm2v, double fc)
+{
+  const double hdt = 0.5 * dt * ftm2v / m;
+  nvdyn_kick(v, vs, f, fs, hdt * fc);
+  return hdt;
+}
+
+/* Drawn velocities of a sample lose its net momentum p (total mass mtot). */
+NVDYN_FUNC void nvdyn_remove_momentum(double *v, ptrdiff_t vs, const double p[3], double mtot)
+{
+  for (int k = 0; k < 3; k++) v[k * vs] -= p[k] / mtot;
 }
 
 /* FIRE 2.0, semi-implicit Euler (LAMMPS min_style fire, integrator
