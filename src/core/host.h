@@ -1,0 +1,136 @@
+/* NVDYN core: what the host driver's sources share (host.c, step_host.c,
+ * end_host.c): per-atom access, the selection of the samples of a pass and
+ * their packed per-sample sums ("runs"). Internal. */
+#ifndef NVDYN_HOST_H
+#define NVDYN_HOST_H
+
+#include "internal.h"
+
+#include <string.h>
+
+static inline double atom_mass(const nvdyn_atoms *a, int i)
+{
+  return a->rmass ? a->rmass[i] : a->type_mass[a->type[i]];
+}
+
+#define AT(w, i) ((w).data + (ptrdiff_t) (i) * (w).atom_stride)
+#define XS(a) (a)->x.comp_stride
+#define VS(a) (a)->v.comp_stride
+#define FS(a) (a)->f.comp_stride
+
+/* The sample of atom i if it is active (in a stage), else -1. */
+static inline int active_sample(const nvdyn_engine *e, const nvdyn_atoms *a, int i)
+{
+  int s = a->sample[i];
+  return (s >= 0 && e->kind[s] >= 0) ? s : -1;
+}
+
+static inline const nvdyn_stage_params *stage_of(const nvdyn_engine *e, int s)
+{
+  return &e->kstages[e->samples[s].stage];
+}
+
+/* 1 if some active sample's stage style is in mask */
+static inline int any_active(const nvdyn_engine *e, unsigned mask)
+{
+  for (int k = 0; k < NVDYN_NSTYLES; k++)
+    if (((mask >> k) & 1u) && e->nstyle[k]) return 1;
+  return 0;
+}
+
+/* nvdyn_atom_hazard() of atom i of active sample s, its velocity scaled by
+ * vscale */
+static inline int atom_hazard(const nvdyn_engine *e, const nvdyn_atoms *a, int i, int s,
+                              double vscale)
+{
+  return nvdyn_atom_hazard(AT(a->x, i), XS(a), AT(a->v, i), VS(a), AT(a->f, i), FS(a),
+                           atom_mass(a, i), vscale, e->kind[s], e->sdt[s], e->samples[s].fdt,
+                           &e->units);
+}
+
+/* Per-sample sums and maxima of one pass over the atoms, kept in locals
+ * while consecutive atoms belong to the same sample (the common case: a
+ * sample's atoms are mostly contiguous) and stored into acc (sums) and acc2
+ * (maxima, all >= 0) when the sample changes, so the loop carries no
+ * dependency through memory. p is the sample's position in the selection;
+ * a sample's first store writes its values (no pass zeroes the
+ * accumulators first), run_end() zeroes those of samples without atoms
+ * here. W, the number of values, is a constant at every call. */
+typedef struct run {
+  int p;
+  double sum[NACC], max[NACC];
+} run;
+
+static inline run run_start(nvdyn_engine *e, int w)
+{
+  run r;
+  memset(&r, 0, sizeof(r));
+  r.p = -1;
+  e->width = w;
+  memset(e->touched, 0, (size_t) e->nsel);
+  return r;
+}
+
+static inline void run_flush(nvdyn_engine *e, run *r, const int w)
+{
+  const int p = r->p;
+  if (p >= 0) {
+    double *acc = &e->acc[p * w], *mx = &e->acc2[p * w];
+    if (!e->touched[p]) {
+      e->touched[p] = 1;
+      for (int k = 0; k < w; k++) {
+        acc[k] = 0.0 + r->sum[k];
+        mx[k] = r->max[k];
+      }
+    } else {
+      for (int k = 0; k < w; k++) {
+        acc[k] += r->sum[k];
+        if (r->max[k] > mx[k]) mx[k] = r->max[k];
+      }
+    }
+  }
+  for (int k = 0; k < w; k++) r->sum[k] = r->max[k] = 0.0;
+}
+
+static inline void run_at(nvdyn_engine *e, run *r, int p, const int w)
+{
+  if (p != r->p) {
+    run_flush(e, r, w);
+    r->p = p;
+  }
+}
+
+static inline void run_end(nvdyn_engine *e, run *r, const int w)
+{
+  run_flush(e, r, w);
+  for (int p = 0; p < e->nsel; p++)
+    if (!e->touched[p])
+      for (int k = 0; k < w; k++) e->acc[p * w + k] = e->acc2[p * w + k] = 0.0;
+}
+
+/* the selected sample of atom i (its position in the selection), or -1 */
+static inline int selected(const nvdyn_engine *e, const nvdyn_atoms *a, int i)
+{
+  const int s = a->sample[i];
+  return s >= 0 ? e->pos[s] : -1;
+}
+
+/* ---- host.c ------------------------------------------------------------------ */
+
+/* per-atom input valid for the engine (the message names the bad atom) */
+nvdyn_status nvdyn_i_check_atoms(nvdyn_engine *e, const nvdyn_atoms *a);
+nvdyn_status nvdyn_i_begin_call(nvdyn_engine *e, const nvdyn_atoms *a);
+/* selections: clear, add a slot, zero width accumulators, select the active
+ * samples of some styles (returns their number); reduce nsel * width values */
+void nvdyn_i_clear_selection(nvdyn_engine *e);
+void nvdyn_i_select_slot(nvdyn_engine *e, int s);
+void nvdyn_i_zero_acc(nvdyn_engine *e, int width);
+int nvdyn_i_select_styles(nvdyn_engine *e, unsigned mask);
+nvdyn_status nvdyn_i_reduce_acc(nvdyn_engine *e, double *acc, nvdyn_reduce_op op);
+/* v *= coef.scale for the selected samples' atoms; with check, 1 if a scaled
+ * atom's next step has a hazard */
+int nvdyn_i_scale_velocities(nvdyn_engine *e, const nvdyn_atoms *a, int check);
+/* fail the selected samples with a hazard before their atoms move */
+nvdyn_status nvdyn_i_fail_hazards(nvdyn_engine *e, const nvdyn_atoms *a, int scaled, int *nfailed);
+
+#endif /* NVDYN_HOST_H */
