@@ -70,9 +70,7 @@ static int any_hazard(const nvdyn_engine *e, const nvdyn_atoms *a, unsigned mask
   int bad = 0;
   for (int i = 0; i < a->natoms; i++) {
     const int s = a->sample[i];
-    if (s >= 0 && e->kind[s] >= 0 && ((mask >> e->kind[s]) & 1u))
-      bad |= nvdyn_atom_flag(AT(a->x, i), XS(a), AT(a->v, i), VS(a), AT(a->f, i), FS(a),
-                             atom_mass(a, i), e->kind[s], e->sdt[s], e->samples[s].fdt, &e->units);
+    if (s >= 0 && e->kind[s] >= 0 && ((mask >> e->kind[s]) & 1u)) bad |= atom_flag(e, a, i, s);
   }
   return bad;
 }

@@ -108,7 +108,7 @@ int nvdyn_i_scale_velocities(nvdyn_engine *e, const nvdyn_atoms *a, int check)
     const int s = active_sample(e, a, i);
     if (s < 0 || e->pos[s] < 0) continue;
     nvdyn_scale(AT(a->v, i), VS(a), e->coef[s].scale);
-    if (check) flagged |= atom_hazard(e, a, i, s, 1.0);
+    if (check) flagged |= atom_flag(e, a, i, s);
   }
   return flagged;
 }

@@ -14,8 +14,9 @@
 /* the fields of nvdyn_sample, in blob order (I: integer, D: double) */
 #define SAMPLE_FIELDS(I, D)                                                                        \
   I(key)                                                                                           \
-  I(stage) I(outcome) I(reason) I(vinit) I(stuck) I(steps) I(age) D(pe) D(fmax) D(ke) D(natoms)    \
-      D(temp) D(drift) D(pe_check) D(pe_prev) D(e0) I(pe_in_stage) I(has_pe_prev) I(has_e0) D(fdt) \
+  I(stage)                                                                                         \
+  I(outcome) I(reason) I(vinit) I(stuck) I(steps) I(age) D(pe) D(fmax) D(ke) D(natoms) D(temp)     \
+      D(drift) D(pe_check) D(pe_prev) D(e0) I(pe_in_stage) I(has_pe_prev) I(has_e0) D(fdt)         \
           D(alpha) D(dtv) I(last_negative) I(nneg) D(reservoir)
 #define COUNT(f) +1
 enum { NFIELDS = 0 SAMPLE_FIELDS(COUNT, COUNT) + 2 * NVDYN_MAX_CHAIN };

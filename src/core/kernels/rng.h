@@ -47,13 +47,20 @@ NVDYN_FUNC double nvdyn_rng_uniform(nvdyn_rng *r)
   return ((double) (z >> 11) + 0.5) * (1.0 / 9007199254740992.0);
 }
 
-/* two independent standard normal numbers (Box-Muller) */
+/* two independent standard normal numbers (Marsaglia's polar method: no
+ * trigonometric functions; a pair of uniform numbers is accepted with
+ * probability pi/4) */
 NVDYN_FUNC void nvdyn_rng_normal2(nvdyn_rng *r, double *a, double *b)
 {
-  double u1 = nvdyn_rng_uniform(r), u2 = nvdyn_rng_uniform(r);
-  double rad = sqrt(-2.0 * log(u1)), phi = 6.283185307179586 * u2;
-  *a = rad * cos(phi);
-  *b = rad * sin(phi);
+  double u, v, q;
+  do {
+    u = 2.0 * nvdyn_rng_uniform(r) - 1.0;
+    v = 2.0 * nvdyn_rng_uniform(r) - 1.0;
+    q = u * u + v * v;
+  } while (q >= 1.0 || q == 0.0);
+  const double w = sqrt(-2.0 * log(q) / q);
+  *a = u * w;
+  *b = v * w;
 }
 
 NVDYN_FUNC void nvdyn_rng_normal3(nvdyn_rng *r, double xi[3])
