@@ -29,6 +29,7 @@
 #include "memory.h"
 #include "modify.h"
 #include "neighbor.h"
+#include "output.h"
 #include "update.h"
 #include "utils.h"
 
@@ -85,7 +86,6 @@ FixNVDyn::FixNVDyn(LAMMPS *lmp, int narg, char **arg) :
   exclude_frozen = config.samples_can_finish();
   groups->create(exclude_frozen, table->isolate_molecules);
   stage_seconds.assign(nstages, 0.0);
-  stage_atoms.assign(nstages, 0.0);
   c_pe = modify->add_compute(id_pe + " all pe/atom");
 
   time_integrate = 1;
@@ -264,27 +264,70 @@ void FixNVDyn::fail_samples(const std::vector<int> &which, int reason)
    since `before` (outcomes): neighbor list exclusion, sink, nan stop
 ------------------------------------------------------------------------- */
 
-void FixNVDyn::apply_changes(const std::vector<int> &before, bool ghosts)
+void FixNVDyn::apply_changes(const std::vector<int> &before, bool ghosts, bool energies)
 {
   refresh_state();
-  set_stage_masks();
-  if (ghosts) NVDYN_NS::forward_comm_fix(comm, this);
   std::vector<int> finished;
   for (int s = 0; s < nsamples; s++)
     if (before[s] == NVDYN_ACTIVE && table->outcome[s] != NVDYN_ACTIVE) finished.push_back(s);
+  const bool stop = config.nan_mode == NVDynConfig::NAN_STOP &&
+      std::any_of(finished.begin(), finished.end(),
+                  [&](int s) { return table->outcome[s] == NVDYN_FAILED; });
+  // without per-atom energies on this step, finished samples wait for
+  // those of the next one, in the neighbor lists (not frozen) until then
+  const bool wait = !energies && !stop;
+  if (wait) pending.insert(pending.end(), finished.begin(), finished.end());
+  set_stage_masks();
+  if (ghosts) NVDYN_NS::forward_comm_fix(comm, this);
   if (finished.empty()) return;
   // frozen atoms leave the neighbor lists at the next rebuild; one is
   // forced once they are 5% of the samples' atoms
   for (int s : finished) frozen_listed += table->natoms[s];
   if (exclude_frozen && frozen_listed >= 0.05 * table->total_atoms)
     next_reneighbor = update->ntimestep + 1;
-  if (outfiles->is_open(NVDynOutput::SINK)) write_sink(finished);
-  if (config.nan_mode == NVDynConfig::NAN_STOP)
+  if (outfiles->is_open(NVDynOutput::SINK)) {
+    refresh_values();
+    auto frames = extxyz->collect(*table, engine, sample, finished);
+    if (wait)
+      pending_frames.insert(pending_frames.end(), frames.begin(), frames.end());
+    else
+      outfiles->write(NVDynOutput::SINK, NVDynExtXYZ::text(frames));
+  }
+  if (stop)
     for (int s : finished)
       if (table->outcome[s] == NVDYN_FAILED)
         error->all(FLERR,
                    "Fix nvdyn {}: sample {} failed on step {} (reason {}) and 'nan stop' is set",
                    id, table->ids[s], update->ntimestep, nvdyn_reason_name(table->reason[s]));
+}
+
+/* ----------------------------------------------------------------------
+   the samples that finished on the last step without per-atom energies:
+   their energies from this step's (pe; their atoms have not moved since),
+   then their frames. Without pe (a run cut short) the frames keep the
+   energies of the samples' last checks with energies.
+------------------------------------------------------------------------- */
+
+void FixNVDyn::finish_pending(const double *pe)
+{
+  if (pe) {
+    const std::vector<double> energy = table->sum_energy(sample, pe, pending);
+    for (size_t k = 0; k < pending.size(); k++) table->set_final_energy(pending[k], energy[k]);
+    for (size_t k = 0; k < pending_frames.size(); k++) pending_frames[k].info.energy = energy[k];
+  }
+  if (!pending_frames.empty())
+    outfiles->write(NVDynOutput::SINK, NVDynExtXYZ::text(pending_frames));
+  pending.clear();
+  pending_frames.clear();
+  set_stage_masks();
+  NVDYN_NS::forward_comm_fix(comm, this);
+}
+
+// a run that ended early (timeout, fix halt) on a step on which samples
+// finished without per-atom energies
+void FixNVDyn::post_run()
+{
+  end_run(false);
 }
 
 /* ----------------------------------------------------------------------
@@ -294,11 +337,14 @@ void FixNVDyn::apply_changes(const std::vector<int> &before, bool ghosts)
 
 void FixNVDyn::plan_step(bigint step)
 {
-  int due = 0;
-  check(nvdyn_checks_due(engine, &due), "checks");
   const bool log_due = config.log_every > 0 && step % config.log_every == 0;
   if (log_due) check(nvdyn_refresh_values(engine), "log");
-  if (due || log_due) {
+  int need = 0;
+  if (config.energy_criteria()) check(nvdyn_need_energy(engine, &need), "checks");
+  // the first and last step of a run, and a step that writes a restart
+  // file, leave no sample waiting for its energy
+  if (need || log_due || !pending.empty() || first_step || step == update->laststep ||
+      step == output->next_restart) {
     pe_step = step;
     c_pe->addstep(step);
   }
@@ -388,31 +434,25 @@ void FixNVDyn::end_of_step()
   in_step = false;
 
   // the step's wall time, shared among the stages by their atoms
-  std::fill(stage_atoms.begin(), stage_atoms.end(), 0.0);
-  double active_atoms = 0.0;
-  for (int s = 0; s < nsamples; s++)
-    if (table->outcome[s] == NVDYN_ACTIVE) {
-      stage_atoms[table->stage[s]] += table->natoms[s];
-      active_atoms += table->natoms[s];
-    }
   const double now = MPI_Wtime();
-  if (active_atoms > 0.0)
+  if (table->active_atoms > 0.0)
     for (int k = 0; k < nstages; k++)
-      stage_seconds[k] += (now - step_start) * stage_atoms[k] / active_atoms;
+      stage_seconds[k] += (now - step_start) * table->stage_atoms[k] / table->active_atoms;
   step_start = now;
 
   nvdyn_atoms a;
   fill_atoms(a);
-  if (pe_step == ntimestep) {
+  const bool energies = pe_step == ntimestep;
+  if (energies) {
     if (c_pe->invoked_peratom != ntimestep) c_pe->compute_peratom();
     a.pe = c_pe->vector_atom;
   }
   int changed = 0;
   check(nvdyn_end_step(engine, &a, &changed), "end_of_step");
+  table->stepped();
+  if (!pending.empty()) finish_pending(a.pe);
   if (changed)
-    apply_changes(std::vector<int>(table->outcome), true);    // outcomes before the step
-  else
-    refresh_state();
+    apply_changes(std::vector<int>(table->outcome), true, energies);    // outcomes before the step
   if (config.log_every > 0 && ntimestep % config.log_every == 0) write_log();
   plan_step(ntimestep + 1);
 }
@@ -430,7 +470,15 @@ void FixNVDyn::refresh_values()
 
 bool FixNVDyn::finished() const
 {
-  return table->none_active();
+  return table->nactive == 0;
+}
+
+void FixNVDyn::end_run(bool tallied)
+{
+  if (pending.empty()) return;
+  const bigint ntimestep = update->ntimestep;
+  if (tallied && c_pe->invoked_peratom != ntimestep) c_pe->compute_peratom();
+  finish_pending(tallied ? c_pe->vector_atom : nullptr);
 }
 
 std::vector<FixNVDyn::StageSummary> FixNVDyn::stage_summary() const
@@ -445,6 +493,7 @@ void FixNVDyn::set_stage_masks()
     bits[s] = groups->bit(table->group_of(s));
     if (table->outcome[s] != NVDYN_ACTIVE) bits[s] |= groups->frozen_bit;
   }
+  for (int s : pending) bits[s] &= ~groups->frozen_bit;
   groups->set_masks(sample, bits);
 }
 
@@ -459,16 +508,6 @@ void FixNVDyn::unpack_forward_comm(int n, int first, double *buf)
 {
   int *mask = atom->mask;
   for (int k = 0; k < n; k++) mask[first + k] = (int) ubuf(buf[k]).i;
-}
-
-/* ----------------------------------------------------------------------
-   sink: one extended-XYZ frame per finished sample (NVDynExtXYZ)
-------------------------------------------------------------------------- */
-
-void FixNVDyn::write_sink(const std::vector<int> &finished)
-{
-  refresh_values();
-  outfiles->write(NVDynOutput::SINK, extxyz->frames(*table, engine, sample, finished));
 }
 
 /* ----------------------------------------------------------------------
@@ -503,6 +542,7 @@ double FixNVDyn::compute_array(int i, int j)
 {
   if (i < 0 || i >= nsamples) return 0.0;
   if (NVDynSamples::is_value_column(j)) refresh_values();
+  if (j == NVDynSamples::COL_STEPS) check(table->refresh_steps(engine, update->ntimestep), "steps");
   return table->column(i, j);
 }
 
@@ -557,6 +597,7 @@ void FixNVDyn::write_restart(FILE *fp)
   saved.state.resize(nstate);
   check(nvdyn_state_save(engine, saved.state.data(), nstate), "write_restart");
   saved.stage_seconds = stage_seconds;
+  saved.final_energy = table->final_energy;
   saved.sizes = outfiles->sizes();
   if (comm->me == 0) saved.write(fp);
 }
@@ -575,6 +616,8 @@ void FixNVDyn::restart(char *buf)
     error->all(FLERR, "Fix nvdyn {}: cannot continue from the restart file: {}", id,
                nvdyn_engine_last_error(engine));
   stage_seconds = saved.stage_seconds;
+  for (int s = 0; s < nsamples; s++)
+    if (!std::isnan(saved.final_energy[s])) table->set_final_energy(s, saved.final_energy[s]);
   refresh_state();
   set_stage_masks();
   outfiles->resume(saved.sizes);

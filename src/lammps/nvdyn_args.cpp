@@ -284,6 +284,17 @@ bool NVDynConfig::samples_can_finish() const
   return false;
 }
 
+bool NVDynConfig::energy_criteria() const
+{
+  for (const auto &st : stages) {
+    for (const auto &u : st.until)
+      if (u.first == "de") return true;
+    for (const auto &p : st.params)
+      if (p.first == "drift" && p.second > 0.0) return true;
+  }
+  return false;
+}
+
 std::vector<std::string> NVDynConfig::definition(const std::string &fix_group) const
 {
   std::vector<std::string> definition;

@@ -47,6 +47,8 @@ struct NVDynConfig {
   // samples can finish (criteria, maxsteps, a drift monitor or FIRE's
   // uphill limit), so frozen atoms are worth excluding from neighbor lists
   bool samples_can_finish() const;
+  // some stage has an energy criterion (de) or drift monitor
+  bool energy_criteria() const;
   // what a restart file must match: fix group, samples, stage definitions
   std::vector<std::string> definition(const std::string &fix_group) const;
 };
