@@ -5,7 +5,8 @@
 #
 #   bench/lammps/run.sh nve [--reps 5 --nsteps 300 --n 20]    (a) fix nvdyn vs fix nve
 #   bench/lammps/run.sh clusters [--nclusters 256 --fmax 1e-4] (b) relaxing LJ clusters
-#   bench/lammps/run.sh all                                   both, with their defaults
+#   bench/lammps/run.sh dimers [--reps 3 --nsteps 200]        (c) 20000 dimers, fire / csvr vs nve
+#   bench/lammps/run.sh all                                   all three, with their defaults
 #   bench/lammps/run.sh nve --help                            all options
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -19,6 +20,8 @@ if [ "${1:-}" = all ]; then
   bench nve
   echo
   bench clusters
+  echo
+  bench dimers
 else
   bench "$@"
 fi
