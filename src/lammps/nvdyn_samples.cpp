@@ -354,15 +354,16 @@ int NVDynSamples::refresh_state(const nvdyn_engine *engine)
   int status = nvdyn_get_sample_reasons(engine, reason.data());
   if (status == NVDYN_OK) status = nvdyn_get_sample_stages(engine, stage.data());
   if (status == NVDYN_OK) status = nvdyn_get_sample_outcomes(engine, outcome.data());
-  nactive = 0;
   stage_atoms.assign(nstages, 0.0);
   active_atoms = 0.0;
-  for (int s = 0; s < nsamples; s++)
-    if (outcome[s] == NVDYN_ACTIVE) {
-      nactive++;
-      stage_atoms[stage[s]] += natoms[s];
-      active_atoms += natoms[s];
-    }
+  group_count.assign(nstages + 3, 0);
+  for (int s = 0; s < nsamples; s++) {
+    group_count[group_of(s)]++;
+    if (outcome[s] != NVDYN_ACTIVE) continue;
+    stage_atoms[stage[s]] += natoms[s];
+    active_atoms += natoms[s];
+  }
+  nactive = nsamples - group_count[nstages] - group_count[nstages + 1] - group_count[nstages + 2];
   return status;
 }
 

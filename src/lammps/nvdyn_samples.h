@@ -79,6 +79,7 @@ class NVDynSamples : protected Pointers {
   // when samples changed stage or outcome
   std::vector<int> stage, outcome, reason;    // nvdyn_outcome, nvdyn_reason
   int nactive = 0;                            // active samples
+  std::vector<int> group_count;               // samples per group (group_of())
   std::vector<double> stage_atoms;            // atoms of the active samples per stage
   double active_atoms = 0.0;                  // their sum
   int refresh_state(const nvdyn_engine *);    // an nvdyn_status
