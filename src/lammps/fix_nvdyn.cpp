@@ -305,7 +305,8 @@ void FixNVDyn::apply_changes(const std::vector<int> &before, bool ghosts, bool e
    the samples that finished on the last step without per-atom energies:
    their energies from this step's (pe; their atoms have not moved since),
    then their frames. Without pe (a run cut short) the frames keep the
-   energies of the samples' last checks with energies.
+   energies of the samples' last checks with energies. The caller updates
+   the masks (the samples join the frozen group).
 ------------------------------------------------------------------------- */
 
 void FixNVDyn::finish_pending(const double *pe)
@@ -319,8 +320,6 @@ void FixNVDyn::finish_pending(const double *pe)
     outfiles->write(NVDynOutput::SINK, NVDynExtXYZ::text(pending_frames));
   pending.clear();
   pending_frames.clear();
-  set_stage_masks();
-  NVDYN_NS::forward_comm_fix(comm, this);
 }
 
 // a run that ended early (timeout, fix halt) on a step on which samples
@@ -450,9 +449,14 @@ void FixNVDyn::end_of_step()
   int changed = 0;
   check(nvdyn_end_step(engine, &a, &changed), "end_of_step");
   table->stepped();
-  if (!pending.empty()) finish_pending(a.pe);
-  if (changed)
+  const bool waited = !pending.empty();
+  if (waited) finish_pending(a.pe);
+  if (changed) {
     apply_changes(std::vector<int>(table->outcome), true, energies);    // outcomes before the step
+  } else if (waited) {
+    set_stage_masks();
+    NVDYN_NS::forward_comm_fix(comm, this);
+  }
   if (config.log_every > 0 && ntimestep % config.log_every == 0) write_log();
   plan_step(ntimestep + 1);
 }
@@ -479,6 +483,8 @@ void FixNVDyn::end_run(bool tallied)
   const bigint ntimestep = update->ntimestep;
   if (tallied && c_pe->invoked_peratom != ntimestep) c_pe->compute_peratom();
   finish_pending(tallied ? c_pe->vector_atom : nullptr);
+  set_stage_masks();
+  NVDYN_NS::forward_comm_fix(comm, this);
 }
 
 std::vector<FixNVDyn::StageSummary> FixNVDyn::stage_summary() const
