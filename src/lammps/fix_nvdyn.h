@@ -113,14 +113,13 @@ class FixNVDyn : public Fix {
 
   std::unique_ptr<NVDynOutput> outfiles;    // the sink and the log
   std::unique_ptr<NVDynExtXYZ> extxyz;      // the sink's frames
-
-  void open_output();
-  void fail_samples(const std::vector<int> &, int reason);
   // samples that finished on a step without per-atom energies, waiting
   // for those of the next step (their frames, if there is a sink)
   std::vector<int> pending;
   std::vector<NVDynExtXYZ::Frame> pending_frames;
 
+  void open_output();
+  void fail_samples(const std::vector<int> &, int reason);
   void apply_changes(const std::vector<int> &before, bool ghosts, bool energies = true);
   void finish_pending(const double *pe);
   void refresh_state();
