@@ -640,11 +640,11 @@ std::vector<std::string> sink_lines(const std::string &path, std::vector<double>
 // style's final tally. Its frame and the per-sample array then hold the
 // energy that a run tallying energies on every step (a log every step)
 // writes, to 1e-10, and everything else bitwise; under run_style
-// nvpipeline (early end) and verlet (several runs, samples finishing on
-// their last steps).
+// nvpipeline (early end), verlet (several runs, samples finishing on
+// their last steps) and verlet ended by fix halt when no sample is active.
 TEST(FixNVDynOutput, SinkEnergiesWithoutTallyOnEveryStep)
 {
-  for (const std::string style : {"nvpipeline", "verlet"}) {
+  for (const std::string style : {"nvpipeline", "verlet", "halt"}) {
     std::vector<std::string> lines[2];
     std::vector<double> energies[2], array[2];
     for (int tally = 0; tally < 2; tally++) {
@@ -658,6 +658,9 @@ TEST(FixNVDynOutput, SinkEnergiesWithoutTallyOnEveryStep)
               sink + (tally ? " log " + log + " every 1" : ""));
         if (style == "nvpipeline") {
           l.cmds({"run_style nvpipeline", "run 100000"});
+        } else if (style == "halt") {
+          l.cmds({"variable active equal f_nv[1]",
+                  "fix stop all halt 3 v_active == 0 error continue", "run 100000"});
         } else {
           // the samples finish between step 100 and 400: some on the last
           // step of a run

@@ -322,8 +322,8 @@ void FixNVDyn::finish_pending(const double *pe)
   pending_frames.clear();
 }
 
-// a run that ended early (timeout, fix halt) on a step on which samples
-// finished without per-atom energies
+// a run that ended early (a timeout) on a step on which samples finished
+// without per-atom energies
 void FixNVDyn::post_run()
 {
   end_run(false);
@@ -340,10 +340,11 @@ void FixNVDyn::plan_step(bigint step)
   if (log_due) check(nvdyn_refresh_values(engine), "log");
   int need = 0;
   if (config.energy_criteria()) check(nvdyn_need_energy(engine, &need), "checks");
-  // the first and last step of a run, and a step that writes a restart
-  // file, leave no sample waiting for its energy
+  // the first and last step of a run, a step on which a fix halt may end
+  // it, and a step that writes a restart file leave no sample waiting for
+  // its energy
   if (need || log_due || !pending.empty() || first_step || step == update->laststep ||
-      step == output->next_restart) {
+      step == output->next_restart || NVDYN_NS::halt_may_end_run(modify, step)) {
     pe_step = step;
     c_pe->addstep(step);
   }
