@@ -152,8 +152,11 @@ void FixNVDyn::unpack_forward_comm(int n, int first, double *buf)
   for (int k = 0; k < n; k++) mask[first + k] = (int) ubuf(buf[k]).i;
 }
 
+// per-atom arrays, and the sample table: ID, atom counts (2), stage,
+// outcome, reason, steps; energy, fmax, temperature, final energy, escape
+// radius
 double FixNVDyn::memory_usage()
 {
   return (double) atom->nmax * 2 * sizeof(int) +
-      (double) nsamples * (sizeof(tagint) + 3 * sizeof(int) + sizeof(int64_t) + 3 * sizeof(double));
+      (double) nsamples * (sizeof(tagint) + 5 * sizeof(int) + sizeof(int64_t) + 5 * sizeof(double));
 }
