@@ -809,3 +809,37 @@ TEST(FixNVDyn, HookPointsAroundTheForceEvaluation)
     }
   }
 }
+
+// Per-atom energies are tallied only on the steps that need them: the end
+// of each step passes them to the engine (atoms->pe of its AFTER_STEP hooks)
+// on the first and last step of a run, on check steps of a stage with an
+// energy criterion, on log steps, and on a fix halt's steps; an fmax-only
+// stage whose samples do not finish needs none in between.
+TEST(FixNVDyn, EnergiesOnlyOnTheStepsThatNeedThem)
+{
+  struct Case {
+    std::string fix_args, extra;
+    std::vector<int64_t> steps;
+  };
+  const std::vector<Case> cases = {
+      {"stage relax fire until fmax 1e-12", "", {1, 12}},
+      {"stage relax fire until fmax 1e-12 de 1e-30 every 4", "", {1, 4, 8, 12}},
+      {"stage relax fire until fmax 1e-12 log /dev/null every 5", "", {1, 5, 10, 12}},
+      {"stage relax fire until fmax 1e-12", "fix stop all halt 6 v_zero == 1", {1, 6, 12}}};
+  for (const auto &c : cases) {
+    Lammps l;
+    l.cmds(lj_clusters(2));
+    l.cmds({"variable zero equal 0", "fix nv all nvdyn samples molecule " + c.fix_args});
+    if (!c.extra.empty()) l.cmd(c.extra);
+    int dim = 0;
+    auto *engine = static_cast<nvdyn_engine *>(l.fix("nv")->extract("engine", dim));
+    std::vector<int64_t> steps;
+    auto hook = [](nvdyn_engine *, const nvdyn_hook_info *info, void *user) {
+      if (info->atoms->pe) static_cast<std::vector<int64_t> *>(user)->push_back(info->step);
+      return 0;
+    };
+    ASSERT_EQ(nvdyn_hook_add(engine, NVDYN_AFTER_STEP, 1, hook, &steps), NVDYN_OK);
+    l.cmd("run 12");
+    EXPECT_EQ(steps, c.steps) << c.fix_args << " " << c.extra;
+  }
+}

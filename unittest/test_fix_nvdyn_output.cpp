@@ -5,6 +5,7 @@
 #include "lammps_harness.h"
 
 #include <algorithm>
+#include <cmath>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
@@ -526,7 +527,7 @@ TEST(FixNVDynOutput, CorruptRestartRecordIsAnError)
   // offsets from the magic string: version, length of the data, then the
   // data: samples, stages, engine state size, ...
   const std::vector<std::tuple<size_t, int64_t, std::string>> patches = {
-      {8, 1, "the restart file holds no fix nvdyn record of layout version 4"},
+      {8, 1, "the restart file holds no fix nvdyn record of layout version 5"},
       {16, -8, "the fix's record in the restart file is corrupt"},
       {40, 1000, "the fix's record in the restart file is corrupt"},
       {40, -1000, "the fix's record in the restart file is corrupt"}};
@@ -605,5 +606,85 @@ TEST(FixNVDynOutput, ElementsAreChemicalSymbols)
     ASSERT_EQ(frames.size(), 1u);
     EXPECT_EQ(frames[0].species, names);
     remove(sink.c_str());
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Energies of samples that finish on steps without per-atom energies
+
+namespace {
+
+// the lines of a sink, the energy of each comment line taken out into
+// `energies` (frame by frame)
+std::vector<std::string> sink_lines(const std::string &path, std::vector<double> &energies)
+{
+  std::vector<std::string> lines;
+  std::istringstream in(slurp(path));
+  for (std::string line; std::getline(in, line);) {
+    const size_t at = line.find(" energy=");
+    if (at != std::string::npos) {
+      const size_t end = line.find(' ', at + 1);
+      energies.push_back(std::stod(line.substr(at + 8, end - at - 8)));
+      line.erase(at, end - at);
+    }
+    lines.push_back(line);
+  }
+  return lines;
+}
+
+}    // namespace
+
+// An fmax-only stage asks LAMMPS for no per-atom energies on its check
+// steps: a sample finishing there gets its energy on the next step (its
+// atoms have not moved), or, when the run ends with it, from the run
+// style's final tally. Its frame and the per-sample array then hold the
+// energy that a run tallying energies on every step (a log every step)
+// writes, to 1e-10, and everything else bitwise; under run_style
+// nvpipeline (early end), verlet (several runs, samples finishing on
+// their last steps) and verlet ended by fix halt when no sample is active.
+TEST(FixNVDynOutput, SinkEnergiesWithoutTallyOnEveryStep)
+{
+  for (const std::string style : {"nvpipeline", "verlet", "halt"}) {
+    std::vector<std::string> lines[2];
+    std::vector<double> energies[2], array[2];
+    for (int tally = 0; tally < 2; tally++) {
+      const std::string sink = tmp("lazy_" + std::to_string(tally) + ".extxyz");
+      const std::string log = tmp("lazy.csv");
+      {
+        Lammps l;
+        l.cmds(lj_clusters(6));
+        l.cmd("fix nv all nvdyn samples molecule stage relax fire until fmax 1e-3 maxsteps "
+              "5000 sink " +
+              sink + (tally ? " log " + log + " every 1" : ""));
+        if (style == "nvpipeline") {
+          l.cmds({"run_style nvpipeline", "run 100000"});
+        } else if (style == "halt") {
+          l.cmds({"variable active equal f_nv[1]",
+                  "fix stop all halt 3 v_active == 0 error continue", "run 100000"});
+        } else {
+          // the samples finish between step 100 and 400: some on the last
+          // step of a run
+          for (int k = 0; k < 40 && l.equal("f_nv[1]") > 0; k++) l.cmd("run 10");
+        }
+        EXPECT_EQ(l.equal("f_nv[2]"), 6) << style;
+        for (int s = 1; s <= 6; s++)
+          array[tally].push_back(l.equal("f_nv[" + std::to_string(s) + "][4]"));
+      }
+      if (rank0()) lines[tally] = sink_lines(sink, energies[tally]);
+      if (rank0()) {
+        remove(sink.c_str());
+        remove(log.c_str());
+      }
+    }
+    for (int s = 0; s < 6; s++)
+      EXPECT_NEAR(array[0][s], array[1][s], 1e-10 * std::fabs(array[1][s])) << style << s;
+    if (!rank0()) continue;
+    EXPECT_EQ(lines[0], lines[1]) << style;
+    ASSERT_EQ(energies[0].size(), 6u) << style;
+    ASSERT_EQ(energies[1].size(), 6u) << style;
+    for (size_t k = 0; k < 6; k++) {
+      EXPECT_TRUE(std::isfinite(energies[0][k])) << style << k;
+      EXPECT_NEAR(energies[0][k], energies[1][k], 1e-10 * std::fabs(energies[1][k])) << style;
+    }
   }
 }

@@ -8,6 +8,10 @@
                 (one run), one minimize per cluster in a loop, one minimize
                 of all clusters; wall time, force evaluations, energies
                 (target: NVDYN fastest)
+  dimers    (c) many tiny samples: 20000 LJ dimers, one sample each, in one
+                fire or one csvr stage of fix nvdyn vs fix nve on the same
+                atoms: ratio of the medians of the Modify time per step
+                (target: within 2x)
 
 Usually started by bench/lammps/run.sh, which builds everything and passes
 --lmp and --plugin. Logs, data and dumps stay in --workdir.
@@ -248,6 +252,43 @@ def bench_clusters(args):
         f"; target (nvdyn fastest): {verdict(fastest == 'nvdyn')}" if "nvdyn" in methods else ""))
 
 
+# ---------------------------------------------------------------- (c)
+
+def bench_dimers(args):
+    variables = {"nvdyn_plugin": args.plugin, "nx": args.nx, "ny": args.ny, "nz": args.nz,
+                 "nsteps": args.nsteps, "warmup": args.warmup}
+    ndimers = args.nx * args.ny * args.nz
+    integrators = ("nve", "fire", "csvr")
+    print(f"NVDYN LAMMPS benchmark (c): many tiny samples\n"
+          f"{ndimers} LJ dimers ({2 * ndimers} atoms, one molecule and one sample each, 5 sigma "
+          f"apart), 1 MPI rank; {args.nsteps} timed steps\nper run after {args.warmup} warm-up "
+          f"steps; fix nve, and fix nvdyn with one fire stage or one csvr stage (no criteria);\n"
+          f"{args.reps} runs of each, in rotating order\n")
+    rows = {k: [] for k in integrators}
+    print(f"{'run':>3}  {'integrator':<10} {'loop s':>9} {'Modify s':>9} {'Pair s':>9} "
+          f"{'Modify ms/step':>15}")
+    for rep in range(args.reps):
+        k = rep % len(integrators)
+        for integ in integrators[k:] + integrators[:k]:
+            _, text = run_lammps(args, f"dimers_{integ}_{rep + 1}", "in.dimers",
+                                 dict(variables, integrator=integ))
+            loop, steps, _ = loops(text)[-1]
+            sec = timer_sections(text)
+            rows[integ].append(1e3 * sec["Modify"] / steps)
+            print(f"{rep + 1:>3}  {integ:<10} {loop:9.4f} {sec['Modify']:9.4f} {sec['Pair']:9.4f} "
+                  f"{rows[integ][-1]:15.4f}", flush=True)
+    base = median(rows["nve"])
+    print(f"\n{'integrator':<22} {'median Modify ms/step':>22} {'ns/sample-step':>15} "
+          f"{'/fix nve':>9}   target <= {args.target:g}")
+    for integ in integrators:
+        m = median(rows[integ])
+        label = "fix nve" if integ == "nve" else f"fix nvdyn {integ} stage"
+        print(f"{label:<22} {m:22.4f} {1e6 * m / ndimers:15.2f} {m / base:9.2f}   " +
+              ("" if integ == "nve" else verdict(m / base <= args.target)))
+    print("Modify: the time in the fixes (here only the integrator), from the timer table of "
+          "the timed run")
+
+
 # ---------------------------------------------------------------- main
 
 def main():
@@ -277,12 +318,20 @@ def main():
                    help="comma-separated, the first is the reference of the ratios")
     b.add_argument("--same", type=float, default=0.05,
                    help="largest displacement (sigma) between two structures of one minimum")
+    c = sub.add_parser("dimers", help="(c) 20000 dimers: fix nvdyn fire / csvr vs fix nve")
+    c.add_argument("--nx", type=int, default=40, help="dimers along x (nx * ny * nz dimers)")
+    c.add_argument("--ny", type=int, default=25)
+    c.add_argument("--nz", type=int, default=20)
+    c.add_argument("--nsteps", type=int, default=200)
+    c.add_argument("--warmup", type=int, default=20)
+    c.add_argument("--reps", type=int, default=3)
+    c.add_argument("--target", type=float, default=2.0)
     args = ap.parse_args()
     args.workdir = os.path.abspath(args.workdir)
     args.lmp = os.path.abspath(args.lmp)
     args.plugin = os.path.abspath(args.plugin)
     os.makedirs(args.workdir, exist_ok=True)
-    (bench_nve if args.what == "nve" else bench_clusters)(args)
+    {"nve": bench_nve, "clusters": bench_clusters, "dimers": bench_dimers}[args.what](args)
 
 
 if __name__ == "__main__":

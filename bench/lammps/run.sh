@@ -7,7 +7,8 @@
 #
 #   bench/lammps/run.sh nve [--reps 5 --nsteps 300 --n 20]    (a) fix nvdyn vs fix nve
 #   bench/lammps/run.sh clusters [--nclusters 256 --fmax 1e-4] (b) relaxing LJ clusters
-#   bench/lammps/run.sh all                                   both, with their defaults
+#   bench/lammps/run.sh dimers [--reps 3 --nsteps 200]        (c) 20000 dimers, fire / csvr vs nve
+#   bench/lammps/run.sh all                                   all three, with their defaults
 #   bench/lammps/run.sh nve --help                            all options
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -24,7 +25,7 @@ report() {    # $1: nve or clusters, then its options; the report is saved and p
   /usr/bin/python3 "$here/bench/plot.py" "$1" "$work/$1.txt" -o "$work/$1.png"
 }
 case " $* " in
-  " all ") report nve; echo; report clusters ;;
+  " all ") report nve; echo; report clusters; echo; bench dimers ;;
   *" -h "* | *" --help "*) bench "$@" ;;
   " nve "* | " clusters "*) report "$@" ;;
   *) bench "$@" ;;

@@ -272,6 +272,10 @@ NVDYN_API nvdyn_status nvdyn_criterion_info(int k, nvdyn_param_desc *info);
  * samples of a stage that cannot never leave it. */
 NVDYN_API nvdyn_status nvdyn_stage_can_finish(const nvdyn_engine *engine, int stage, int *can);
 
+/* *need = 1 if the stage's checks need per-atom energies (a "de" criterion
+ * or a drift monitor). */
+NVDYN_API nvdyn_status nvdyn_stage_needs_energy(const nvdyn_engine *engine, int stage, int *need);
+
 /* ---- samples --------------------------------------------------------- */
 
 /* Validate the stages (required parameters present) and allocate per-sample

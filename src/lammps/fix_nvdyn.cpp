@@ -29,6 +29,7 @@
 #include "memory.h"
 #include "modify.h"
 #include "neighbor.h"
+#include "output.h"
 #include "update.h"
 #include "utils.h"
 
@@ -44,8 +45,8 @@ using namespace FixConst;
 FixNVDyn::FixNVDyn(LAMMPS *lmp, int narg, char **arg) :
     Fix(lmp, narg, arg), external_compute_hooks(false), engine(nullptr), nstages(0),
     sample(nullptr), atom_index(nullptr), nsamples(0), step_start(0.0), c_pe(nullptr), pe_step(-1),
-    exclude_frozen(false), frozen_listed(0), isolation_said(false), escape_margin(0.0),
-    first_step(false), restart_failed(false), in_step(false)
+    exclude_frozen(false), energy_stages(false), frozen_listed(0), isolation_said(false),
+    escape_margin(0.0), first_step(false), restart_failed(false), in_step(false)
 {
   // parse and check everything first, create groups, computes, files and
   // the engine last, so that a bad argument leaves nothing behind
@@ -87,13 +88,14 @@ FixNVDyn::FixNVDyn(LAMMPS *lmp, int narg, char **arg) :
   // only a failed sample would be frozen and the exclusion would cost every
   // neighbor list build for nothing
   for (int k = 0; k < nstages; k++) {
-    int can = 0;
+    int can = 0, need = 0;
     check(nvdyn_stage_can_finish(engine, k, &can), "stages");
+    check(nvdyn_stage_needs_energy(engine, k, &need), "stages");
     exclude_frozen = exclude_frozen || can;
+    energy_stages = energy_stages || need;
   }
   groups->create(exclude_frozen, table->isolate_molecules);
   stage_seconds.assign(nstages, 0.0);
-  stage_atoms.assign(nstages, 0.0);
   c_pe = modify->add_compute(id_pe + " all pe/atom");
 
   time_integrate = 1;
@@ -272,27 +274,69 @@ void FixNVDyn::fail_samples(const std::vector<int> &which, int reason)
    since `before` (outcomes): neighbor list exclusion, sink, nan stop
 ------------------------------------------------------------------------- */
 
-void FixNVDyn::apply_changes(const std::vector<int> &before, bool ghosts)
+void FixNVDyn::apply_changes(const std::vector<int> &before, bool ghosts, bool energies)
 {
   refresh_state();
-  set_stage_masks();
-  if (ghosts) NVDYN_NS::forward_comm_fix(comm, this);
   std::vector<int> finished;
   for (int s = 0; s < nsamples; s++)
     if (before[s] == NVDYN_ACTIVE && table->outcome[s] != NVDYN_ACTIVE) finished.push_back(s);
+  const bool stop = config.nan_mode == NVDynConfig::NAN_STOP &&
+      std::any_of(finished.begin(), finished.end(),
+                  [&](int s) { return table->outcome[s] == NVDYN_FAILED; });
+  // without per-atom energies on this step, finished samples wait for
+  // those of the next one, in the neighbor lists (not frozen) until then
+  const bool wait = !energies && !stop;
+  if (wait) pending.insert(pending.end(), finished.begin(), finished.end());
+  set_stage_masks();
+  if (ghosts) NVDYN_NS::forward_comm_fix(comm, this);
   if (finished.empty()) return;
   // frozen atoms leave the neighbor lists at the next rebuild; one is
   // forced once they are 5% of the samples' atoms
   for (int s : finished) frozen_listed += table->natoms[s];
   if (exclude_frozen && frozen_listed >= 0.05 * table->total_atoms)
     next_reneighbor = update->ntimestep + 1;
-  if (outfiles->is_open(NVDynOutput::SINK)) write_sink(finished);
-  if (config.nan_mode == NVDynConfig::NAN_STOP)
+  if (outfiles->is_open(NVDynOutput::SINK)) {
+    refresh_values();
+    auto frames = extxyz->collect(*table, engine, sample, finished);
+    if (wait)
+      pending_frames.insert(pending_frames.end(), frames.begin(), frames.end());
+    else
+      outfiles->write(NVDynOutput::SINK, NVDynExtXYZ::text(frames));
+  }
+  if (stop)
     for (int s : finished)
       if (table->outcome[s] == NVDYN_FAILED)
         error->all(FLERR,
                    "Fix nvdyn {}: sample {} failed on step {} (reason {}) and 'nan stop' is set",
                    id, table->ids[s], update->ntimestep, nvdyn_reason_name(table->reason[s]));
+}
+
+/* ----------------------------------------------------------------------
+   the samples that finished on the last step without per-atom energies:
+   their energies from this step's (pe; their atoms have not moved since),
+   then their frames. Without pe (a run cut short) the frames keep the
+   energies of the samples' last checks with energies. The caller updates
+   the masks (the samples join the frozen group).
+------------------------------------------------------------------------- */
+
+void FixNVDyn::finish_pending(const double *pe)
+{
+  if (pe) {
+    const std::vector<double> energy = table->sum_energy(sample, pe, pending);
+    for (size_t k = 0; k < pending.size(); k++) table->set_final_energy(pending[k], energy[k]);
+    for (size_t k = 0; k < pending_frames.size(); k++) pending_frames[k].info.energy = energy[k];
+  }
+  if (!pending_frames.empty())
+    outfiles->write(NVDynOutput::SINK, NVDynExtXYZ::text(pending_frames));
+  pending.clear();
+  pending_frames.clear();
+}
+
+// a run that ended early (a timeout) on a step on which samples finished
+// without per-atom energies
+void FixNVDyn::post_run()
+{
+  end_run(false);
 }
 
 /* ----------------------------------------------------------------------
@@ -302,11 +346,15 @@ void FixNVDyn::apply_changes(const std::vector<int> &before, bool ghosts)
 
 void FixNVDyn::plan_step(bigint step)
 {
-  int due = 0;
-  check(nvdyn_checks_due(engine, &due), "checks");
   const bool log_due = config.log_every > 0 && step % config.log_every == 0;
   if (log_due) check(nvdyn_refresh_values(engine), "log");
-  if (due || log_due) {
+  int need = 0;
+  if (energy_stages) check(nvdyn_need_energy(engine, &need), "checks");
+  // the first and last step of a run, a step on which a fix halt may end
+  // it, and a step that writes a restart file leave no sample waiting for
+  // its energy
+  if (need || log_due || !pending.empty() || first_step || step == update->laststep ||
+      step == output->next_restart || NVDYN_NS::halt_may_end_run(modify, step)) {
     pe_step = step;
     c_pe->addstep(step);
   }
@@ -393,31 +441,30 @@ void FixNVDyn::end_of_step()
   in_step = false;
 
   // the step's wall time, shared among the stages by their atoms
-  std::fill(stage_atoms.begin(), stage_atoms.end(), 0.0);
-  double active_atoms = 0.0;
-  for (int s = 0; s < nsamples; s++)
-    if (table->outcome[s] == NVDYN_ACTIVE) {
-      stage_atoms[table->stage[s]] += table->natoms[s];
-      active_atoms += table->natoms[s];
-    }
   const double now = MPI_Wtime();
-  if (active_atoms > 0.0)
+  if (table->active_atoms > 0.0)
     for (int k = 0; k < nstages; k++)
-      stage_seconds[k] += (now - step_start) * stage_atoms[k] / active_atoms;
+      stage_seconds[k] += (now - step_start) * table->stage_atoms[k] / table->active_atoms;
   step_start = now;
 
   nvdyn_atoms a;
   fill_atoms(a);
-  if (pe_step == ntimestep) {
+  const bool energies = pe_step == ntimestep;
+  if (energies) {
     if (c_pe->invoked_peratom != ntimestep) c_pe->compute_peratom();
     a.pe = c_pe->vector_atom;
   }
   int changed = 0;
   check(nvdyn_end_step(engine, &a, &changed), "end_of_step");
-  if (changed)
-    apply_changes(std::vector<int>(table->outcome), true);    // outcomes before the step
-  else
-    refresh_state();
+  table->stepped();
+  const bool waited = !pending.empty();
+  if (waited) finish_pending(a.pe);
+  if (changed) {
+    apply_changes(std::vector<int>(table->outcome), true, energies);    // outcomes before the step
+  } else if (waited) {
+    set_stage_masks();
+    NVDYN_NS::forward_comm_fix(comm, this);
+  }
   if (config.log_every > 0 && ntimestep % config.log_every == 0) write_log();
   plan_step(ntimestep + 1);
 }
@@ -435,7 +482,17 @@ void FixNVDyn::refresh_values()
 
 bool FixNVDyn::finished() const
 {
-  return table->none_active();
+  return table->nactive == 0;
+}
+
+void FixNVDyn::end_run(bool tallied)
+{
+  if (pending.empty()) return;
+  const bigint ntimestep = update->ntimestep;
+  if (tallied && c_pe->invoked_peratom != ntimestep) c_pe->compute_peratom();
+  finish_pending(tallied ? c_pe->vector_atom : nullptr);
+  set_stage_masks();
+  NVDYN_NS::forward_comm_fix(comm, this);
 }
 
 std::vector<FixNVDyn::StageSummary> FixNVDyn::stage_summary() const
@@ -450,30 +507,8 @@ void FixNVDyn::set_stage_masks()
     bits[s] = groups->bit(table->group_of(s));
     if (table->outcome[s] != NVDYN_ACTIVE) bits[s] |= groups->frozen_bit;
   }
+  for (int s : pending) bits[s] &= ~groups->frozen_bit;
   groups->set_masks(sample, bits);
-}
-
-int FixNVDyn::pack_forward_comm(int n, int *list, double *buf, int /*pbc_flag*/, int * /*pbc*/)
-{
-  int *mask = atom->mask;
-  for (int k = 0; k < n; k++) buf[k] = ubuf(mask[list[k]]).d;
-  return n;
-}
-
-void FixNVDyn::unpack_forward_comm(int n, int first, double *buf)
-{
-  int *mask = atom->mask;
-  for (int k = 0; k < n; k++) mask[first + k] = (int) ubuf(buf[k]).i;
-}
-
-/* ----------------------------------------------------------------------
-   sink: one extended-XYZ frame per finished sample (NVDynExtXYZ)
-------------------------------------------------------------------------- */
-
-void FixNVDyn::write_sink(const std::vector<int> &finished)
-{
-  refresh_values();
-  outfiles->write(NVDynOutput::SINK, extxyz->frames(*table, engine, sample, finished));
 }
 
 /* ----------------------------------------------------------------------
@@ -494,9 +529,7 @@ void FixNVDyn::write_log()
 
 double FixNVDyn::compute_vector(int n)
 {
-  int count = 0;
-  for (int s = 0; s < nsamples; s++) count += table->group_of(s) == n;
-  return (double) count;
+  return (double) table->group_count[n];
 }
 
 /* ----------------------------------------------------------------------
@@ -508,6 +541,7 @@ double FixNVDyn::compute_array(int i, int j)
 {
   if (i < 0 || i >= nsamples) return 0.0;
   if (NVDynSamples::is_value_column(j)) refresh_values();
+  if (j == NVDynSamples::COL_STEPS) check(table->refresh_steps(engine, update->ntimestep), "steps");
   return table->column(i, j);
 }
 
@@ -536,122 +570,4 @@ void FixNVDyn::check(int status, const char *where)
   if (status != NVDYN_OK)
     error->all(FLERR, "Fix nvdyn {} ({}): {}", where, nvdyn_status_string((nvdyn_status) status),
                nvdyn_engine_last_error(engine));
-}
-
-/* ----------------------------------------------------------------------
-   restart: the global record (NVDynSaved) holds the samples, the engine's
-   state, the sizes of the output files and the fingerprint of the
-   definition; per atom, the sample index and the index within the sample
-------------------------------------------------------------------------- */
-
-NVDynSaved FixNVDyn::saved_now() const
-{
-  NVDynSaved now;
-  now.nstages = nstages;
-  now.ids = table->ids;
-  now.definition = definition;
-  now.membership = table->membership_hashes(sample);    // collective
-  return now;
-}
-
-void FixNVDyn::write_restart(FILE *fp)
-{
-  NVDynSaved saved = saved_now();
-  size_t nstate = 0;
-  check(nvdyn_state_size(engine, &nstate), "write_restart");
-  saved.state.resize(nstate);
-  check(nvdyn_state_save(engine, saved.state.data(), nstate), "write_restart");
-  saved.stage_seconds = stage_seconds;
-  saved.sizes = outfiles->sizes();
-  if (comm->me == 0) saved.write(fp);
-}
-
-void FixNVDyn::restart(char *buf)
-{
-  // an error below leaves this fix in Modify before Modify::add_fix() sets
-  // its mask: the mask is set here, and the fix refuses to run until it
-  // has continued from the restart file
-  restart_failed = true;
-  modify->fmask[modify->find_fix(id)] = setmask();
-  NVDynSaved saved;
-  saved.read(error, id, buf);
-  saved.match(error, id, saved_now());
-  if (nvdyn_state_load(engine, saved.state.data(), saved.state.size()) != NVDYN_OK)
-    error->all(FLERR, "Fix nvdyn {}: cannot continue from the restart file: {}", id,
-               nvdyn_engine_last_error(engine));
-  stage_seconds = saved.stage_seconds;
-  refresh_state();
-  set_stage_masks();
-  outfiles->resume(saved.sizes);
-  restart_failed = false;
-}
-
-int FixNVDyn::pack_restart(int i, double *buf)
-{
-  buf[0] = 3;
-  buf[1] = ubuf(sample[i]).d;
-  buf[2] = ubuf(atom_index[i]).d;
-  return 3;
-}
-
-void FixNVDyn::unpack_restart(int nlocal, int nth)
-{
-  double **extra = atom->extra;
-  int m = 0;
-  for (int i = 0; i < nth; i++) m += static_cast<int>(extra[nlocal][m]);
-  sample[nlocal] = (int) ubuf(extra[nlocal][m + 1]).i;
-  atom_index[nlocal] = (int) ubuf(extra[nlocal][m + 2]).i;
-}
-
-int FixNVDyn::size_restart(int /*nlocal*/)
-{
-  return 3;
-}
-
-int FixNVDyn::maxsize_restart()
-{
-  return 3;
-}
-
-/* ----------------------------------------------------------------------
-   per-atom sample index and index within the sample: follow their atom
-   between ranks
-------------------------------------------------------------------------- */
-
-void FixNVDyn::grow_arrays(int nmax)
-{
-  memory->grow(sample, nmax, "nvdyn:sample");
-  memory->grow(atom_index, nmax, "nvdyn:atom_index");
-}
-
-void FixNVDyn::copy_arrays(int i, int j, int /*delflag*/)
-{
-  sample[j] = sample[i];
-  atom_index[j] = atom_index[i];
-}
-
-void FixNVDyn::set_arrays(int i)
-{
-  sample[i] = -1;
-  atom_index[i] = -1;
-}
-
-int FixNVDyn::pack_exchange(int i, double *buf)
-{
-  buf[0] = ubuf(sample[i]).d;
-  buf[1] = ubuf(atom_index[i]).d;
-  return 2;
-}
-
-int FixNVDyn::unpack_exchange(int nlocal, double *buf)
-{
-  sample[nlocal] = (int) ubuf(buf[0]).i;
-  atom_index[nlocal] = (int) ubuf(buf[1]).i;
-  return 2;
-}
-
-double FixNVDyn::memory_usage()
-{
-  return (double) atom->nmax * 2 * sizeof(int) +
-      (double) nsamples * (sizeof(tagint) + 3 * sizeof(int) + sizeof(int64_t) + 3 * sizeof(double));
 }

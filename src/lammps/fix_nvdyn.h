@@ -13,6 +13,7 @@ FixStyle(nvdyn,FixNVDyn);
 #define NVDYN_FIX_NVDYN_H
 
 #include "fix.h"
+#include "nvdyn_extxyz.h"
 #include "nvdyn_samples.h"
 
 #include <memory>
@@ -25,7 +26,6 @@ struct nvdyn_atoms;
 namespace LAMMPS_NS {
 
 class NVDynOutput;
-class NVDynExtXYZ;
 class NVDynGroups;
 
 class FixNVDyn : public Fix {
@@ -42,6 +42,7 @@ class FixNVDyn : public Fix {
   void end_of_step() override;
   void pre_exchange() override;
   void post_neighbor() override;
+  void post_run() override;
 
   double compute_vector(int) override;
   double compute_array(int, int) override;
@@ -66,6 +67,13 @@ class FixNVDyn : public Fix {
 
   // true when no sample is active any more (all done, failed or timed out)
   bool finished() const;
+  // samples finished on this step without per-atom energies: they get
+  // theirs on the next step, or from end_run()
+  bool waits_for_energies() const { return !pending.empty(); }
+  // at the end of a run that ends early, after the run style evaluated the
+  // forces of the last step once more with every compute's tallies
+  // (tallied) or could not: the energies and frames of those samples
+  void end_run(bool tallied);
   // the BEFORE_COMPUTE / AFTER_COMPUTE hook points; a run style that calls
   // them itself around the force evaluation sets external_compute_hooks,
   // otherwise the fix calls them from pre_force / post_force
@@ -89,13 +97,13 @@ class FixNVDyn : public Fix {
   int nsamples;
 
   std::vector<double> stage_seconds;    // wall time per stage, shared by atoms
-  std::vector<double> stage_atoms;      // scratch: active atoms per stage
   double step_start;                    // wall time at the end of the last step
 
   std::string id_pe;    // compute pe/atom for the samples' energies
   class Compute *c_pe;
   bigint pe_step;                         // step on which per-atom energies are tallied
   bool exclude_frozen;                    // frozen atoms are excluded from the neighbor lists
+  bool energy_stages;                     // some stage checks need per-atom energies
   bigint frozen_listed;                   // atoms frozen since the last neighbor list build
   bool isolation_said;                    // setup() has said how samples are isolated
   double escape_margin;                   // escape guard margin, 0 = off
@@ -106,14 +114,18 @@ class FixNVDyn : public Fix {
 
   std::unique_ptr<NVDynOutput> outfiles;    // the sink and the log
   std::unique_ptr<NVDynExtXYZ> extxyz;      // the sink's frames
+  // samples that finished on a step without per-atom energies, waiting
+  // for those of the next step (their frames, if there is a sink)
+  std::vector<int> pending;
+  std::vector<NVDynExtXYZ::Frame> pending_frames;
 
   void open_output();
   void fail_samples(const std::vector<int> &, int reason);
-  void apply_changes(const std::vector<int> &before, bool ghosts);
+  void apply_changes(const std::vector<int> &before, bool ghosts, bool energies = true);
+  void finish_pending(const double *pe);
   void refresh_state();
   void refresh_values();
   void plan_step(bigint);
-  void write_sink(const std::vector<int> &);
   void write_log();
   virtual void set_stage_masks();    // local atoms; ghosts by forward comm
   virtual void fill_atoms(::nvdyn_atoms &);

@@ -37,8 +37,10 @@ NVDynExtXYZ::NVDynExtXYZ(LAMMPS *lmp, const std::vector<std::string> &species) :
 {
 }
 
-std::vector<NVDynExtXYZ::Atoms> NVDynExtXYZ::gather(const int *sample, int nsamples,
-                                                    const std::vector<int> &which) const
+// the atoms of the samples `which` gathered on rank 0, ordered by ID,
+// into frames[k] for which[k]
+void NVDynExtXYZ::gather(const int *sample, int nsamples, const std::vector<int> &which,
+                         std::vector<Frame> &frames) const
 {
   constexpr int NREC = 12;    // sample, tag, type, x[3], v[3], f[3]
   std::vector<int> order(nsamples, -1);
@@ -75,9 +77,7 @@ std::vector<NVDynExtXYZ::Atoms> NVDynExtXYZ::gather(const int *sample, int nsamp
               world);
 
   // the atoms of each sample, ordered by ID (rank 0)
-  std::vector<Atoms> frames;
-  if (comm->me != 0) return frames;
-  frames.resize(which.size());
+  if (comm->me != 0) return;
   const size_t nrec = all.size() / NREC;
   std::vector<size_t> idx(nrec);
   std::iota(idx.begin(), idx.end(), 0);
@@ -88,46 +88,55 @@ std::vector<NVDynExtXYZ::Atoms> NVDynExtXYZ::gather(const int *sample, int nsamp
   for (size_t r : idx) {
     const double *rec = &all[r * NREC];
     const int type = (int) rec[2];
-    Atoms &atoms = frames[(size_t) rec[0]];
-    atoms.natoms++;
+    Frame &frame = frames[(size_t) rec[0]];
+    frame.natoms++;
     fmt::format_to(
-        std::back_inserter(atoms.lines),
+        std::back_inserter(frame.atoms),
         "{} {:.16g} {:.16g} {:.16g} {:.16g} {:.16g} {:.16g} {:.16g} {:.16g} {:.16g} {} {}\n",
         elements.empty() ? std::string("X") : elements[type - 1], rec[3], rec[4], rec[5], rec[6],
         rec[7], rec[8], rec[9], rec[10], rec[11], (tagint) rec[1], type);
   }
-  return frames;
 }
 
-std::string NVDynExtXYZ::frame(const NVDynFrameInfo &info, const Atoms &atoms) const
+std::vector<NVDynExtXYZ::Frame> NVDynExtXYZ::collect(const NVDynSamples &table,
+                                                     const nvdyn_engine *engine, const int *sample,
+                                                     const std::vector<int> &finished) const
 {
+  std::vector<Frame> frames(finished.size());
   const std::string lattice =
       fmt::format("Lattice=\"{:.10g} 0 0 {:.10g} {:.10g} 0 {:.10g} {:.10g} {:.10g}\"", domain->xprd,
                   domain->xy, domain->yprd, domain->xz, domain->yz, domain->zprd);
   const std::string pbc = fmt::format("pbc=\"{} {} {}\"", domain->xperiodic ? 'T' : 'F',
                                       domain->yperiodic ? 'T' : 'F', domain->zperiodic ? 'T' : 'F');
-  return fmt::format(
-             "{}\n{} Properties=species:S:1:pos:R:3:velocities:R:3:forces:R:3:id:I:1:type:I:1 "
-             "sample={} outcome={} reason={} energy={:.16g} fmax={:.16g} stage_steps=\"{}\" "
-             "step={} {}\n",
-             atoms.natoms, lattice, info.id, nvdyn_outcome_name(info.outcome),
-             nvdyn_reason_name(info.reason), info.energy, info.fmax,
-             fmt::join(info.stage_steps, " "), info.step, pbc) +
-      atoms.lines;
+  for (size_t k = 0; k < finished.size(); k++) {
+    const int s = finished[k];
+    frames[k].info = {table.ids[s],     table.outcome[s], table.reason[s],
+                      table.energy[s],  table.fmax[s],    std::vector<int64_t>(table.nstages),
+                      update->ntimestep};
+    nvdyn_get_sample_stage_steps(engine, s, frames[k].info.stage_steps.data());
+    if (comm->me == 0) {
+      frames[k].lattice = lattice;
+      frames[k].pbc = pbc;
+    }
+  }
+  gather(sample, table.nsamples, finished, frames);
+  return frames;
 }
 
-std::string NVDynExtXYZ::frames(const NVDynSamples &table, const nvdyn_engine *engine,
-                                const int *sample, const std::vector<int> &finished) const
+std::string NVDynExtXYZ::text(const std::vector<Frame> &frames)
 {
-  const std::vector<Atoms> atoms = gather(sample, table.nsamples, finished);
   std::string text;
-  for (size_t k = 0; k < atoms.size(); k++) {
-    const int s = finished[k];
-    NVDynFrameInfo info{table.ids[s],     table.outcome[s], table.reason[s],
-                        table.energy[s],  table.fmax[s],    std::vector<int64_t>(table.nstages),
-                        update->ntimestep};
-    nvdyn_get_sample_stage_steps(engine, s, info.stage_steps.data());
-    text += frame(info, atoms[k]);
+  for (const Frame &f : frames) {
+    const NVDynFrameInfo &info = f.info;
+    fmt::format_to(
+        std::back_inserter(text),
+        "{}\n{} Properties=species:S:1:pos:R:3:velocities:R:3:forces:R:3:id:I:1:type:I:1 "
+        "sample={} outcome={} reason={} energy={:.16g} fmax={:.16g} stage_steps=\"{}\" "
+        "step={} {}\n",
+        f.natoms, f.lattice, info.id, nvdyn_outcome_name(info.outcome),
+        nvdyn_reason_name(info.reason), info.energy, info.fmax, fmt::join(info.stage_steps, " "),
+        info.step, f.pbc);
+    text += f.atoms;
   }
   return text;
 }

@@ -33,27 +33,27 @@ class NVDynExtXYZ : protected Pointers {
   // elements: species per atom type (empty: X)
   NVDynExtXYZ(LAMMPS *, const std::vector<std::string> &elements);
 
-  // The atoms of one sample's frame: their number, and their lines.
-  struct Atoms {
+  // A sample's frame: what its comment line says, the box (lattice and
+  // periodicity), and its atoms (box and atoms on rank 0 only)
+  struct Frame {
+    NVDynFrameInfo info;
+    std::string lattice, pbc;
     size_t natoms = 0;
-    std::string lines;
+    std::string atoms;
   };
 
-  // Collective: the atoms of the samples `which` (per-atom sample index in
-  // sample[0..nlocal)), gathered on rank 0, in the order of `which`
-  // (empty on the other ranks).
-  std::vector<Atoms> gather(const int *sample, int nsamples, const std::vector<int> &which) const;
+  // Collective: the frames of the samples `finished` on this step, with
+  // their state and values in `table`
+  std::vector<Frame> collect(const NVDynSamples &table, const nvdyn_engine *, const int *sample,
+                             const std::vector<int> &finished) const;
 
-  // rank 0: the text of a frame
-  std::string frame(const NVDynFrameInfo &, const Atoms &) const;
-
-  // Collective: on rank 0, the frames of the samples `finished` on this
-  // step, with their state and values in `table` ("" on other ranks)
-  std::string frames(const NVDynSamples &table, const nvdyn_engine *, const int *sample,
-                     const std::vector<int> &finished) const;
+  // rank 0: the text of frames
+  static std::string text(const std::vector<Frame> &);
 
  private:
   std::vector<std::string> elements;
+  void gather(const int *sample, int nsamples, const std::vector<int> &which,
+              std::vector<Frame> &frames) const;
 };
 
 // "active", "done", "timeout" or "failed"

@@ -18,9 +18,12 @@
 #include "fix.h"
 #include "lammps.h"
 #include "lammpsplugin.h"
+#include "modify.h"
 #include "neighbor.h"
 #include "update.h"
 #include "utils.h"
+
+#include <cstring>
 
 #if LAMMPS_VERSION_NUMBER < 20250612
 #include <dlfcn.h>
@@ -120,6 +123,17 @@ inline void exclude_group_pair(LAMMPS_NS::Neighbor *neighbor, const std::string 
 inline void exclude_molecules_of(LAMMPS_NS::Neighbor *neighbor, const std::string &name)
 {
   neighbor->modify_params("exclude molecule/inter " + name);
+}
+
+// Whether a fix halt may end the run on step `step`: fix halt checks its
+// condition on the multiples of its nevery and ends the run at that step.
+inline bool halt_may_end_run(LAMMPS_NS::Modify *modify, LAMMPS_NS::bigint step)
+{
+  for (int i = 0; i < modify->nfix; i++) {
+    const LAMMPS_NS::Fix *fix = modify->fix[i];
+    if (strcmp(fix->style, "halt") == 0 && fix->nevery > 0 && step % fix->nevery == 0) return true;
+  }
+  return false;
 }
 
 }    // namespace NVDYN_NS

@@ -1,7 +1,8 @@
 /* ----------------------------------------------------------------------
    NVDYN: the global restart record of fix nvdyn (nvdyn_restart.h): block
-   after block, the samples and the engine's state, the sizes of the output
-   files, and the fingerprint of the definition.
+   after block, the samples, the engine's state and the final energies the
+   fix holds, the sizes of the output files, and the fingerprint of the
+   definition.
 ------------------------------------------------------------------------- */
 
 #include "nvdyn_restart.h"
@@ -24,6 +25,7 @@ void NVDynSaved::write(FILE *fp) const
   record.put(ids.data(), ids.size());
   record.put(stage_seconds.data(), stage_seconds.size());
   record.put(state.data(), state.size());
+  record.put(final_energy.data(), final_energy.size());
 
   // output: the sizes of the sink and the log
   record.put(sizes.data(), sizes.size());
@@ -65,6 +67,8 @@ void NVDynSaved::read(Error *error, const std::string &id, const char *buf)
   const char *saved_state = record.take((size_t) header[2]);    // nullptr if negative or too long
   if (!saved_state) corrupt();
   state.assign(saved_state, saved_state + header[2]);
+  final_energy.resize(ids.size());
+  if (!record.get(final_energy.data(), final_energy.size())) corrupt();
 
   // output: the sizes of the sink and the log
   if (!record.get(sizes.data(), sizes.size())) corrupt();

@@ -25,6 +25,7 @@ struct NVDynSaved {
   std::vector<tagint> ids;                // per sample
   std::vector<double> stage_seconds;      // wall time per stage
   std::vector<char> state;                // the engine's state
+  std::vector<double> final_energy;       // per sample (NVDynSamples::final_energy)
   NVDynOutput::Sizes sizes{};             // of the sink and the log
   std::vector<std::string> definition;    // group, samples, stages
   std::vector<uint64_t> membership;       // per sample, a hash of its atom IDs

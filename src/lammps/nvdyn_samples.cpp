@@ -125,6 +125,7 @@ void NVDynSamples::assign(const NVDynConfig &config, std::vector<int> &index,
   natoms0 = natoms;
   total_atoms = std::accumulate(natoms.begin(), natoms.end(), (bigint) 0);
   escape_radius.assign(nsamples, NAN);
+  final_energy.assign(nsamples, NAN);
   for (int i = 0; i < nlocal; i++)
     if (index[i] >= 0) index[i] = renumber[index[i]];
 
@@ -347,20 +348,36 @@ void NVDynSamples::say_isolation(const std::string &fix_id) const
 int NVDynSamples::refresh_state(const nvdyn_engine *engine)
 {
   stage.resize(nsamples);
-  steps.resize(nsamples);
   outcome.resize(nsamples);
   reason.resize(nsamples);
-  values_step = -1;
+  steps_step = values_step = -1;
   int status = nvdyn_get_sample_reasons(engine, reason.data());
   if (status == NVDYN_OK) status = nvdyn_get_sample_stages(engine, stage.data());
-  if (status == NVDYN_OK) status = nvdyn_get_sample_steps(engine, steps.data());
   if (status == NVDYN_OK) status = nvdyn_get_sample_outcomes(engine, outcome.data());
+  stage_atoms.assign(nstages, 0.0);
+  active_atoms = 0.0;
+  group_count.assign(nstages + 3, 0);
+  for (int s = 0; s < nsamples; s++) {
+    group_count[group_of(s)]++;
+    if (outcome[s] != NVDYN_ACTIVE) continue;
+    stage_atoms[stage[s]] += natoms[s];
+    active_atoms += natoms[s];
+  }
+  nactive = nsamples - group_count[nstages] - group_count[nstages + 1] - group_count[nstages + 2];
   return status;
+}
+
+int NVDynSamples::refresh_steps(const nvdyn_engine *engine, bigint step)
+{
+  if (steps_step == step) return NVDYN_OK;
+  steps.resize(nsamples);
+  steps_step = step;
+  return nvdyn_get_sample_steps(engine, steps.data());
 }
 
 int NVDynSamples::refresh_values(const nvdyn_engine *engine, bigint step)
 {
-  if (values_step == step && !energy.empty()) return NVDYN_OK;
+  if (values_step == step) return NVDYN_OK;
   energy.resize(nsamples);
   fmax.resize(nsamples);
   temp.resize(nsamples);
@@ -368,8 +385,47 @@ int NVDynSamples::refresh_values(const nvdyn_engine *engine, bigint step)
   if (status == NVDYN_OK) status = nvdyn_get_sample_values(engine, NVDYN_VALUE_FMAX, fmax.data());
   if (status == NVDYN_OK)
     status = nvdyn_get_sample_values(engine, NVDYN_VALUE_TEMPERATURE, temp.data());
+  for (int s : with_final_energy) energy[s] = final_energy[s];
   values_step = step;
   return status;
+}
+
+void NVDynSamples::set_final_energy(int s, double e)
+{
+  if (std::isnan(final_energy[s])) with_final_energy.push_back(s);
+  final_energy[s] = e;
+  values_step = -1;
+}
+
+/* ----------------------------------------------------------------------
+   per sample of `which`, the sum of pe over its atoms, added up in the
+   order of the engine's per-sample sums (runs of consecutive atoms of one
+   sample among the atoms of active samples, each run's sum added to the
+   sample's), over all ranks
+------------------------------------------------------------------------- */
+
+std::vector<double> NVDynSamples::sum_energy(const int *sample, const double *pe,
+                                             const std::vector<int> &which) const
+{
+  std::vector<int> slot(nsamples, -1);
+  for (size_t k = 0; k < which.size(); k++) slot[which[k]] = (int) k;
+  std::vector<double> sum(which.size(), 0.0);
+  int run = -1, run_slot = -1;
+  double run_sum = 0.0;
+  for (int i = 0; i < atom->nlocal; i++) {
+    const int s = sample[i];
+    if (s < 0 || (slot[s] < 0 && outcome[s] != NVDYN_ACTIVE)) continue;
+    if (s != run) {
+      if (run_slot >= 0) sum[run_slot] += run_sum;
+      run = s;
+      run_slot = slot[s];
+      run_sum = 0.0;
+    }
+    if (run_slot >= 0) run_sum += pe[i];
+  }
+  if (run_slot >= 0) sum[run_slot] += run_sum;
+  MPI_Allreduce(MPI_IN_PLACE, sum.data(), (int) sum.size(), MPI_DOUBLE, MPI_SUM, world);
+  return sum;
 }
 
 int NVDynSamples::group_of(int s) const
@@ -384,11 +440,6 @@ int NVDynSamples::group_of(int s) const
     default:
       return nstages + 2;
   }
-}
-
-bool NVDynSamples::none_active() const
-{
-  return std::none_of(outcome.begin(), outcome.end(), [](int o) { return o == NVDYN_ACTIVE; });
 }
 
 /* ----------------------------------------------------------------------

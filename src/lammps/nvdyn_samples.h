@@ -76,13 +76,29 @@ class NVDynSamples : protected Pointers {
   void say_isolation(const std::string &fix_id) const;
 
   // copies of the engine's per-sample state, refreshed by refresh_state()
+  // when samples changed stage or outcome
   std::vector<int> stage, outcome, reason;    // nvdyn_outcome, nvdyn_reason
-  std::vector<int64_t> steps;                 // steps in the stage
-  // and the values, by refresh_values() at most once per step
-  std::vector<double> energy, fmax, temp;
-  bigint values_step = -1;                    // the step of which the values are copies
+  int nactive = 0;                            // active samples
+  std::vector<int> group_count;               // samples per group (group_of())
+  std::vector<double> stage_atoms;            // atoms of the active samples per stage
+  double active_atoms = 0.0;                  // their sum
   int refresh_state(const nvdyn_engine *);    // an nvdyn_status
+  // steps in the stage, by refresh_steps(), and the values, by
+  // refresh_values(), each at most once per step
+  std::vector<int64_t> steps;
+  std::vector<double> energy, fmax, temp;
+  int refresh_steps(const nvdyn_engine *, bigint step);
+  void stepped() { steps_step = values_step = -1; }    // the engine made a step
   int refresh_values(const nvdyn_engine *, bigint step);
+
+  // Energies of finished samples that the engine has not: those of samples
+  // that finished on a step without per-atom energies, summed on the next
+  // step (their atoms do not move). refresh_values() puts them in energy.
+  std::vector<double> final_energy;    // NaN: none
+  void set_final_energy(int s, double energy);
+  // Collective: per sample of `which`, the sum of pe over its atoms
+  std::vector<double> sum_energy(const int *sample, const double *pe,
+                                 const std::vector<int> &which) const;
 
   // the per-sample array of the fix: sample ID, stage (1..nstages,
   // nstages+1 = done), steps in the stage, energy, fmax, outcome, atoms,
@@ -110,13 +126,14 @@ class NVDynSamples : protected Pointers {
   // the group of a sample's atoms: its stage while active, else the group
   // of its outcome (nstages + 0, 1, 2: done, failed, timed out)
   int group_of(int s) const;
-  bool none_active() const;
   std::vector<NVDynStageSummary> stage_summary(const nvdyn_engine *,
                                                const std::vector<std::string> &stage_names,
                                                const std::vector<double> &stage_seconds) const;
 
  private:
   int igroup, groupbit;
+  bigint steps_step = -1, values_step = -1;    // the steps of the copies above
+  std::vector<int> with_final_energy;          // the samples with a final_energy
   std::vector<int> count_atoms(const int *sample, int n) const;
   void index_in_samples(const std::vector<int> &sample, std::vector<int> &atom_index) const;
 };

@@ -298,14 +298,21 @@ void RunNVPipeline::compute_forces()
 
 /* ----------------------------------------------------------------------
    make the output of this step, the last of the run, include thermo
-   output, as LAMMPS does for the last step of a run that ends at N
+   output, as LAMMPS does for the last step of a run that ends at N, and
+   give the samples that finished on it without per-atom energies theirs
 ------------------------------------------------------------------------- */
 
 void RunNVPipeline::last_step_output()
 {
   const bigint ntimestep = update->ntimestep;
-  if (output->next_thermo == ntimestep) return;    // planned anyway
-  if (!tally_last_step()) return;
+  const bool thermo = output->next_thermo != ntimestep;    // not planned
+  // samples that finished on this step without per-atom energies
+  const bool energies = std::any_of(batches.begin(), batches.end(),
+                                    [](FixNVDyn *b) { return b->waits_for_energies(); });
+  if (!thermo && !energies) return;
+  const bool tallied = tally_last_step();
+  for (auto batch : batches) batch->end_run(tallied);
+  if (!tallied || !thermo) return;
   output->next_thermo = ntimestep;
   output->next = ntimestep;
 }
