@@ -56,7 +56,7 @@ class Lammps {
     try {
       cmd(line);
     } catch (LAMMPS_NS::LAMMPSException &e) {
-      return e.message;
+      return e.what();
     }
     return "";
   }
