@@ -169,7 +169,7 @@ else
   esac
   cached && exit 0
 
-  log "building LAMMPS $lmp_version into $prefix (about 5 minutes on 2 cores, once)"
+  log "building LAMMPS $lmp_version into $prefix (about 3 minutes on 2 cores, once)"
   rm -rf "$prefix"; mkdir -p "$prefix/dl"
   # print-uris lines: 'URI' FILE SIZE SHA256:HASH
   read -r uri file _ hash < <(apt-get "${apt_opts[@]}" source --print-uris "lammps=$lmp_version" 2>/dev/null |
