@@ -64,6 +64,13 @@ else()
   target_include_directories(nvdyn_lammps_headers INTERFACE "${LAMMPS_SOURCE_DIR}/STUBS")
 endif()
 
+# find_library() and find_program() keep what they found in the cache: look
+# again when this build folder is pointed at another LAMMPS
+if(NOT "${LAMMPS_BUILD_DIR}" STREQUAL "${_NVDYN_LAMMPS_FOUND_IN}")
+  unset(LAMMPS_LIBRARY CACHE)
+  unset(LAMMPS_EXECUTABLE CACHE)
+endif()
+set(_NVDYN_LAMMPS_FOUND_IN "${LAMMPS_BUILD_DIR}" CACHE INTERNAL "LAMMPS_BUILD_DIR of LAMMPS_LIBRARY")
 find_library(LAMMPS_LIBRARY NAMES lammps PATHS "${LAMMPS_BUILD_DIR}" NO_DEFAULT_PATH REQUIRED)
 add_library(nvdyn::liblammps SHARED IMPORTED)
 set_target_properties(nvdyn::liblammps PROPERTIES IMPORTED_LOCATION "${LAMMPS_LIBRARY}")

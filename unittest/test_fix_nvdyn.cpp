@@ -600,11 +600,14 @@ TEST(FixNVDynWorkflow, GroupsOutcomesSinkAndLog)
           << "step " << t << " group " << groups[g];
     for (int g = 0; g < 5; g++) EXPECT_EQ(fix->compute_vector(g) * 2, count[g]) << "step " << t;
     if (t % 5 == 0) {
-      // energies of active samples on log steps: those of compute pe/atom
+      // energies of active samples on log steps: those of compute pe/atom,
+      // summed per molecule by c_pes, which fix pes has computed on this
+      // step (f_pes itself reads 0 past its first row in LAMMPS 4Feb2025:
+      // fix ave/time keeps one row of a variable-length vector there)
       for (int s = 0; s < 5; s++) {
         logged[t].push_back(fix->compute_array(s, 3));
         if (fix->compute_array(s, 5) == 0)
-          EXPECT_NEAR(fix->compute_array(s, 3), l.equal("f_pes[" + std::to_string(s + 1) + "]"),
+          EXPECT_NEAR(fix->compute_array(s, 3), l.equal("c_pes[" + std::to_string(s + 1) + "]"),
                       1e-12)
               << "step " << t << " sample " << s + 1;
       }

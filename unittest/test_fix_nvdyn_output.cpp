@@ -333,7 +333,7 @@ TEST(FixNVDynOutput, InputScriptIsNoOutputFile)
   try {
     l.lmp->input->file(script.c_str());
   } catch (LAMMPS_NS::LAMMPSException &e) {
-    msg = e.message;
+    msg = e.what();
   }
   EXPECT_TRUE(
       contains(msg, "Fix nvdyn nv: sink file '" + script + "' is the input script being read"))

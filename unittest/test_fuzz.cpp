@@ -861,7 +861,7 @@ void run_case(const Case &c, uint64_t seed, int case_seconds, Stats &st)
     try {
       l = std::make_unique<Lammps>();
     } catch (LAMMPS_NS::LAMMPSException &e) {
-      fail(st, c, "error when creating LAMMPS", e.message);
+      fail(st, c, "error when creating LAMMPS", e.what());
     }
     bool last_run_ok = false;
     for (size_t k = 0; l && k < lines.size(); k++) {
@@ -885,17 +885,17 @@ void run_case(const Case &c, uint64_t seed, int case_seconds, Stats &st)
       } catch (LAMMPS_NS::LAMMPSException &e) {
         failed_cmd = line;
         if (dynamic_cast<LAMMPS_NS::LAMMPSAbortException *>(&e)) st.abort_errors++;
-        st.messages[normalized(e.message)]++;
-        if (g_find && strstr(e.message.c_str(), g_find))
+        st.messages[normalized(e.what())]++;
+        if (g_find && strstr(e.what(), g_find))
           fprintf(
               stderr,
               "\nfuzz: FOUND '%s' in command: %s\nfuzz: reproducer:\n%sfuzz: end of reproducer\n",
               g_find, line.c_str(), g_repro.c_str());
-        const std::string why = bad_message(e.message);
+        const std::string why = bad_message(e.what());
         if (why.empty())
           st.errors++;
         else
-          fail(st, c, why, e.message);
+          fail(st, c, why, e.what());
       } catch (std::exception &e) {
         fail(st, c, std::string("non-LAMMPS exception ") + typeid(e).name(), e.what());
         break;

@@ -1,5 +1,6 @@
 // The built LAMMPS runs under the KOKKOS package (-k on -sf kk): proof that the
 // Kokkos path is available, and that fix nvdyn works beside /kk styles.
+// Skipped, with the reason, on a LAMMPS built without KOKKOS.
 #include "force.h"
 #include "lammps_harness.h"
 
@@ -7,6 +8,7 @@
 
 TEST(Kokkos, LjMeltMatchesPlainLammps)
 {
+  if (!lammps_config_has_package("KOKKOS")) GTEST_SKIP() << no_kokkos_reason();
   Lammps plain({}, false), kk({"-k", "on", "-sf", "kk"}, false);
   for (Lammps *l : {&plain, &kk}) {
     l->cmds(lj_liquid(5));
@@ -24,6 +26,7 @@ TEST(Kokkos, LjMeltMatchesPlainLammps)
 // fix nvdyn (host style) under -k on -sf kk reproduces fix nve/kk.
 TEST(Kokkos, FixNVDynBesideKokkosStyles)
 {
+  if (!lammps_config_has_package("KOKKOS")) GTEST_SKIP() << no_kokkos_reason();
   NveVsNVDyn run({"-k", "on", "-sf", "kk"}, 4, 300);
   EXPECT_STREQ(run.ref.fix("1")->style, "nve/kk");
   EXPECT_LE(max_rel_diff(run.ref.gather3("x"), run.dyn.gather3("x")), 1e-12);

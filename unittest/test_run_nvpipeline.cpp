@@ -1,6 +1,7 @@
 // run_style nvpipeline (single partition), loaded with the NVDYN plugin.
 // Run by ctest on 1 and 2 MPI ranks.
 #include "lammps_harness.h"
+#include "nvdyn_lammps_compat.h"
 
 #include "output.h"
 #include "timer.h"
@@ -336,7 +337,7 @@ TEST(RunNVPipeline, TimerTimeoutEndsTheRun)
 // and the run is refused with an error that names it and the way out.
 TEST(RunNVPipeline, KokkosIsRefusedWithAClearError)
 {
-  if (!lammps_config_has_package("KOKKOS")) GTEST_SKIP() << "LAMMPS has no KOKKOS package";
+  if (!lammps_config_has_package("KOKKOS")) GTEST_SKIP() << no_kokkos_reason();
   Lammps l({"-k", "on", "-sf", "kk"});
   l.cmds(lj_liquid(3));
   l.cmds({"fix 1 all nve", "run_style nvpipeline"});
@@ -383,6 +384,39 @@ TEST(RunNVPipeline, ClearWhileActiveAndReload)
   l.cmds({"fix nv all nvdyn samples all stage md nve until steps 7", "run_style nvpipeline",
           "run 100"});
   EXPECT_EQ(l.lmp->update->ntimestep, 7);
+}
+
+// "plugin unload" of every NVDYN style: where LAMMPS has run-style plugins,
+// the run style in use goes back to verlet and nvpipeline is unknown; before
+// that, LAMMPS ignores the unload of a run style, which stays usable. Then
+// runs go on without the plugin.
+TEST(RunNVPipeline, PluginUnload)
+{
+  Lammps l;
+  l.cmds(lj_liquid(2));
+  l.cmds({"fix nv all nvdyn samples all stage md nve until steps 5", "run_style nvpipeline",
+          "run 100"});
+  EXPECT_EQ(l.lmp->update->ntimestep, 5);
+  EXPECT_STREQ(l.lmp->update->integrate_style, "verlet/nvpipeline");
+  l.cmds({"plugin unload run nvpipeline", "plugin unload run verlet/nvpipeline"});
+  if (NVDYN_NS::run_style_plugins) {
+    EXPECT_STREQ(l.lmp->update->integrate_style, "verlet");
+    const std::string msg = l.error_of("run_style nvpipeline");
+    EXPECT_NE(msg.find("integrate style"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("nvpipeline"), std::string::npos) << msg;
+    l.cmd("run_style verlet");
+  } else {
+    // still nvpipeline: every sample is done, the run ends at once
+    EXPECT_STREQ(l.lmp->update->integrate_style, "verlet/nvpipeline");
+    l.cmd("run 3");
+    EXPECT_EQ(l.lmp->update->ntimestep, 5);
+  }
+  const bigint before = l.lmp->update->ntimestep;
+  l.cmds({"plugin unload fix nvdyn", "fix 1 all nve", "run 10"});
+  EXPECT_EQ(l.fix("nv"), nullptr);
+  EXPECT_EQ(l.lmp->update->ntimestep, before + 10);
+  EXPECT_NE(l.error_of("fix nv all nvdyn samples all stage md nve").find("nvdyn"),
+            std::string::npos);
 }
 
 namespace {

@@ -25,6 +25,11 @@
 
 #include <cstring>
 
+// fmt::join() of a container is in fmt/format.h of the fmt 7.1.3 bundled
+// with LAMMPS 29Sep2021, in fmt/ranges.h of the fmt 10.2.0 bundled with
+// 4Feb2025 and 4Jul2026; all three have fmt/ranges.h
+#include "fmt/ranges.h"
+
 #if LAMMPS_VERSION_NUMBER < 20250612
 #include <dlfcn.h>
 #endif
@@ -40,6 +45,19 @@ inline void forward_comm_fix(LAMMPS_NS::Comm *comm, LAMMPS_NS::Fix *fix)
   comm->forward_comm(fix);
 #else
   comm->forward_comm_fix(fix);
+#endif
+}
+
+// Whether Modify::post_force() has fixes to call: since dynamic groups are
+// updated in post_force (LAMMPS PR #3224, April 2022, first released in
+// 4May2022), Modify keeps those fixes in a list of their own, n_post_force
+// is protected and n_post_force_any counts both lists.
+inline int n_post_force(LAMMPS_NS::Modify *modify)
+{
+#if LAMMPS_VERSION_NUMBER >= 20220504
+  return modify->n_post_force_any;
+#else
+  return modify->n_post_force;
 #endif
 }
 
@@ -76,11 +94,16 @@ inline void remove_molecule_exclusion(LAMMPS_NS::Neighbor *neighbor, int g)
   neighbor->nex_mol = n - 1;
 }
 
+// LAMMPS 12Jun2025 added the "run" (and "min") plugin styles: the plugin
+// loader registers them, and "plugin unload" removes them, putting back
+// run_style verlet if the style is in use. 4Jul2026 keeps them, still in
+// Update::integrate_map.
+constexpr bool run_style_plugins = LAMMPS_VERSION_NUMBER >= 20250612;
+
 // Register a run style (a class derived from Integrate) from a plugin's
 // lammpsplugin_init(); plugin->style is "run", plugin->creator.v2 makes the
-// Integrate. LAMMPS 12Jun2025 added the "run" plugin style, which newer
-// versions keep (develop's style registries are filled by the same plugin
-// loader). Before that, Update::integrate_map is public and takes the
+// Integrate, through the plugin API where LAMMPS has run-style plugins.
+// Before that, Update::integrate_map is public and takes the
 // creator directly; "plugin unload" and "clear" do not know the style then,
 // so the plugin's shared object is pinned in memory (one more dlopen
 // reference, never released): the Integrate made from it may outlive the

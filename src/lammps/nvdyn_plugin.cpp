@@ -36,7 +36,7 @@ extern "C" void lammpsplugin_init(void *lmp, void *handle, void *regfunc)
   plugin.handle = handle;
   (*register_plugin)(&plugin, lmp);
 
-  // LAMMPS 29Sep2021 has no "run" plugin style: see nvdyn_lammps_compat.h
+  // LAMMPS before 12Jun2025 has no "run" plugin style: see nvdyn_lammps_compat.h
   plugin.style = "run";
   plugin.name = "nvpipeline";
   plugin.info = "NVDYN run style nvpipeline (single partition)";

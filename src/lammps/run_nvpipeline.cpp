@@ -14,6 +14,7 @@
 #include "run_nvpipeline.h"
 
 #include "fix_nvdyn.h"
+#include "nvdyn_lammps_compat.h"
 
 #include "angle.h"
 #include "atom.h"
@@ -152,7 +153,7 @@ void RunNVPipeline::run(int n)
   int n_pre_neighbor = modify->n_pre_neighbor;
   int n_post_neighbor = modify->n_post_neighbor;
   int n_pre_force = modify->n_pre_force;
-  int n_post_force = modify->n_post_force;
+  int n_post_force = NVDYN_NS::n_post_force(modify);
   int n_end_of_step = modify->n_end_of_step;
 
   if (atom->sortfreq > 0)
