@@ -5,6 +5,7 @@
 #include "nvdyn_args.h"
 
 #include "nvdyn.h"
+#include "nvdyn_lammps_compat.h"
 #include "nvdyn_output.h"
 
 #include "atom.h"

@@ -5,6 +5,7 @@
 #include "nvdyn_extxyz.h"
 
 #include "nvdyn.h"
+#include "nvdyn_lammps_compat.h"
 #include "nvdyn_samples.h"
 
 #include "atom.h"
