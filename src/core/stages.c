@@ -302,29 +302,24 @@ nvdyn_status nvdyn_i_validate_stages(nvdyn_engine *e)
   return NVDYN_OK;
 }
 
-/* a stage's kernel view in *k, or an error for a bad index */
-static nvdyn_status stage_view(const nvdyn_engine *e, int st, nvdyn_stage_params *k)
+/* a property of a stage's kernel view, for the ABI's queries */
+static nvdyn_status stage_property(const nvdyn_engine *e, int st, int *out,
+                                   int (*property)(const nvdyn_stage_params *))
 {
+  if (!e || !out) return NVDYN_ERR_NULL;
   if (st < 0 || st >= e->nstages)
     return nvdyn_i_fail(e, NVDYN_ERR_VALUE, "stage index %d out of range [0, %d)", st, e->nstages);
-  *k = compile_stage(e, &e->stages[st]);
+  const nvdyn_stage_params k = compile_stage(e, &e->stages[st]);
+  *out = property(&k);
   return NVDYN_OK;
 }
 
 nvdyn_status nvdyn_stage_can_finish(const nvdyn_engine *e, int st, int *can)
 {
-  if (!e || !can) return NVDYN_ERR_NULL;
-  nvdyn_stage_params k;
-  nvdyn_status rc = stage_view(e, st, &k);
-  if (rc == NVDYN_OK) *can = nvdyn_can_finish(&k);
-  return rc;
+  return stage_property(e, st, can, nvdyn_can_finish);
 }
 
 nvdyn_status nvdyn_stage_needs_energy(const nvdyn_engine *e, int st, int *need)
 {
-  if (!e || !need) return NVDYN_ERR_NULL;
-  nvdyn_stage_params k;
-  nvdyn_status rc = stage_view(e, st, &k);
-  if (rc == NVDYN_OK) *need = nvdyn_needs_energy(&k);
-  return rc;
+  return stage_property(e, st, need, nvdyn_needs_energy);
 }

@@ -306,14 +306,22 @@ static nvdyn_status pre_update_atoms(nvdyn_engine *e, const nvdyn_atoms *a)
   return ase ? fire_ase_positions(e, a) : NVDYN_OK;
 }
 
-nvdyn_status nvdyn_pre_update(nvdyn_engine *e, const nvdyn_atoms *a)
+/* a half of the step between the hooks of its two points */
+static nvdyn_status hooked(nvdyn_engine *e, const nvdyn_atoms *a, nvdyn_hook_point before,
+                           nvdyn_status (*half)(nvdyn_engine *, const nvdyn_atoms *),
+                           nvdyn_hook_point after)
 {
   nvdyn_status rc = nvdyn_i_begin_call(e, a);
   if (rc != NVDYN_OK) return rc;
-  if ((rc = nvdyn_i_run_hooks(e, NVDYN_BEFORE_PRE_UPDATE, a, e->step + 1)) != NVDYN_OK) return rc;
-  if ((rc = pre_update_atoms(e, a)) != NVDYN_OK) return rc;
-  if ((rc = nvdyn_i_run_hooks(e, NVDYN_AFTER_PRE_UPDATE, a, e->step + 1)) != NVDYN_OK) return rc;
+  if ((rc = nvdyn_i_run_hooks(e, before, a, e->step + 1)) != NVDYN_OK) return rc;
+  if ((rc = half(e, a)) != NVDYN_OK) return rc;
+  if ((rc = nvdyn_i_run_hooks(e, after, a, e->step + 1)) != NVDYN_OK) return rc;
   return nvdyn_i_ok(e);
+}
+
+nvdyn_status nvdyn_pre_update(nvdyn_engine *e, const nvdyn_atoms *a)
+{
+  return hooked(e, a, NVDYN_BEFORE_PRE_UPDATE, pre_update_atoms, NVDYN_AFTER_PRE_UPDATE);
 }
 
 /* ---- the step's second half ------------------------------------------------- */
@@ -366,12 +374,7 @@ static nvdyn_status post_update_atoms(nvdyn_engine *e, const nvdyn_atoms *a)
 
 nvdyn_status nvdyn_post_update(nvdyn_engine *e, const nvdyn_atoms *a)
 {
-  nvdyn_status rc = nvdyn_i_begin_call(e, a);
-  if (rc != NVDYN_OK) return rc;
-  if ((rc = nvdyn_i_run_hooks(e, NVDYN_BEFORE_POST_UPDATE, a, e->step + 1)) != NVDYN_OK) return rc;
-  if ((rc = post_update_atoms(e, a)) != NVDYN_OK) return rc;
-  if ((rc = nvdyn_i_run_hooks(e, NVDYN_AFTER_POST_UPDATE, a, e->step + 1)) != NVDYN_OK) return rc;
-  return nvdyn_i_ok(e);
+  return hooked(e, a, NVDYN_BEFORE_POST_UPDATE, post_update_atoms, NVDYN_AFTER_POST_UPDATE);
 }
 
 nvdyn_status nvdyn_step(nvdyn_engine *e, const nvdyn_atoms *a, nvdyn_force_fn force, void *user,
