@@ -36,7 +36,8 @@ nvdyn_status nvdyn_need_energy(const nvdyn_engine *e, int *need)
 
 /* Statistics of every active sample (selected, width 3): acc = (sum m v^2,
  * PE, natoms) summed, acc2 = (max |f|^2, largest atom hazard, PE given)
- * maximised. */
+ * maximised; the hazards from cheap flags, then exactly for the flagged
+ * samples only. */
 static nvdyn_status sample_stats(nvdyn_engine *e, const nvdyn_atoms *a)
 {
   nvdyn_i_select_styles(e, S_ALL);
@@ -54,12 +55,29 @@ static nvdyn_status sample_stats(nvdyn_engine *e, const nvdyn_atoms *a)
     }
     r.sum[2] += 1.0;
     if (f2 > r.max[0]) r.max[0] = f2;
-    const double h = atom_hazard(e, a, i, s, 1.0);
-    if (h > r.max[1]) r.max[1] = h;
+    const double flag = atom_flag(e, a, i, s);
+    if (flag > r.max[1]) r.max[1] = flag;
   }
   run_end(e, &r, 3);
   nvdyn_status rc = nvdyn_i_reduce_acc(e, e->acc, NVDYN_REDUCE_SUM);
   if (rc != NVDYN_OK) return rc;
+  if ((rc = nvdyn_i_reduce_acc(e, e->acc2, NVDYN_REDUCE_MAX)) != NVDYN_OK) return rc;
+  /* the exact hazards (1 unsafe step, 2 non-finite values) of the samples
+   * whose atoms were flagged, the same on every rank */
+  int flagged = 0;
+  for (int k = 0; k < e->nsel; k++) {
+    e->touched[k] = e->acc2[3 * k + 1] != 0.0;
+    flagged |= e->touched[k];
+    if (e->touched[k]) e->acc2[3 * k + 1] = 0.0;
+  }
+  if (!flagged) return NVDYN_OK;
+  for (int i = 0; i < a->natoms; i++) {
+    const int s = active_sample(e, a, i);
+    if (s < 0 || !e->touched[e->pos[s]]) continue;
+    const double h = atom_hazard(e, a, i, s, 1.0);
+    double *mx = &e->acc2[3 * e->pos[s] + 1];
+    if (h > *mx) *mx = h;
+  }
   return nvdyn_i_reduce_acc(e, e->acc2, NVDYN_REDUCE_MAX);
 }
 
