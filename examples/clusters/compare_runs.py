@@ -40,6 +40,13 @@ def relative(ea, eb):
     return abs(ea - eb) / max(1.0, abs(ea))
 
 
+def energy_diff(what, ea, eb, rtol):
+    """the relative difference of two energies; fails beyond rtol"""
+    if relative(ea, eb) > rtol:
+        fail(f"{what}: energy {ea!r} != {eb!r} (relative {relative(ea, eb):.3g} > {rtol:g})")
+    return relative(ea, eb)
+
+
 def compare_runs(path_a, path_b, rtol):
     a, b = frames_by_sample(path_a), frames_by_sample(path_b)
     if sorted(a) != sorted(b):
@@ -52,11 +59,8 @@ def compare_runs(path_a, path_b, rtol):
                 fail(f"sample {sample}: {key} {fa.info.get(key)} != {fb.info.get(key)}")
         if len(fa) != len(fb):
             fail(f"sample {sample}: {len(fa)} != {len(fb)} atoms")
-        ea, eb = float(fa.info["energy"]), float(fb.info["energy"])
-        if relative(ea, eb) > rtol:
-            fail(f"sample {sample}: energy {ea!r} != {eb!r} "
-                 f"(relative {relative(ea, eb):.3g} > {rtol:g})")
-        worst = max(worst, relative(ea, eb))
+        worst = max(worst, energy_diff(f"sample {sample}", float(fa.info["energy"]),
+                                       float(fb.info["energy"]), rtol))
     print(f"compare_runs: OK: {len(a)} samples alike, energies to {worst:.3g} relative "
           f"(at most {rtol:g})")
 
@@ -81,11 +85,8 @@ def compare_logs(path_a, path_b, rtol):
             if ra[col] != rb[col]:
                 fail(f"step {key[0]} sample {key[1]}: {col} {ra[col]} != {rb[col]}")
         if ra["stage"] == first:
-            ea, eb = float(ra["energy"]), float(rb["energy"])
-            if relative(ea, eb) > rtol:
-                fail(f"step {key[0]} sample {key[1]}: energy {ea!r} != {eb!r} "
-                     f"(relative {relative(ea, eb):.3g} > {rtol:g})")
-            worst = max(worst, relative(ea, eb))
+            worst = max(worst, energy_diff(f"step {key[0]} sample {key[1]}",
+                                           float(ra["energy"]), float(rb["energy"]), rtol))
     print(f"compare_runs: OK: {len(a)} log rows alike, energies of stage {first} to "
           f"{worst:.3g} relative (at most {rtol:g})")
 
