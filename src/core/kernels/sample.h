@@ -201,8 +201,13 @@ NVDYN_FUNC double nvdyn_csvr_factor(const nvdyn_stage_params *sg, nvdyn_sample *
   const double c = p->decay;
   const double target = 0.5 * dof * boltz * p->temp;
   nvdyn_rng r = nvdyn_rng_make(p->seed, ss->key, 0, (uint64_t) (ss->age + 1), NVDYN_PURPOSE_CSVR);
-  const double r1 = nvdyn_rng_normal(&r);
-  const double sum = nvdyn_rng_chi2(&r, (int) dof - 1);
+  /* R1 and the sum of dof - 1 more squared normal numbers; the odd one of
+   * those is R1's partner of the same polar pair */
+  double r1, r2;
+  nvdyn_rng_normal2(&r, &r1, &r2);
+  const int n = (int) dof - 1;
+  const double sum =
+      (n & 1) && n <= 16 ? r2 * r2 + nvdyn_rng_chi2(&r, n - 1) : nvdyn_rng_chi2(&r, n);
   double knew = ke + (1.0 - c) * (target * (sum + r1 * r1) / dof - ke) +
       2.0 * r1 * sqrt(ke * target / dof * (1.0 - c) * c);
   if (knew < 0.0) knew = 0.0;
