@@ -1236,3 +1236,53 @@ TEST(Core, ParameterErrorsNameTheBounds)
   EXPECT_EQ(nvdyn_engine_get(en.e, "kB", &v), NVDYN_ERR_UNKNOWN);
   EXPECT_EQ(en.err(), "unknown engine setting 'kB'");
 }
+
+// nvdyn_atoms.generation: 0 scans the per-atom indices on every call; a
+// nonzero generation skips the scan only after a valid call with that same
+// generation, counts and arrays, and not after the samples were set again
+TEST(Core, GenerationSkipsOnlyTheScanOfUnchangedAtoms)
+{
+  Engine en;
+  setup_nve(en.e, 0.1, 1.0, 2);
+  Atoms at(2, false);
+  at.sample = {0, 1};
+  nvdyn_atoms a = at.atoms();
+  auto rejected = [&](nvdyn_atoms b) {
+    const nvdyn_status rc = nvdyn_post_update(en.e, &b);
+    return rc == NVDYN_ERR_ATOMS &&
+        en.err().find("sample index 2 out of range") != std::string::npos;
+  };
+  ASSERT_EQ(nvdyn_post_update(en.e, &a), NVDYN_OK);
+  at.sample[1] = 2;
+  EXPECT_TRUE(rejected(a));    // generation 0: scanned again
+
+  at.sample[1] = 1;
+  a.generation = 7;
+  ASSERT_EQ(nvdyn_post_update(en.e, &a), NVDYN_OK);
+  at.sample[1] = 2;
+  a.generation = 8;    // a new generation is scanned
+  EXPECT_TRUE(rejected(a));
+  at.sample[1] = 1;
+  ASSERT_EQ(nvdyn_post_update(en.e, &a), NVDYN_OK);
+  nvdyn_atoms fewer = a;    // the same generation with other counts or arrays is scanned
+  fewer.natoms = 1;
+  ASSERT_EQ(nvdyn_post_update(en.e, &fewer), NVDYN_OK);
+  std::vector<int> other = {0, 2};
+  nvdyn_atoms moved = a;
+  moved.sample = other.data();
+  EXPECT_TRUE(rejected(moved));
+  at.sample[1] = 2;    // after a failed scan, that generation is scanned again
+  EXPECT_TRUE(rejected(a));
+
+  // the caller's promise: an unchanged generation after a valid call is
+  // not scanned
+  at.sample[1] = 1;
+  a.generation = 9;
+  ASSERT_EQ(nvdyn_post_update(en.e, &a), NVDYN_OK);
+  at.sample[0] = 0;
+  EXPECT_EQ(nvdyn_post_update(en.e, &a), NVDYN_OK);
+  // samples set again: every generation is scanned again
+  ASSERT_EQ(nvdyn_engine_set_nsamples(en.e, 1), NVDYN_OK);
+  EXPECT_EQ(nvdyn_post_update(en.e, &a), NVDYN_ERR_ATOMS);
+  EXPECT_NE(en.err().find("sample index 1 out of range"), std::string::npos) << en.err();
+}

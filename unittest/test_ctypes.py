@@ -25,7 +25,7 @@ class Atoms(C.Structure):
                 ("rmass", C.POINTER(C.c_double)), ("type_mass", C.POINTER(C.c_double)),
                 ("type", C.POINTER(C.c_int)), ("ntypes", C.c_int),
                 ("sample", C.POINTER(C.c_int)), ("index", C.POINTER(C.c_int32)),
-                ("pe", C.POINTER(C.c_double))]
+                ("pe", C.POINTER(C.c_double)), ("generation", C.c_uint64)]
 
 
 def ptr(a, t):
@@ -37,7 +37,7 @@ lib.nvdyn_engine_set.argtypes = [C.c_void_p, C.c_char_p, C.c_double]
 lib.nvdyn_stage_until.argtypes = [C.c_void_p, C.c_int, C.c_char_p, C.c_double]
 lib.nvdyn_stage_set.argtypes = [C.c_void_p, C.c_int, C.c_char_p, C.c_double]
 
-assert lib.nvdyn_abi_version() == 3
+assert lib.nvdyn_abi_version() == 4
 e = C.c_void_p()
 assert lib.nvdyn_engine_create(C.byref(e)) == OK
 assert lib.nvdyn_stage_add(e, b"fire", None) == OK

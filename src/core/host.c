@@ -31,6 +31,11 @@ nvdyn_status nvdyn_i_check_atoms(nvdyn_engine *e, const nvdyn_atoms *a)
                           names[k], views[k]->atom_stride, views[k]->comp_stride);
   if (!a->rmass && (!a->type_mass || !a->type))
     return nvdyn_i_fail(e, NVDYN_ERR_NULL, "no masses: give rmass or type_mass and type");
+  if (a->generation != 0 && a->generation == e->checked.generation &&
+      a->natoms == e->checked.natoms && a->ntypes == e->checked.ntypes &&
+      a->sample == e->checked.sample && a->type == e->checked.type && a->rmass == e->checked.rmass)
+    return NVDYN_OK;
+  e->checked.generation = 0;
   /* a branch-free (vectorisable) scan first; the slow one names the atom */
   const int ns = e->nsamples, nt = a->ntypes;
   int bad = 0;
@@ -50,6 +55,12 @@ nvdyn_status nvdyn_i_check_atoms(nvdyn_engine *e, const nvdyn_atoms *a)
       return nvdyn_i_fail(e, NVDYN_ERR_ATOMS, "atom %d: type %d out of range [1, %d]", i,
                           a->type[i], a->ntypes);
   }
+  e->checked.generation = a->generation;
+  e->checked.natoms = a->natoms;
+  e->checked.ntypes = a->ntypes;
+  e->checked.sample = a->sample;
+  e->checked.type = a->type;
+  e->checked.rmass = a->rmass;
   return NVDYN_OK;
 }
 

@@ -98,6 +98,14 @@ struct nvdyn_engine {
   double *acc, *acc2;
   unsigned char *touched; /* [nsel] a run stored a sample's values this pass */
 
+  /* the per-atom input the last scan found valid (nvdyn_atoms.generation) */
+  struct {
+    uint64_t generation;
+    int natoms, ntypes;
+    const int *sample, *type;
+    const double *rmass;
+  } checked;
+
   nvdyn_i_hook *hooks;
   int nhooks;
   char error[256];

@@ -49,7 +49,7 @@ extern "C" {
 #endif
 
 /* Incremented on every incompatible change of this header. */
-#define NVDYN_ABI_VERSION 3
+#define NVDYN_ABI_VERSION 4
 
 typedef enum nvdyn_status {
   NVDYN_OK = 0,
@@ -91,6 +91,13 @@ typedef struct nvdyn_atoms {
                           * by langevin stages and velocity draws, else NULL */
   const double *pe;     /* per-atom potential energy, or NULL; needed only on
                           * steps for which nvdyn_need_energy() says so */
+  uint64_t generation;  /* 0, or the caller's mark of natoms, sample, type,
+                          * rmass and ntypes: a call whose atoms carry the
+                          * nonzero generation of the last call the engine
+                          * validated, with the same counts and arrays, skips
+                          * the per-atom scan of sample and type (the caller
+                          * promises that their values are unchanged); with 0,
+                          * every call scans them */
 } nvdyn_atoms;
 
 /* ---- engine ---------------------------------------------------------- */

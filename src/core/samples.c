@@ -85,6 +85,7 @@ nvdyn_status nvdyn_engine_set_nsamples(nvdyn_engine *e, int nsamples)
   if (nsamples < 1)
     return nvdyn_i_fail(e, NVDYN_ERR_VALUE, "number of samples must be >= 1, got %d", nsamples);
   nvdyn_i_free_samples(e);
+  e->checked.generation = 0; /* sample indices are checked against nsamples */
   const size_t n = (size_t) nsamples;
   e->samples = calloc(n, sizeof(nvdyn_sample));
   e->stage_steps = calloc(n * (size_t) e->nstages, sizeof(int64_t));

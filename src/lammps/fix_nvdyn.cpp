@@ -46,7 +46,8 @@ FixNVDyn::FixNVDyn(LAMMPS *lmp, int narg, char **arg) :
     Fix(lmp, narg, arg), external_compute_hooks(false), engine(nullptr), nstages(0),
     sample(nullptr), atom_index(nullptr), nsamples(0), step_start(0.0), c_pe(nullptr), pe_step(-1),
     exclude_frozen(false), energy_stages(false), frozen_listed(0), isolation_said(false),
-    escape_margin(0.0), first_step(false), restart_failed(false), in_step(false)
+    escape_margin(0.0), first_step(false), restart_failed(false), in_step(false),
+    atoms_generation(1)
 {
   // parse and check everything first, create groups, computes, files and
   // the engine last, so that a bad argument leaves nothing behind
@@ -212,6 +213,7 @@ void FixNVDyn::init()
 
 void FixNVDyn::setup(int /*vflag*/)
 {
+  atoms_generation++;
   table->warn_orphans(sample);
   check(nvdyn_engine_set_step(engine, update->ntimestep), "setup");
   // say once, at the first setup, how the samples are kept apart
@@ -241,6 +243,7 @@ void FixNVDyn::setup(int /*vflag*/)
 
 void FixNVDyn::post_neighbor()
 {
+  atoms_generation++;    // atoms exchanged or sorted: the engine checks them again
   frozen_listed = 0;
   const std::vector<int> before = table->outcome;
   fail_samples(table->short_samples(sample), NVDYN_REASON_LOST);
@@ -375,11 +378,13 @@ void FixNVDyn::fill_atoms(nvdyn_atoms &a)
   a.ntypes = atom->ntypes;
   a.sample = sample;
   a.index = atom_index;
+  a.generation = atoms_generation;
 }
 
 void FixNVDyn::initial_integrate(int /*vflag*/)
 {
   in_step = true;
+  atoms_generation++;    // whatever changed since the last step is checked once
   nvdyn_atoms a;
   fill_atoms(a);
   if (first_step) {
