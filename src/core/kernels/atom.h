@@ -189,22 +189,29 @@ NVDYN_FUNC void nvdyn_remove_momentum(double *v, ptrdiff_t vs, const double p[3]
  * eulerimplicit), after the sample's decision c: if its power was not
  * positive, step back half a step (x -= 0.5 dtv_back v) and zero v; then
  * v += dtv ftm2v / m fc f, mix v = s1 v + s2 fc f when the power was
- * positive, and x += dtv v. A stuck sample's atoms do not move. */
+ * positive, and x += dtv v. A stuck sample's atoms do not move. The two
+ * ways are one sequence of operations with selected factors (no branch
+ * per atom on the sample's decision): the step back is 0 and the mixing
+ * s1 = 1, s2 = 0 when they do not apply, which leave finite values
+ * exactly as they are. */
 NVDYN_FUNC void nvdyn_fire_atom(double *x, ptrdiff_t xs, double *v, ptrdiff_t vs, const double *f,
                                 ptrdiff_t fs, double m, double fc, double ftm2v,
                                 const nvdyn_fire_step *c)
 {
   if (c->mode == NVDYN_FIRE_STUCK) return;
   const int uphill = c->mode == NVDYN_FIRE_UPHILL;
-  if (uphill) {
-    if (c->dtv_back != 0.0) nvdyn_drift(x, xs, v, vs, -0.5 * c->dtv_back);
-    nvdyn_zero(v, vs);
+  const double back = uphill ? -0.5 * c->dtv_back : 0.0;
+  const double s1 = uphill ? 1.0 : c->s1, s2fc = (uphill ? 0.0 : c->s2) * fc;
+  const double kick = c->dtv * ftm2v / m * fc;
+  for (int k = 0; k < 3; k++) {
+    double vk = v[k * vs];
+    x[k * xs] += back * vk;
+    vk = uphill ? 0.0 : vk;
+    vk += kick * f[k * fs];
+    vk = s1 * vk + s2fc * f[k * fs];
+    v[k * vs] = vk;
+    x[k * xs] += c->dtv * vk;
   }
-  nvdyn_kick(v, vs, f, fs, c->dtv * ftm2v / m * fc);
-  if (!uphill) {
-    for (int k = 0; k < 3; k++) v[k * vs] = c->s1 * v[k * vs] + c->s2 * fc * f[k * fs];
-  }
-  nvdyn_drift(x, xs, v, vs, c->dtv);
 }
 
 /* ASE FIRE, velocity part: v = 0 (uphill) or s1 v + s2 fc f (mixing), then
