@@ -44,8 +44,7 @@ static inline int atom_hazard(const nvdyn_engine *e, const nvdyn_atoms *a, int i
                               double vscale)
 {
   return nvdyn_atom_hazard(AT(a->x, i), XS(a), AT(a->v, i), VS(a), AT(a->f, i), FS(a),
-                           atom_mass(a, i), vscale, e->kind[s], e->sdt[s], e->samples[s].fdt,
-                           &e->units);
+                           atom_mass(a, i), vscale, e->kind[s], e->sdt[s], &e->units);
 }
 
 /* the cheap flag of that hazard (nvdyn_atom_flag, velocity unscaled), for
@@ -53,7 +52,7 @@ static inline int atom_hazard(const nvdyn_engine *e, const nvdyn_atoms *a, int i
 static inline int atom_flag(const nvdyn_engine *e, const nvdyn_atoms *a, int i, int s)
 {
   return nvdyn_atom_flag(AT(a->x, i), XS(a), AT(a->v, i), VS(a), AT(a->f, i), FS(a),
-                         atom_mass(a, i), e->kind[s], e->sdt[s], e->samples[s].fdt, &e->units);
+                         atom_mass(a, i), e->kind[s], e->sdt[s], &e->units);
 }
 
 /* Per-sample sums and maxima of one pass over the atoms, kept in locals

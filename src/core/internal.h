@@ -86,7 +86,8 @@ struct nvdyn_engine {
   int *converged, nconverged;
 
   /* per-slot copies the atom loops read: the style of an active sample's
-   * stage (-1 when not active), its time step, this pass's coefficients */
+   * stage (-1 when not active), its time step (the stage's; a FIRE
+   * sample's current FIRE step), this pass's coefficients */
   signed char *kind;
   double *sdt;
   nvdyn_step_coef *coef;

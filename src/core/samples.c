@@ -37,7 +37,7 @@ void nvdyn_i_sync_slot(nvdyn_engine *e, int s)
   const int active = ss->outcome == NVDYN_ACTIVE;
   const int was = e->kind[s] >= 0;
   e->kind[s] = (signed char) (active ? e->kstages[ss->stage].style : -1);
-  e->sdt[s] = active ? e->kstages[ss->stage].dt : 0.0;
+  e->sdt[s] = active ? (nvdyn_is_fire(e->kind[s]) ? ss->fdt : e->kstages[ss->stage].dt) : 0.0;
   if (active && !was)
     e->dirty |= 2;
   else if (active || was)

@@ -194,6 +194,7 @@ static nvdyn_status fire_decisions(nvdyn_engine *e, const nvdyn_atoms *a)
           nvdyn_fire_decide(stage_of(e, s), ss, sum[0], sum[1], sum[2], e->acc2[3 * k]);
     else
       e->coef[s].fire_ase = nvdyn_fire_ase_decide(stage_of(e, s), ss, sum[0], sum[1], sum[2]);
+    e->sdt[s] = ss->fdt;
   }
   return NVDYN_OK;
 }
@@ -230,7 +231,7 @@ static void mixed_step(nvdyn_engine *e, const nvdyn_atoms *a)
         break;
       case NVDYN_STYLE_FIRE_ASE:
         e->acc[e->pos[s] * e->width] +=
-            nvdyn_fire_ase_velocity(v, VS(a), f, FS(a), fc, e->samples[s].fdt, &c->fire_ase);
+            nvdyn_fire_ase_velocity(v, VS(a), f, FS(a), fc, e->sdt[s], &c->fire_ase);
         break;
     }
   }
@@ -326,12 +327,36 @@ nvdyn_status nvdyn_pre_update(nvdyn_engine *e, const nvdyn_atoms *a)
 
 /* ---- the step's second half ------------------------------------------------- */
 
+/* The last half kick of every MD atom when no sample sums its kinetic
+ * energy: with safety, the flag of its next step (1 if one has a hazard). */
+static int kick_last(const nvdyn_engine *e, const nvdyn_atoms *a, int safety)
+{
+  const signed char *kind = e->kind;
+  const double *sdt = e->sdt;
+  const double ftm2v = e->units.ftm2v, fclamp = e->units.fclamp, maxmove = e->units.maxmove;
+  int flagged = 0;
+  for (int i = 0; i < a->natoms; i++) {
+    const int s = a->sample[i];
+    if (s < 0 || kind[s] < NVDYN_STYLE_NVE) continue; /* not active, or FIRE */
+    double *v = AT(a->v, i);
+    const double *f = AT(a->f, i);
+    const double dt = sdt[s], fc = nvdyn_clamp_factor(f, FS(a), fclamp);
+    const double hdt = nvdyn_kick_last(v, VS(a), f, FS(a), atom_mass(a, i), dt, ftm2v, fc);
+    flagged |= nvdyn_step_flag(v, VS(a), f, FS(a), fc, hdt, dt, maxmove);
+  }
+  return safety && flagged;
+}
+
 /* Everything of post_update between its hooks. */
 static nvdyn_status post_update_atoms(nvdyn_engine *e, const nvdyn_atoms *a)
 {
   const int nthermo = nvdyn_i_select_styles(e, S(CSVR) | S(NHC));
   if (!any_active(e, S_MD)) return NVDYN_OK; /* FIRE works in pre_update only */
   const int safety = nvdyn_i_safety_on(e);
+  if (!nthermo) {
+    e->flagged |= kick_last(e, a, safety);
+    return NVDYN_OK;
+  }
   const nvdyn_units *u = &e->units;
   int flagged = 0;
   run r = run_start(e, 2);

@@ -117,44 +117,44 @@ NVDYN_FUNC int nvdyn_step_flag(const double *v, ptrdiff_t vs, const double *f, p
 }
 
 /* The next step of an atom of mass m in a sample of the given style, whose
- * stage time step is sdt and whose FIRE step is fdt: its kick factor, and
- * its drift time in *dt. Velocity Verlet: the half kick and the drift; FIRE:
- * the kick and the drift with its current time step (dmax limits it only by
- * the velocity before the kick); ASE FIRE: the kick v += fdt f, dt 0 (its
- * step is bounded by maxstep). */
-NVDYN_FUNC double nvdyn_next_kick(int style, double sdt, double fdt, double ftm2v, double m,
-                                  double *dt)
+ * time step is dt (an MD stage's step; a FIRE sample's current FIRE step):
+ * its kick factor, and its drift time in *drift. Velocity Verlet: the half
+ * kick and the drift; FIRE: the kick and the drift with its current time
+ * step (dmax limits it only by the velocity before the kick); ASE FIRE: the
+ * kick v += dt f, drift 0 (its step is bounded by maxstep). */
+NVDYN_FUNC double nvdyn_next_kick(int style, double dt, double ftm2v, double m, double *drift)
 {
-  *dt = style == NVDYN_STYLE_FIRE ? fdt : style == NVDYN_STYLE_FIRE_ASE ? 0.0 : sdt;
-  return style == NVDYN_STYLE_FIRE_ASE ? fdt
-      : style == NVDYN_STYLE_FIRE      ? fdt * ftm2v / m
-                                       : 0.5 * *dt * ftm2v / m;
+  *drift = style == NVDYN_STYLE_FIRE_ASE ? 0.0 : dt;
+  return style == NVDYN_STYLE_FIRE_ASE ? dt
+      : style == NVDYN_STYLE_FIRE      ? dt * ftm2v / m
+                                       : 0.5 * dt * ftm2v / m;
 }
 
 /* The hazard of that next step, the velocity scaled by vscale first (a
  * thermostat's, before it moves): 2 also if the position is not finite. */
 NVDYN_FUNC int nvdyn_atom_hazard(const double *x, ptrdiff_t xs, const double *v, ptrdiff_t vs,
                                  const double *f, ptrdiff_t fs, double m, double vscale, int style,
-                                 double sdt, double fdt, const nvdyn_units *u)
+                                 double dt, const nvdyn_units *u)
 {
   if (!nvdyn_finite3(x, xs)) return 2;
-  double dt;
-  const double kick = nvdyn_next_kick(style, sdt, fdt, u->ftm2v, m, &dt);
+  double drift;
+  const double kick = nvdyn_next_kick(style, dt, u->ftm2v, m, &drift);
   const double w[3] = {vscale * v[0], vscale * v[vs], vscale * v[2 * vs]};
-  return nvdyn_step_hazard(w, 1, f, fs, nvdyn_clamp_factor(f, fs, u->fclamp), kick, dt, u->maxmove);
+  return nvdyn_step_hazard(w, 1, f, fs, nvdyn_clamp_factor(f, fs, u->fclamp), kick, drift,
+                           u->maxmove);
 }
 
 /* nonzero when nvdyn_atom_hazard(vscale 1) would be, and (rarely) for a
  * position beyond 1e154: a cheap flag for scans, after which the exact
  * test decides */
 NVDYN_FUNC int nvdyn_atom_flag(const double *x, ptrdiff_t xs, const double *v, ptrdiff_t vs,
-                               const double *f, ptrdiff_t fs, double m, int style, double sdt,
-                               double fdt, const nvdyn_units *u)
+                               const double *f, ptrdiff_t fs, double m, int style, double dt,
+                               const nvdyn_units *u)
 {
-  double dt;
-  const double kick = nvdyn_next_kick(style, sdt, fdt, u->ftm2v, m, &dt);
+  double drift;
+  const double kick = nvdyn_next_kick(style, dt, u->ftm2v, m, &drift);
   return (!(nvdyn_dot(x, xs, x, xs) <= DBL_MAX)) |
-      nvdyn_step_flag(v, vs, f, fs, nvdyn_clamp_factor(f, fs, u->fclamp), kick, dt, u->maxmove);
+      nvdyn_step_flag(v, vs, f, fs, nvdyn_clamp_factor(f, fs, u->fclamp), kick, drift, u->maxmove);
 }
 
 /* ---- stage integrators, per atom -------------------------------------- */

@@ -7,7 +7,8 @@
 
 #include "func.h"
 
-/* stage styles, in the order of params.def */
+/* stage styles, in the order of params.def: the FIRE styles first, then
+ * the MD styles (a style >= NVDYN_STYLE_NVE is an MD style) */
 enum {
   NVDYN_STYLE_FIRE = 0,
   NVDYN_STYLE_FIRE_ASE = 1,
