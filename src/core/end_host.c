@@ -38,27 +38,37 @@ nvdyn_status nvdyn_need_energy(const nvdyn_engine *e, int *need)
  * PE, natoms) summed, acc2 = (max |f|^2, largest atom hazard, PE given)
  * maximised; the hazards from cheap flags, then exactly for the flagged
  * samples only. */
-static nvdyn_status sample_stats(nvdyn_engine *e, const nvdyn_atoms *a)
+HOT_LOOP int stats_loop(const layout L, nvdyn_engine *e, const nvdyn_atoms *a)
 {
-  nvdyn_i_select_styles(e, S_ALL);
   run r = run_start(e, 3);
-  for (int i = 0; i < a->natoms; i++) {
+  const int n = a->natoms;
+  const double *pe = a->pe;
+  for (int i = 0; i < n; i++) {
     const int s = active_sample(e, a, i);
     if (s < 0) continue;
-    const double *v = AT(a->v, i), *f = AT(a->f, i);
+    const double *x = XI(L, a, i), *v = VI(L, a, i), *f = FI(L, a, i);
+    const double m = MASS(L, a, i);
     run_at(e, &r, e->pos[s], 3);
-    const double f2 = nvdyn_dot(f, FS(a), f, FS(a));
-    r.sum[0] += nvdyn_mvv_term(v, VS(a), atom_mass(a, i));
-    if (a->pe) {
-      r.sum[1] += a->pe[i];
+    const double f2 = nvdyn_dot(f, L.fc, f, L.fc);
+    r.sum[0] += nvdyn_mvv_term(v, L.vc, m);
+    if (pe) {
+      r.sum[1] += pe[i];
       r.max[2] = 1.0;
     }
     r.sum[2] += 1.0;
     if (f2 > r.max[0]) r.max[0] = f2;
-    const double flag = atom_flag(e, a, i, s);
+    const double flag =
+        nvdyn_atom_flag(x, L.xc, v, L.vc, f, L.fc, m, e->kind[s], e->sdt[s], &e->units);
     if (flag > r.max[1]) r.max[1] = flag;
   }
   run_end(e, &r, 3);
+  return 0;
+}
+
+static nvdyn_status sample_stats(nvdyn_engine *e, const nvdyn_atoms *a)
+{
+  nvdyn_i_select_styles(e, S_ALL);
+  with_layout(e, a, stats_loop, e, a);
   nvdyn_status rc = nvdyn_i_reduce_acc(e, e->acc, NVDYN_REDUCE_SUM);
   if (rc != NVDYN_OK) return rc;
   if ((rc = nvdyn_i_reduce_acc(e, e->acc2, NVDYN_REDUCE_MAX)) != NVDYN_OK) return rc;
@@ -83,14 +93,26 @@ static nvdyn_status sample_stats(nvdyn_engine *e, const nvdyn_atoms *a)
 
 /* 1 if an atom of an active sample whose style is in mask may have a
  * hazard (the exact per-sample test follows) */
-static int any_hazard(const nvdyn_engine *e, const nvdyn_atoms *a, unsigned mask)
+HOT_LOOP int any_hazard_loop(const layout L, const nvdyn_engine *e, const nvdyn_atoms *a,
+                             unsigned mask)
 {
+  const signed char *kind = e->kind;
+  const double *sdt = e->sdt;
+  const int n = a->natoms;
+  const int *sample = a->sample;
   int bad = 0;
-  for (int i = 0; i < a->natoms; i++) {
-    const int s = a->sample[i];
-    if (s >= 0 && e->kind[s] >= 0 && ((mask >> e->kind[s]) & 1u)) bad |= atom_flag(e, a, i, s);
+  for (int i = 0; i < n; i++) {
+    const int s = sample[i];
+    if (s >= 0 && kind[s] >= 0 && ((mask >> kind[s]) & 1u))
+      bad |= nvdyn_atom_flag(XI(L, a, i), L.xc, VI(L, a, i), L.vc, FI(L, a, i), L.fc, MASS(L, a, i),
+                             kind[s], sdt[s], &e->units);
   }
   return bad;
+}
+
+static int any_hazard(const nvdyn_engine *e, const nvdyn_atoms *a, unsigned mask)
+{
+  return with_layout(e, a, any_hazard_loop, e, a, mask);
 }
 
 nvdyn_status nvdyn_check_atoms(nvdyn_engine *e, const nvdyn_atoms *a, int *nfailed)

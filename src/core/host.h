@@ -18,6 +18,47 @@ static inline double atom_mass(const nvdyn_atoms *a, int i)
 #define VS(a) (a)->v.comp_stride
 #define FS(a) (a)->f.comp_stride
 
+/* The hot loops take the atoms' layout as a value, so that in the common
+ * case (LAMMPS's arrays: interleaved, atom stride 3 and component stride 1;
+ * no force clamp) it is a compile-time constant: with_layout(e, a, loop,
+ * args) calls the always-inlined loop(layout, args) with such a constant
+ * (per-atom or per-type masses) or with the layout of the call. */
+typedef struct layout {
+  ptrdiff_t xa, xc, va, vc, fa, fc; /* the views' atom and component strides */
+  int rmass;                        /* per-atom masses (else per-type ones) */
+  int clamp;                        /* a force clamp is set (units.fclamp > 0) */
+} layout;
+
+static inline layout layout_of(const nvdyn_engine *e, const nvdyn_atoms *a)
+{
+  const layout L = {a->x.atom_stride, a->x.comp_stride, a->v.atom_stride, a->v.comp_stride,
+                    a->f.atom_stride, a->f.comp_stride, a->rmass != NULL, e->units.fclamp > 0.0};
+  return L;
+}
+
+/* the common case: interleaved views, no force clamp */
+static inline int plain_layout(const nvdyn_engine *e, const nvdyn_atoms *a)
+{
+  const layout L = layout_of(e, a);
+  return L.xa == 3 && L.va == 3 && L.fa == 3 && L.xc == 1 && L.vc == 1 && L.fc == 1 && !L.clamp;
+}
+
+#if defined(__GNUC__)
+#define HOT_LOOP static inline __attribute__((always_inline))
+#else
+#define HOT_LOOP static inline
+#endif
+#define with_layout(e, a, loop, ...)                                                               \
+  (!plain_layout(e, a) ? loop(layout_of(e, a), __VA_ARGS__)                                        \
+       : (a)->rmass    ? loop((layout){3, 1, 3, 1, 3, 1, 1, 0}, __VA_ARGS__)                       \
+                       : loop((layout){3, 1, 3, 1, 3, 1, 0, 0}, __VA_ARGS__))
+/* atom i's x, v, f, mass and force clamp factor under layout L */
+#define XI(L, a, i) ((a)->x.data + (ptrdiff_t) (i) * (L).xa)
+#define VI(L, a, i) ((a)->v.data + (ptrdiff_t) (i) * (L).va)
+#define FI(L, a, i) ((a)->f.data + (ptrdiff_t) (i) * (L).fa)
+#define MASS(L, a, i) ((L).rmass ? (a)->rmass[i] : (a)->type_mass[(a)->type[i]])
+#define CLAMP(L, e, f) ((L).clamp ? nvdyn_clamp_factor(f, (L).fc, (e)->units.fclamp) : 1.0)
+
 /* The sample of atom i if it is active (in a stage), else -1. */
 static inline int active_sample(const nvdyn_engine *e, const nvdyn_atoms *a, int i)
 {

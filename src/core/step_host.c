@@ -137,51 +137,73 @@ nvdyn_status nvdyn_end_compute(nvdyn_engine *e, const nvdyn_atoms *a)
 
 /* Tight loops over the atoms for the common cases: every active sample in
  * a kick-drift stage (nve, csvr), or every active sample in a fire stage. */
-static void kick_drift(const nvdyn_engine *e, const nvdyn_atoms *a)
+HOT_LOOP int kick_drift_loop(const layout L, const nvdyn_engine *e, const nvdyn_atoms *a)
 {
   const signed char *kind = e->kind;
   const double *sdt = e->sdt;
-  const double ftm2v = e->units.ftm2v, fclamp = e->units.fclamp;
-  for (int i = 0; i < a->natoms; i++) {
-    const int s = a->sample[i];
+  const double ftm2v = e->units.ftm2v;
+  const int n = a->natoms;
+  const int *sample = a->sample;
+  for (int i = 0; i < n; i++) {
+    const int s = sample[i];
     if (s >= 0 && kind[s] >= 0) {
-      const double *f = AT(a->f, i);
-      nvdyn_kick_drift(AT(a->x, i), XS(a), AT(a->v, i), VS(a), f, FS(a), atom_mass(a, i), sdt[s],
-                       ftm2v, nvdyn_clamp_factor(f, FS(a), fclamp));
+      const double *f = FI(L, a, i);
+      nvdyn_kick_drift(XI(L, a, i), L.xc, VI(L, a, i), L.vc, f, L.fc, MASS(L, a, i), sdt[s], ftm2v,
+                       CLAMP(L, e, f));
     }
   }
+  return 0;
+}
+
+static void kick_drift(const nvdyn_engine *e, const nvdyn_atoms *a)
+{
+  with_layout(e, a, kick_drift_loop, e, a);
+}
+
+HOT_LOOP int fire_step_loop(const layout L, const nvdyn_engine *e, const nvdyn_atoms *a)
+{
+  const signed char *kind = e->kind;
+  const nvdyn_step_coef *coef = e->coef;
+  const double ftm2v = e->units.ftm2v;
+  const int n = a->natoms;
+  const int *sample = a->sample;
+  for (int i = 0; i < n; i++) {
+    const int s = sample[i];
+    if (s >= 0 && kind[s] == NVDYN_STYLE_FIRE) {
+      const double *f = FI(L, a, i);
+      nvdyn_fire_atom(XI(L, a, i), L.xc, VI(L, a, i), L.vc, f, L.fc, MASS(L, a, i), CLAMP(L, e, f),
+                      ftm2v, &coef[s].fire);
+    }
+  }
+  return 0;
 }
 
 static void fire_step(const nvdyn_engine *e, const nvdyn_atoms *a)
 {
-  const signed char *kind = e->kind;
-  const nvdyn_step_coef *coef = e->coef;
-  const double ftm2v = e->units.ftm2v, fclamp = e->units.fclamp;
-  for (int i = 0; i < a->natoms; i++) {
-    const int s = a->sample[i];
-    if (s >= 0 && kind[s] == NVDYN_STYLE_FIRE) {
-      const double *f = AT(a->f, i);
-      nvdyn_fire_atom(AT(a->x, i), XS(a), AT(a->v, i), VS(a), f, FS(a), atom_mass(a, i),
-                      nvdyn_clamp_factor(f, FS(a), fclamp), ftm2v, &coef[s].fire);
-    }
-  }
+  with_layout(e, a, fire_step_loop, e, a);
 }
 
 /* FIRE: per-sample sums v.f, v.v, f.f (acc) and max |v_k| (acc2) of the
  * selected samples, reduced, then each sample's decision */
-static nvdyn_status fire_decisions(nvdyn_engine *e, const nvdyn_atoms *a)
+HOT_LOOP int fire_sums_loop(const layout L, nvdyn_engine *e, const nvdyn_atoms *a)
 {
   run r = run_start(e, 3);
-  for (int i = 0; i < a->natoms; i++) {
+  const int n = a->natoms;
+  for (int i = 0; i < n; i++) {
     const int p = selected(e, a, i);
     if (p < 0) continue;
-    const double *v = AT(a->v, i), *f = AT(a->f, i);
+    const double *v = VI(L, a, i), *f = FI(L, a, i);
     run_at(e, &r, p, 3);
-    const double vm =
-        nvdyn_fire_terms(v, VS(a), f, FS(a), nvdyn_clamp_factor(f, FS(a), e->units.fclamp), r.sum);
+    const double vm = nvdyn_fire_terms(v, L.vc, f, L.fc, CLAMP(L, e, f), r.sum);
     if (vm > r.max[0]) r.max[0] = vm;
   }
   run_end(e, &r, 3);
+  return 0;
+}
+
+static nvdyn_status fire_decisions(nvdyn_engine *e, const nvdyn_atoms *a)
+{
+  with_layout(e, a, fire_sums_loop, e, a);
   nvdyn_status rc = nvdyn_i_reduce_acc(e, e->acc, NVDYN_REDUCE_SUM);
   if (rc != NVDYN_OK) return rc;
   if ((rc = nvdyn_i_reduce_acc(e, e->acc2, NVDYN_REDUCE_MAX)) != NVDYN_OK) return rc;
@@ -329,22 +351,29 @@ nvdyn_status nvdyn_pre_update(nvdyn_engine *e, const nvdyn_atoms *a)
 
 /* The last half kick of every MD atom when no sample sums its kinetic
  * energy: with safety, the flag of its next step (1 if one has a hazard). */
-static int kick_last(const nvdyn_engine *e, const nvdyn_atoms *a, int safety)
+HOT_LOOP int kick_last_loop(const layout L, const nvdyn_engine *e, const nvdyn_atoms *a)
 {
   const signed char *kind = e->kind;
   const double *sdt = e->sdt;
-  const double ftm2v = e->units.ftm2v, fclamp = e->units.fclamp, maxmove = e->units.maxmove;
-  int flagged = 0;
-  for (int i = 0; i < a->natoms; i++) {
-    const int s = a->sample[i];
+  const double ftm2v = e->units.ftm2v;
+  const int n = a->natoms;
+  const int *sample = a->sample;
+  nvdyn_step_bound b = {0.0, 0.0, 0.0, 0.0, 0};
+  for (int i = 0; i < n; i++) {
+    const int s = sample[i];
     if (s < 0 || kind[s] < NVDYN_STYLE_NVE) continue; /* not active, or FIRE */
-    double *v = AT(a->v, i);
-    const double *f = AT(a->f, i);
-    const double dt = sdt[s], fc = nvdyn_clamp_factor(f, FS(a), fclamp);
-    const double hdt = nvdyn_kick_last(v, VS(a), f, FS(a), atom_mass(a, i), dt, ftm2v, fc);
-    flagged |= nvdyn_step_flag(v, VS(a), f, FS(a), fc, hdt, dt, maxmove);
+    double *v = VI(L, a, i);
+    const double *f = FI(L, a, i);
+    const double dt = sdt[s], fc = CLAMP(L, e, f);
+    const double hdt = nvdyn_kick_last(v, L.vc, f, L.fc, MASS(L, a, i), dt, ftm2v, fc);
+    nvdyn_bound_add(&b, v, L.vc, f, L.fc, fc, hdt, dt);
   }
-  return safety && flagged;
+  return nvdyn_bound_flag(&b, e->units.maxmove);
+}
+
+static int kick_last(const nvdyn_engine *e, const nvdyn_atoms *a, int safety)
+{
+  return with_layout(e, a, kick_last_loop, e, a) && safety;
 }
 
 /* Everything of post_update between its hooks. */

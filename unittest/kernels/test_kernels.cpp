@@ -161,3 +161,45 @@ TEST(Kernels, FireAseStepLimit)
   EXPECT_DOUBLE_EQ(nvdyn_fire_ase_limit(&sg, &ss, 1.0), 0.1);            // |dr| = 0.1 < 0.2
   EXPECT_DOUBLE_EQ(nvdyn_fire_ase_limit(&sg, &ss, 100.0), 0.1 * 0.2);    // |dr| = 1 -> 0.2
 }
+
+// The bound of many atoms' next steps flags whenever the exact test finds a
+// hazard in one of them: atoms drawn over many magnitudes (and some
+// non-finite), in groups; a group of safe atoms well inside the limits is
+// not flagged.
+TEST(Kernels, StepBoundCoversEveryHazard)
+{
+  nvdyn_rng r = nvdyn_rng_make(1, 2, 3, 4, 5);
+  const double special[] = {0.0, 1e-300, 1e140, 1e146, 1e150, 1e154, 1e200, DBL_MAX, INFINITY, NAN};
+  int flagged = 0, hazards = 0;
+  for (int group = 0; group < 4000; group++) {
+    nvdyn_step_bound b{};
+    int any = 0;
+    const double maxmove = group % 3 == 0 ? 0.0 : 0.3, dt = group % 5 == 0 ? 0.0 : 0.005;
+    for (int atom = 0; atom < 5; atom++) {
+      double v[3], f[3];
+      for (int k = 0; k < 3; k++) {
+        const double u = nvdyn_rng_uniform(&r);
+        const double mag = u < 0.05 ? special[(int) (200 * u)] : std::pow(10.0, 8 * u - 2);
+        v[k] = (nvdyn_rng_uniform(&r) < 0.5 ? -1 : 1) * mag * nvdyn_rng_uniform(&r);
+        const double w = nvdyn_rng_uniform(&r);
+        f[k] = (w < 0.02 ? special[(int) (500 * w)] : std::pow(10.0, 6 * w)) *
+            (nvdyn_rng_uniform(&r) - 0.5);
+      }
+      const double fc = group % 7 == 0 ? 0.5 : 1.0, kick = 0.5 * dt / (1.0 + atom);
+      any |= nvdyn_step_hazard(v, 1, f, 1, fc, kick, dt, maxmove) != 0;
+      nvdyn_bound_add(&b, v, 1, f, 1, fc, kick, dt);
+    }
+    const int flag = nvdyn_bound_flag(&b, maxmove);
+    if (any) { EXPECT_EQ(flag, 1) << "group " << group; }
+    hazards += any;
+    flagged += flag;
+  }
+  EXPECT_GT(hazards, 100);     // the draw reaches the hazards
+  EXPECT_LT(flagged, 4000);    // and some groups pass
+
+  nvdyn_step_bound b{};
+  const double v[3] = {1.0, -2.0, 0.5}, f[3] = {30.0, 0.0, -10.0};
+  nvdyn_bound_add(&b, v, 1, f, 1, 1.0, 0.0025, 0.005);
+  EXPECT_EQ(nvdyn_bound_flag(&b, 0.3), 0);
+  EXPECT_EQ(nvdyn_bound_flag(&b, 0.01), 1);    // 0.005 |v + 0.0025 f| is about 0.011
+}

@@ -116,6 +116,38 @@ NVDYN_FUNC int nvdyn_step_flag(const double *v, ptrdiff_t vs, const double *f, p
   return bad | ((maxmove > 0.0) & (dt > 0.0) & (!(dt * dt * u2 <= maxmove * maxmove)));
 }
 
+/* A bound of the next steps of many atoms, for scans that only flag a
+ * hazard: nvdyn_bound_add() takes each atom's cheap part (its |v|^2 and
+ * |fc f|^2, non-finite or too large ones noted, and the largest of them,
+ * of the kicks and of the drift times), nvdyn_bound_flag() then tests once
+ * whether some atom's kicked velocity u = v + kick fc f could be too large
+ * (|u| <= |v| + kick |fc f|). It is 1 whenever nvdyn_step_hazard() is
+ * nonzero for one of the atoms, and may be 1 when none is: the exact test
+ * then decides. A zero-initialised bound holds no atom. */
+typedef struct nvdyn_step_bound {
+  double vv, ff, kick, dt;
+  int bad;
+} nvdyn_step_bound;
+
+NVDYN_FUNC void nvdyn_bound_add(nvdyn_step_bound *b, const double *v, ptrdiff_t vs, const double *f,
+                                ptrdiff_t fs, double fc, double kick, double dt)
+{
+  const double vv = nvdyn_dot(v, vs, v, vs), ff = fc * fc * nvdyn_dot(f, fs, f, fs);
+  b->bad |= !(vv + ff <= 1.0e-16 * DBL_MAX);
+  b->vv = vv > b->vv ? vv : b->vv;
+  b->ff = ff > b->ff ? ff : b->ff;
+  b->kick = kick > b->kick ? kick : b->kick;
+  b->dt = dt > b->dt ? dt : b->dt;
+}
+
+NVDYN_FUNC int nvdyn_bound_flag(const nvdyn_step_bound *b, double maxmove)
+{
+  const double lim = 1.0e-16 * DBL_MAX, margin = 1.0 - 1.0e-12; /* for the exact test's rounding */
+  const double u = sqrt(b->vv) + b->kick * sqrt(b->ff);
+  return b->bad || !(u * u <= margin * lim) ||
+      (maxmove > 0.0 && b->dt > 0.0 && !(b->dt * u <= margin * maxmove));
+}
+
 /* The next step of an atom of mass m in a sample of the given style, whose
  * time step is dt (an MD stage's step; a FIRE sample's current FIRE step):
  * its kick factor, and its drift time in *drift. Velocity Verlet: the half
