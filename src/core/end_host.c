@@ -92,7 +92,7 @@ static nvdyn_status sample_stats(nvdyn_engine *e, const nvdyn_atoms *a)
 }
 
 /* 1 if an atom of an active sample whose style is in mask may have a
- * hazard (the exact per-sample test follows) */
+ * hazard (a bound of their steps; the exact per-sample test follows) */
 HOT_LOOP int any_hazard_loop(const layout L, const nvdyn_engine *e, const nvdyn_atoms *a,
                              unsigned mask)
 {
@@ -100,14 +100,16 @@ HOT_LOOP int any_hazard_loop(const layout L, const nvdyn_engine *e, const nvdyn_
   const double *sdt = e->sdt;
   const int n = a->natoms;
   const int *sample = a->sample;
-  int bad = 0;
+  nvdyn_step_bound b = {0.0, 0.0, 0.0, 0.0, 0};
   for (int i = 0; i < n; i++) {
     const int s = sample[i];
-    if (s >= 0 && kind[s] >= 0 && ((mask >> kind[s]) & 1u))
-      bad |= nvdyn_atom_flag(XI(L, a, i), L.xc, VI(L, a, i), L.vc, FI(L, a, i), L.fc, MASS(L, a, i),
-                             kind[s], sdt[s], &e->units);
+    if (s >= 0 && kind[s] >= 0 && ((mask >> kind[s]) & 1u)) {
+      const double *f = FI(L, a, i);
+      nvdyn_bound_add_atom(&b, XI(L, a, i), L.xc, VI(L, a, i), L.vc, f, L.fc, CLAMP(L, e, f),
+                           MASS(L, a, i), kind[s], sdt[s], &e->units);
+    }
   }
-  return bad;
+  return nvdyn_bound_flag(&b, e->units.maxmove);
 }
 
 static int any_hazard(const nvdyn_engine *e, const nvdyn_atoms *a, unsigned mask)

@@ -189,6 +189,20 @@ NVDYN_FUNC int nvdyn_atom_flag(const double *x, ptrdiff_t xs, const double *v, p
       nvdyn_step_flag(v, vs, f, fs, nvdyn_clamp_factor(f, fs, u->fclamp), kick, drift, u->maxmove);
 }
 
+/* nvdyn_bound_add() of an atom's next step as nvdyn_atom_flag() sees it:
+ * its kick and drift from its style and time step, and a position beyond
+ * 1e154 (or not finite) noted; fc is its force clamp factor. */
+NVDYN_FUNC void nvdyn_bound_add_atom(nvdyn_step_bound *b, const double *x, ptrdiff_t xs,
+                                     const double *v, ptrdiff_t vs, const double *f, ptrdiff_t fs,
+                                     double fc, double m, int style, double dt,
+                                     const nvdyn_units *u)
+{
+  double drift;
+  const double kick = nvdyn_next_kick(style, dt, u->ftm2v, m, &drift);
+  b->bad |= !(nvdyn_dot(x, xs, x, xs) <= DBL_MAX);
+  nvdyn_bound_add(b, v, vs, f, fs, fc, kick, drift);
+}
+
 /* ---- stage integrators, per atom -------------------------------------- */
 
 /* Velocity Verlet's first half: v += (ftm2v / 2 fc) dt / m f, x += dt v

@@ -23,6 +23,13 @@ NVDYN_FUNC int nvdyn_is_fire(int style)
   return style == NVDYN_STYLE_FIRE || style == NVDYN_STYLE_FIRE_ASE;
 }
 
+/* the smaller of a and b, b when a is not a number: fmin()'s value for a
+ * number b (here a parameter), without a call to the library */
+NVDYN_FUNC double nvdyn_min(double a, double b)
+{
+  return a < b ? a : b;
+}
+
 /* degrees of freedom of a sample of n atoms in stage sg */
 NVDYN_FUNC double nvdyn_dof(const nvdyn_stage_params *sg, double natoms)
 {
@@ -82,7 +89,7 @@ NVDYN_FUNC nvdyn_fire_step nvdyn_fire_decide(const nvdyn_stage_params *sg, nvdyn
     c.s1 = 1.0 - ss->alpha;
     c.s2 = ff <= 1e-20 ? 0.0 : ss->alpha * sqrt(vv / ff);
     if (it - ss->last_negative > p->delaystep) {
-      ss->fdt = fmin(ss->fdt * p->dtgrow, p->tmax * dt0);
+      ss->fdt = nvdyn_min(ss->fdt * p->dtgrow, p->tmax * dt0);
       ss->alpha *= p->alphashrink;
     }
     c.mode = NVDYN_FIRE_DOWNHILL;
@@ -125,7 +132,7 @@ NVDYN_FUNC nvdyn_fire_ase_step nvdyn_fire_ase_decide(const nvdyn_stage_params *s
     c.s1 = 1.0 - ss->alpha;
     c.s2 = ff > 0.0 ? ss->alpha * sqrt(vv / ff) : 0.0;
     if (ss->nneg > p->nmin) {
-      ss->fdt = fmin(ss->fdt * p->finc, p->dtmax);
+      ss->fdt = nvdyn_min(ss->fdt * p->finc, p->dtmax);
       ss->alpha *= p->fa;
     }
     ss->nneg++; /* here: steps since the last uphill step (ASE's Nsteps) */
