@@ -34,15 +34,14 @@ nvdyn_status nvdyn_need_energy(const nvdyn_engine *e, int *need)
   return NVDYN_OK;
 }
 
-/* Statistics of every active sample (selected, width 3): acc = (sum m v^2,
- * PE, natoms) summed, acc2 = (max |f|^2, largest atom hazard, PE given)
- * maximised; the hazards from cheap flags, then exactly for the flagged
- * samples only. */
+/* the sums and maxima; returns the flag of a bound of every atom's next
+ * step (1: one may have a hazard) */
 HOT_LOOP int stats_loop(const layout L, nvdyn_engine *e, const nvdyn_atoms *a)
 {
   run r = run_start(e, 3);
   const int n = a->natoms;
   const double *pe = a->pe;
+  nvdyn_step_bound b = {0.0, 0.0, 0.0, 0.0, 0};
   for (int i = 0; i < n; i++) {
     const int s = active_sample(e, a, i);
     if (s < 0) continue;
@@ -56,19 +55,24 @@ HOT_LOOP int stats_loop(const layout L, nvdyn_engine *e, const nvdyn_atoms *a)
       r.max[2] = 1.0;
     }
     r.sum[2] += 1.0;
-    if (f2 > r.max[0]) r.max[0] = f2;
-    const double flag =
-        nvdyn_atom_flag(x, L.xc, v, L.vc, f, L.fc, m, e->kind[s], e->sdt[s], &e->units);
-    if (flag > r.max[1]) r.max[1] = flag;
+    r.max[0] = f2 > r.max[0] ? f2 : r.max[0]; /* a select, not a branch */
+    nvdyn_bound_add_atom(&b, x, L.xc, v, L.vc, f, L.fc, CLAMP(L, e, f), m, e->kind[s], e->sdt[s],
+                         &e->units);
   }
   run_end(e, &r, 3);
-  return 0;
+  return nvdyn_bound_flag(&b, e->units.maxmove);
 }
 
+/* Statistics of every active sample (selected, width 3): acc = (sum m v^2,
+ * PE, natoms) summed, acc2 = (max |f|^2, largest atom hazard, PE given)
+ * maximised; the hazards from a bound of all atoms' steps, then, when it
+ * flags on some rank, exactly. */
 static nvdyn_status sample_stats(nvdyn_engine *e, const nvdyn_atoms *a)
 {
   nvdyn_i_select_styles(e, S_ALL);
-  with_layout(e, a, stats_loop, e, a);
+  /* a bound that flags: every sample of the step is tested exactly */
+  if (with_layout(e, a, stats_loop, e, a))
+    for (int k = 0; k < e->nsel; k++) e->acc2[3 * k + 1] = 1.0;
   nvdyn_status rc = nvdyn_i_reduce_acc(e, e->acc, NVDYN_REDUCE_SUM);
   if (rc != NVDYN_OK) return rc;
   if ((rc = nvdyn_i_reduce_acc(e, e->acc2, NVDYN_REDUCE_MAX)) != NVDYN_OK) return rc;

@@ -112,16 +112,26 @@ nvdyn_status nvdyn_i_reduce_acc(nvdyn_engine *e, double *acc, nvdyn_reduce_op op
 
 /* v *= coef.scale for the atoms of the selected samples; with check,
  * returns 1 if a scaled atom's next step has a hazard */
-int nvdyn_i_scale_velocities(nvdyn_engine *e, const nvdyn_atoms *a, int check)
+HOT_LOOP int scale_loop(const layout L, nvdyn_engine *e, const nvdyn_atoms *a, int check)
 {
-  int flagged = 0;
-  for (int i = 0; i < a->natoms; i++) {
+  const int n = a->natoms;
+  nvdyn_step_bound b = {0.0, 0.0, 0.0, 0.0, 0};
+  for (int i = 0; i < n; i++) {
     const int s = active_sample(e, a, i);
     if (s < 0 || e->pos[s] < 0) continue;
-    nvdyn_scale(AT(a->v, i), VS(a), e->coef[s].scale);
-    if (check) flagged |= atom_flag(e, a, i, s);
+    double *v = VI(L, a, i);
+    const double *f = FI(L, a, i);
+    nvdyn_scale(v, L.vc, e->coef[s].scale);
+    if (check)
+      nvdyn_bound_add_atom(&b, XI(L, a, i), L.xc, v, L.vc, f, L.fc, CLAMP(L, e, f), MASS(L, a, i),
+                           e->kind[s], e->sdt[s], &e->units);
   }
-  return flagged;
+  return check && nvdyn_bound_flag(&b, e->units.maxmove);
+}
+
+int nvdyn_i_scale_velocities(nvdyn_engine *e, const nvdyn_atoms *a, int check)
+{
+  return with_layout(e, a, scale_loop, e, a, check);
 }
 
 /* Fail every selected sample one of whose atoms has a hazard, before its
@@ -129,6 +139,8 @@ int nvdyn_i_scale_velocities(nvdyn_engine *e, const nvdyn_atoms *a, int check)
  * (if not NULL) receives their number. */
 nvdyn_status nvdyn_i_fail_hazards(nvdyn_engine *e, const nvdyn_atoms *a, int scaled, int *nfailed)
 {
+  if (nfailed) *nfailed = 0;
+  if (e->nsel == 0) return NVDYN_OK;
   nvdyn_i_zero_acc(e, 1);
   for (int i = 0; i < a->natoms; i++) {
     const int s = active_sample(e, a, i);

@@ -195,7 +195,7 @@ HOT_LOOP int fire_sums_loop(const layout L, nvdyn_engine *e, const nvdyn_atoms *
     const double *v = VI(L, a, i), *f = FI(L, a, i);
     run_at(e, &r, p, 3);
     const double vm = nvdyn_fire_terms(v, L.vc, f, L.fc, CLAMP(L, e, f), r.sum);
-    if (vm > r.max[0]) r.max[0] = vm;
+    r.max[0] = vm > r.max[0] ? vm : r.max[0]; /* a select, not a branch */
   }
   run_end(e, &r, 3);
   return 0;
@@ -349,9 +349,12 @@ nvdyn_status nvdyn_pre_update(nvdyn_engine *e, const nvdyn_atoms *a)
 
 /* ---- the step's second half ------------------------------------------------- */
 
-/* The last half kick of every MD atom when no sample sums its kinetic
- * energy: with safety, the flag of its next step (1 if one has a hazard). */
-HOT_LOOP int kick_last_loop(const layout L, const nvdyn_engine *e, const nvdyn_atoms *a)
+/* The last half kick of every MD atom; with sums, the kinetic energy sums
+ * (acc, width 2: m v^2 and the number of atoms) of the selected samples
+ * (the thermostats'). Returns the bound flag of the next steps of the other
+ * atoms (the thermostats' are checked after their scaling). sums is a
+ * constant at each call. */
+HOT_LOOP int last_kick_loop(const layout L, nvdyn_engine *e, const nvdyn_atoms *a, const int sums)
 {
   const signed char *kind = e->kind;
   const double *sdt = e->sdt;
@@ -359,21 +362,25 @@ HOT_LOOP int kick_last_loop(const layout L, const nvdyn_engine *e, const nvdyn_a
   const int n = a->natoms;
   const int *sample = a->sample;
   nvdyn_step_bound b = {0.0, 0.0, 0.0, 0.0, 0};
+  run r = run_start(e, 2);
   for (int i = 0; i < n; i++) {
     const int s = sample[i];
     if (s < 0 || kind[s] < NVDYN_STYLE_NVE) continue; /* not active, or FIRE */
     double *v = VI(L, a, i);
     const double *f = FI(L, a, i);
-    const double dt = sdt[s], fc = CLAMP(L, e, f);
-    const double hdt = nvdyn_kick_last(v, L.vc, f, L.fc, MASS(L, a, i), dt, ftm2v, fc);
-    nvdyn_bound_add(&b, v, L.vc, f, L.fc, fc, hdt, dt);
+    const double m = MASS(L, a, i), dt = sdt[s], fc = CLAMP(L, e, f);
+    const double hdt = nvdyn_kick_last(v, L.vc, f, L.fc, m, dt, ftm2v, fc);
+    const int p = sums ? e->pos[s] : -1;
+    if (p < 0) {
+      nvdyn_bound_add(&b, v, L.vc, f, L.fc, fc, hdt, dt);
+    } else {
+      run_at(e, &r, p, 2);
+      r.sum[0] += nvdyn_mvv_term(v, L.vc, m);
+      r.sum[1] += 1.0;
+    }
   }
+  if (sums) run_end(e, &r, 2);
   return nvdyn_bound_flag(&b, e->units.maxmove);
-}
-
-static int kick_last(const nvdyn_engine *e, const nvdyn_atoms *a, int safety)
-{
-  return with_layout(e, a, kick_last_loop, e, a) && safety;
 }
 
 /* Everything of post_update between its hooks. */
@@ -383,34 +390,11 @@ static nvdyn_status post_update_atoms(nvdyn_engine *e, const nvdyn_atoms *a)
   if (!any_active(e, S_MD)) return NVDYN_OK; /* FIRE works in pre_update only */
   const int safety = nvdyn_i_safety_on(e);
   if (!nthermo) {
-    e->flagged |= kick_last(e, a, safety);
+    e->flagged |= with_layout(e, a, last_kick_loop, e, a, 0) && safety;
     return NVDYN_OK;
   }
+  e->flagged |= with_layout(e, a, last_kick_loop, e, a, 1) && safety;
   const nvdyn_units *u = &e->units;
-  int flagged = 0;
-  run r = run_start(e, 2);
-  for (int i = 0; i < a->natoms; i++) {
-    const int s = active_sample(e, a, i);
-    if (s < 0 || nvdyn_is_fire(e->kind[s])) continue;
-    double *v = AT(a->v, i);
-    const double *f = AT(a->f, i);
-    const double m = atom_mass(a, i);
-    const double dt = e->sdt[s], fc = nvdyn_clamp_factor(f, FS(a), u->fclamp);
-    const double hdt = nvdyn_kick_last(v, VS(a), f, FS(a), m, dt, u->ftm2v, fc);
-    const int p = e->pos[s];
-    /* the safety check of the next step, while v and f are at hand (the
-     * thermostats' samples are checked after their scaling) */
-    if (p < 0) {
-      if (safety) flagged |= nvdyn_step_flag(v, VS(a), f, FS(a), fc, hdt, dt, u->maxmove);
-    } else {
-      run_at(e, &r, p, 2);
-      r.sum[0] += nvdyn_mvv_term(v, VS(a), m);
-      r.sum[1] += 1.0;
-    }
-  }
-  run_end(e, &r, 2);
-  e->flagged |= flagged;
-  if (!nthermo) return NVDYN_OK;
   nvdyn_status rc = nvdyn_i_reduce_acc(e, e->acc, NVDYN_REDUCE_SUM);
   if (rc != NVDYN_OK) return rc;
   for (int k = 0; k < e->nsel; k++) {

@@ -250,13 +250,15 @@ NVDYN_FUNC void nvdyn_fire_atom(double *x, ptrdiff_t xs, double *v, ptrdiff_t vs
   const double s1 = uphill ? 1.0 : c->s1, s2fc = (uphill ? 0.0 : c->s2) * fc;
   const double kick = c->dtv * ftm2v / m * fc;
   for (int k = 0; k < 3; k++) {
+    const double fk = f[k * fs];
     double vk = v[k * vs];
-    x[k * xs] += back * vk;
+    double xk = x[k * xs] + back * vk;
     vk = uphill ? 0.0 : vk;
-    vk += kick * f[k * fs];
-    vk = s1 * vk + s2fc * f[k * fs];
+    vk += kick * fk;
+    vk = s1 * vk + s2fc * fk;
+    xk += c->dtv * vk;
     v[k * vs] = vk;
-    x[k * xs] += c->dtv * vk;
+    x[k * xs] = xk;
   }
 }
 
