@@ -140,7 +140,7 @@ nvdyn_status nvdyn_end_step(nvdyn_engine *e, const nvdyn_atoms *a, int *nchanged
   nvdyn_status rc = nvdyn_i_begin_call(e, a);
   if (rc != NVDYN_OK) return rc;
   int any_check = 0, energy = 0;
-  for (int k = 0; k < e->nactive; k++) {
+  for (int k = 0; e->checks && k < e->nactive; k++) {
     const int s = e->active[k];
     const nvdyn_stage_params *sg = stage_of(e, s);
     const int due = nvdyn_check_due(sg, &e->samples[s]);
@@ -174,7 +174,7 @@ nvdyn_status nvdyn_end_step(nvdyn_engine *e, const nvdyn_atoms *a, int *nchanged
     const int s = e->active[k];
     nvdyn_sample *ss = &e->samples[s];
     const nvdyn_stage_params *sg = stage_of(e, s);
-    const int due = e->due[k];
+    const int due = e->checks && e->due[k];
     ss->steps++;
     ss->age++;
     nvdyn_stats st;

@@ -72,6 +72,7 @@ struct nvdyn_engine {
 
   nvdyn_i_stage *stages;
   nvdyn_stage_params *kstages; /* [nstages] the kernels' view, once samples are set */
+  int checks;                  /* some stage has checks (nvdyn_has_checks) */
   int nstages;
 
   int nsamples;

@@ -273,7 +273,11 @@ static nvdyn_stage_params compile_stage(const nvdyn_engine *e, const nvdyn_i_sta
 void nvdyn_i_compile_stages(nvdyn_engine *e)
 {
   if (!e->kstages) return; /* compiled when samples are set */
-  for (int st = 0; st < e->nstages; st++) e->kstages[st] = compile_stage(e, &e->stages[st]);
+  e->checks = 0;
+  for (int st = 0; st < e->nstages; st++) {
+    e->kstages[st] = compile_stage(e, &e->stages[st]);
+    e->checks |= nvdyn_has_checks(&e->kstages[st]);
+  }
   for (int s = 0; s < e->nsamples; s++) nvdyn_i_sync_slot(e, s);
 }
 

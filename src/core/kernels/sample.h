@@ -252,12 +252,17 @@ NVDYN_FUNC int nvdyn_has_drift(const nvdyn_stage_params *sg)
   return sg->style == NVDYN_STYLE_NVE && sg->drift > 0.0;
 }
 
+/* the stage checks its samples: criteria, maxsteps or a drift monitor */
+NVDYN_FUNC int nvdyn_has_checks(const nvdyn_stage_params *sg)
+{
+  return sg->criteria != 0 || sg->maxsteps > 0 || nvdyn_has_drift(sg);
+}
+
 /* The stage can finish a sample: criteria, maxsteps, a drift monitor or
  * FIRE's uphill limit (failures aside). */
 NVDYN_FUNC int nvdyn_can_finish(const nvdyn_stage_params *sg)
 {
-  return sg->criteria != 0 || sg->maxsteps > 0 || nvdyn_has_drift(sg) ||
-      (sg->style == NVDYN_STYLE_FIRE && sg->c.fire.vdfmax > 0);
+  return nvdyn_has_checks(sg) || (sg->style == NVDYN_STYLE_FIRE && sg->c.fire.vdfmax > 0);
 }
 
 /* The next step's end checks the sample (its steps in the stage will be
@@ -266,7 +271,7 @@ NVDYN_FUNC int nvdyn_can_finish(const nvdyn_stage_params *sg)
 NVDYN_FUNC int nvdyn_check_due(const nvdyn_stage_params *sg, const nvdyn_sample *ss)
 {
   const int64_t n = ss->steps + 1;
-  if (sg->criteria == 0 && sg->maxsteps <= 0 && !nvdyn_has_drift(sg)) return 0;
+  if (!nvdyn_has_checks(sg)) return 0;
   return sg->every == 1 || n % sg->every == 0 || (sg->maxsteps > 0 && n >= sg->maxsteps);
 }
 
