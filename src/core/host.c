@@ -76,12 +76,14 @@ void nvdyn_i_clear_selection(nvdyn_engine *e)
 {
   for (int k = 0; k < e->nsel; k++) e->pos[e->sel[k]] = -1;
   e->nsel = 0;
+  e->sel_mask = 0;
 }
 
 void nvdyn_i_select_slot(nvdyn_engine *e, int s)
 {
   e->pos[s] = e->nsel;
   e->sel[e->nsel++] = s;
+  e->sel_mask = 0;
 }
 
 /* zeroed accumulators of width values per selected sample */
@@ -93,15 +95,22 @@ void nvdyn_i_zero_acc(nvdyn_engine *e, int width)
 }
 
 /* Select the active samples whose stage style is in mask; returns their
- * number. */
+ * number. The selection of the same styles of active samples, made since
+ * the active list last changed, is kept as it is. */
 int nvdyn_i_select_styles(nvdyn_engine *e, unsigned mask)
 {
+  unsigned present = 0;
+  for (int k = 0; k < NVDYN_NSTYLES; k++) present |= (e->nstyle[k] > 0 ? 1u : 0u) << k;
+  mask &= present;
+  if (mask && mask == e->sel_mask && e->sel_version == e->active_version) return e->nsel;
   nvdyn_i_clear_selection(e);
-  if (any_active(e, mask))
+  if (mask)
     for (int k = 0; k < e->nactive; k++) {
       const int s = e->active[k];
       if ((mask >> e->kind[s]) & 1u) nvdyn_i_select_slot(e, s);
     }
+  e->sel_mask = mask;
+  e->sel_version = e->active_version;
   return e->nsel;
 }
 

@@ -97,6 +97,9 @@ struct nvdyn_engine {
    * position (-1 if not selected); acc (sums) and acc2 (maxima) hold
    * width values per selected sample */
   int *sel, nsel, *pos, width;
+  unsigned sel_mask;       /* the styles nvdyn_i_select_styles() selected (0: another selection) */
+  uint64_t sel_version;    /* ... with the active list of this version */
+  uint64_t active_version; /* counts the changes of the active list */
   double *acc, *acc2;
   unsigned char *touched; /* [nsel] a run stored a sample's values this pass */
 

@@ -21,6 +21,7 @@ void nvdyn_i_free_samples(nvdyn_engine *e)
   e->coef = NULL;
   e->kstages = NULL;
   e->nsamples = e->nactive = e->nconverged = e->nsel = 0;
+  e->sel_mask = 0;
 }
 
 nvdyn_status nvdyn_i_check_slot(const nvdyn_engine *e, int sample)
@@ -61,6 +62,7 @@ void nvdyn_i_sync_active(nvdyn_engine *e)
   memset(e->nstyle, 0, sizeof(e->nstyle));
   for (int k = 0; k < n; k++) e->nstyle[(int) e->kind[e->active[k]]]++;
   e->dirty = 0;
+  e->active_version++;
 }
 
 /* a fresh sample with key `key` entering stage st in slot s */
@@ -87,7 +89,10 @@ nvdyn_status nvdyn_engine_set_nsamples(nvdyn_engine *e, int nsamples)
   nvdyn_i_free_samples(e);
   e->checked.generation = 0; /* sample indices are checked against nsamples */
   const size_t n = (size_t) nsamples;
-  e->samples = calloc(n, sizeof(nvdyn_sample));
+  /* each sample's first 64 bytes (what every step touches) in one line */
+  _Static_assert(sizeof(nvdyn_sample) % 64 == 0, "nvdyn_sample: a multiple of 64 bytes");
+  e->samples = aligned_alloc(64, n * sizeof(nvdyn_sample));
+  if (e->samples) memset(e->samples, 0, n * sizeof(nvdyn_sample));
   e->stage_steps = calloc(n * (size_t) e->nstages, sizeof(int64_t));
   e->active = calloc(n, sizeof(int));
   e->due = calloc(n, 1);

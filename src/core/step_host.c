@@ -290,7 +290,9 @@ static nvdyn_status pre_update_atoms(nvdyn_engine *e, const nvdyn_atoms *a)
 
   /* Nose-Hoover chains scale v before the drift: a sample whose scaled
    * step has a hazard fails before it moves */
-  if (nvdyn_i_select_styles(e, S(NHC))) {
+  /* (selections only where their styles are active: the FIRE selection
+   * stays from step to step) */
+  if (any_active(e, S(NHC)) && nvdyn_i_select_styles(e, S(NHC))) {
     if ((rc = sum_mvv(e, a)) != NVDYN_OK) return rc;
     for (int k = 0; k < e->nsel; k++) {
       const int s = e->sel[k];
@@ -362,7 +364,8 @@ HOT_LOOP int last_kick_loop(const layout L, nvdyn_engine *e, const nvdyn_atoms *
   const int n = a->natoms;
   const int *sample = a->sample;
   nvdyn_step_bound b = {0.0, 0.0, 0.0, 0.0, 0};
-  run r = run_start(e, 2);
+  run r = {.p = -1};
+  if (sums) r = run_start(e, 2); /* (without, the selection is another pass's) */
   for (int i = 0; i < n; i++) {
     const int s = sample[i];
     if (s < 0 || kind[s] < NVDYN_STYLE_NVE) continue; /* not active, or FIRE */
@@ -386,7 +389,8 @@ HOT_LOOP int last_kick_loop(const layout L, nvdyn_engine *e, const nvdyn_atoms *
 /* Everything of post_update between its hooks. */
 static nvdyn_status post_update_atoms(nvdyn_engine *e, const nvdyn_atoms *a)
 {
-  const int nthermo = nvdyn_i_select_styles(e, S(CSVR) | S(NHC));
+  const unsigned thermo = S(CSVR) | S(NHC);
+  const int nthermo = any_active(e, thermo) ? nvdyn_i_select_styles(e, thermo) : 0;
   if (!any_active(e, S_MD)) return NVDYN_OK; /* FIRE works in pre_update only */
   const int safety = nvdyn_i_safety_on(e);
   if (!nthermo) {

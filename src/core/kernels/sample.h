@@ -77,41 +77,37 @@ NVDYN_FUNC void nvdyn_finish(nvdyn_sample *ss, int outcome, int reason)
 NVDYN_FUNC nvdyn_fire_step nvdyn_fire_decide(const nvdyn_stage_params *sg, nvdyn_sample *ss,
                                              double vf, double vv, double ff, double vmax)
 {
+  /* the two ways (downhill: mix, and after delaystep such steps grow dt
+   * and shrink alpha; uphill: reset alpha and shrink dt, except in the
+   * initial delay) as selected values, without branches on the sign of
+   * the power, which is as likely either way near a minimum */
   const nvdyn_fire_coef *p = &sg->c.fire;
-  const double dt0 = sg->dt;
+  const double dt0 = sg->dt, alpha = ss->alpha, fdt = ss->fdt;
   const int64_t it = ss->steps + 1; /* iteration number in the stage */
+  const int down = vf > 0.0;
+  const int grow = down && it - ss->last_negative > p->delaystep;
+  const int reset = !down && !(p->initialdelay && it < p->delaystep);
+  const double shrunk = fdt * p->dtshrink, grown = nvdyn_min(fdt * p->dtgrow, p->tmax * dt0);
+  const double mix = ff <= 1e-20 ? 0.0 : alpha * sqrt(vv / ff);
   nvdyn_fire_step c;
-  c.s1 = 1.0;
-  c.s2 = 0.0;
-  c.dtv_back = ss->dtv;
-  if (vf > 0.0) {
-    ss->nneg = 0;
-    c.s1 = 1.0 - ss->alpha;
-    c.s2 = ff <= 1e-20 ? 0.0 : ss->alpha * sqrt(vv / ff);
-    if (it - ss->last_negative > p->delaystep) {
-      ss->fdt = nvdyn_min(ss->fdt * p->dtgrow, p->tmax * dt0);
-      ss->alpha *= p->alphashrink;
-    }
-    c.mode = NVDYN_FIRE_DOWNHILL;
-  } else {
-    ss->last_negative = it;
-    if (!(p->initialdelay && it < p->delaystep)) {
-      ss->alpha = p->alpha0;
-      if (ss->fdt * p->dtshrink >= p->tmin * dt0) ss->fdt *= p->dtshrink;
-    }
-    ss->nneg++;
-    if (p->vdfmax > 0 && ss->nneg > p->vdfmax) {
-      ss->stuck = 1;
-      c.mode = NVDYN_FIRE_STUCK;
-      c.dtv = 0.0;
-      return c;
-    }
-    if (!p->halfstepback) c.dtv_back = 0.0;
-    c.mode = NVDYN_FIRE_UPHILL;
-    vmax = 0.0; /* velocities are zeroed before the step */
+  c.s1 = down ? 1.0 - alpha : 1.0;
+  c.s2 = down ? mix : 0.0;
+  c.dtv_back = down || p->halfstepback ? ss->dtv : 0.0;
+  ss->fdt = grow ? grown : reset && shrunk >= p->tmin * dt0 ? shrunk : fdt;
+  ss->alpha = grow ? alpha * p->alphashrink : reset ? p->alpha0 : alpha;
+  ss->last_negative = down ? ss->last_negative : it;
+  ss->nneg = down ? 0 : ss->nneg + 1;
+  if (!down && p->vdfmax > 0 && ss->nneg > p->vdfmax) {
+    ss->stuck = 1;
+    c.mode = NVDYN_FIRE_STUCK;
+    c.s1 = 1.0;
+    c.dtv_back = ss->dtv;
+    c.dtv = 0.0;
+    return c;
   }
-  double dtv = ss->fdt;
-  if (dtv * vmax > p->dmax) dtv = p->dmax / vmax;
+  c.mode = down ? NVDYN_FIRE_DOWNHILL : NVDYN_FIRE_UPHILL;
+  const double vm = down ? vmax : 0.0; /* uphill: velocities are zeroed before the step */
+  const double dtv = ss->fdt * vm > p->dmax ? p->dmax / vm : ss->fdt;
   c.dtv = ss->dtv = dtv;
   return c;
 }

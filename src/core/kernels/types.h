@@ -65,14 +65,13 @@ typedef struct nvdyn_stage_params {
 } nvdyn_stage_params;
 
 /* One sample's state: everything a step changes. Replicated on every rank
- * of a run (all ranks update it identically). */
+ * of a run (all ranks update it identically). The fields every step of a
+ * FIRE or MD stage reads or writes come first, in one 64-byte line (the
+ * host allocates the samples 64-byte aligned; the struct is a multiple of
+ * 64 bytes). */
 typedef struct nvdyn_sample {
-  /* what every step reads: the first cache line */
-  uint64_t key;                /* the sample's own key of its random numbers */
+  /* every step: the first 64 bytes */
   int stage;                   /* stage index; nstages once done */
-  int outcome;                 /* nvdyn_outcome */
-  int reason;                  /* nvdyn_reason of a failed or timed-out sample */
-  int vinit;                   /* velocities of a newly entered stage still to be set */
   int stuck;                   /* fire: more than vdfmax consecutive uphill steps */
   int64_t steps;               /* steps in the current stage */
   int64_t age;                 /* steps taken in every stage: the step number of the
@@ -81,13 +80,19 @@ typedef struct nvdyn_sample {
   double fdt, alpha;           /* FIRE time step and mixing */
   double dtv;                  /* FIRE: last position step */
   int64_t last_negative, nneg; /* FIRE: iteration of the last uphill step, run of them */
+  /* what changes with stages and outcomes; the random numbers' key */
+  uint64_t key;                /* the sample's own key of its random numbers */
+  int outcome;                 /* nvdyn_outcome */
+  int reason;                  /* nvdyn_reason of a failed or timed-out sample */
+  int vinit;                   /* velocities of a newly entered stage still to be set */
   /* checks */
+  int pe_in_stage, has_pe_prev, has_e0;     /* pe_check, pe_prev, e0 are of this stage */
   double pe, fmax, ke, natoms, temp, drift; /* as of the last check */
   double pe_check, pe_prev, e0;             /* PE of the last and previous check; NVE reference */
-  int pe_in_stage, has_pe_prev, has_e0;     /* pe_check, pe_prev, e0 are of this stage */
   /* thermostats */
   double reservoir; /* thermostat energy */
   double eta[NVDYN_MAX_CHAIN], eta_dot[NVDYN_MAX_CHAIN];
+  double pad[2]; /* to a multiple of 64 bytes */
 } nvdyn_sample;
 
 /* ---- what a sample's atoms do in one pass (decided per sample) ---------- */
