@@ -84,16 +84,16 @@ NVDYN_FUNC nvdyn_fire_step nvdyn_fire_decide(const nvdyn_stage_params *sg, nvdyn
   const nvdyn_fire_coef *p = &sg->c.fire;
   const double dt0 = sg->dt, alpha = ss->alpha, fdt = ss->fdt;
   const int64_t it = ss->steps + 1; /* iteration number in the stage */
-  const int down = vf > 0.0;
-  const int grow = down && it - ss->last_negative > p->delaystep;
-  const int reset = !down && !(p->initialdelay && it < p->delaystep);
+  const int down = vf > 0.0; /* (& and |, not && and ||: no branches) */
+  const int grow = down & (it - ss->last_negative > p->delaystep);
+  const int reset = !down & !(p->initialdelay & (it < p->delaystep));
   const double shrunk = fdt * p->dtshrink, grown = nvdyn_min(fdt * p->dtgrow, p->tmax * dt0);
   const double mix = ff <= 1e-20 ? 0.0 : alpha * sqrt(vv / ff);
   nvdyn_fire_step c;
   c.s1 = down ? 1.0 - alpha : 1.0;
   c.s2 = down ? mix : 0.0;
-  c.dtv_back = down || p->halfstepback ? ss->dtv : 0.0;
-  ss->fdt = grow ? grown : reset && shrunk >= p->tmin * dt0 ? shrunk : fdt;
+  c.dtv_back = down | p->halfstepback ? ss->dtv : 0.0;
+  ss->fdt = grow ? grown : reset & (shrunk >= p->tmin * dt0) ? shrunk : fdt;
   ss->alpha = grow ? alpha * p->alphashrink : reset ? p->alpha0 : alpha;
   ss->last_negative = down ? ss->last_negative : it;
   ss->nneg = down ? 0 : ss->nneg + 1;
