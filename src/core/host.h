@@ -88,14 +88,6 @@ static inline int atom_hazard(const nvdyn_engine *e, const nvdyn_atoms *a, int i
                            atom_mass(a, i), vscale, e->kind[s], e->sdt[s], &e->units);
 }
 
-/* the cheap flag of that hazard (nvdyn_atom_flag, velocity unscaled), for
- * scans after which the exact test decides */
-static inline int atom_flag(const nvdyn_engine *e, const nvdyn_atoms *a, int i, int s)
-{
-  return nvdyn_atom_flag(AT(a->x, i), XS(a), AT(a->v, i), VS(a), AT(a->f, i), FS(a),
-                         atom_mass(a, i), e->kind[s], e->sdt[s], &e->units);
-}
-
 /* Per-sample sums and maxima of one pass over the atoms, kept in locals
  * while consecutive atoms belong to the same sample (the common case: a
  * sample's atoms are mostly contiguous) and stored into acc (sums) and acc2

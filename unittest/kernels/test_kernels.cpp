@@ -197,6 +197,29 @@ TEST(Kernels, StepBoundCoversEveryHazard)
   EXPECT_GT(hazards, 100);     // the draw reaches the hazards
   EXPECT_LT(flagged, 4000);    // and some groups pass
 
+  // and through an atom's style, mass and position, as the exact test of
+  // the atom sees its next step
+  const nvdyn_units u = {1.0, 1.0, 1.0, 0.0, 0.3};
+  const int styles[] = {NVDYN_STYLE_FIRE, NVDYN_STYLE_FIRE_ASE, NVDYN_STYLE_NVE};
+  for (int group = 0; group < 3000; group++) {
+    nvdyn_step_bound b{};
+    int any = 0;
+    for (int atom = 0; atom < 4; atom++) {
+      double x[3], v[3], f[3];
+      for (int k = 0; k < 3; k++) {
+        const double w = nvdyn_rng_uniform(&r);
+        x[k] = w < 0.01 ? special[(int) (1000 * w)] : 10.0 * (w - 0.5);
+        v[k] = std::pow(10.0, 6 * nvdyn_rng_uniform(&r) - 3) * (nvdyn_rng_uniform(&r) - 0.5);
+        f[k] = std::pow(10.0, 8 * nvdyn_rng_uniform(&r) - 2) * (nvdyn_rng_uniform(&r) - 0.5);
+      }
+      const int style = styles[(group + atom) % 3];
+      const double m = 0.5 + atom, dt = 0.002 * (1 + group % 4);
+      any |= nvdyn_atom_hazard(x, 1, v, 1, f, 1, m, 1.0, style, dt, &u) != 0;
+      nvdyn_bound_add_atom(&b, x, 1, v, 1, f, 1, 1.0, m, style, dt, &u);
+    }
+    if (any) { EXPECT_EQ(nvdyn_bound_flag(&b, u.maxmove), 1) << "group " << group; }
+  }
+
   nvdyn_step_bound b{};
   const double v[3] = {1.0, -2.0, 0.5}, f[3] = {30.0, 0.0, -10.0};
   nvdyn_bound_add(&b, v, 1, f, 1, 1.0, 0.0025, 0.005);

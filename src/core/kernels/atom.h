@@ -99,23 +99,6 @@ NVDYN_FUNC int nvdyn_step_hazard(const double *v, ptrdiff_t vs, const double *f,
   return maxmove > 0.0 && dt > 0.0 && !(dt * dt * u2 <= maxmove * maxmove);
 }
 
-/* A cheap, branch-free test with the same answer as "nvdyn_step_hazard()
- * != 0" (a non-finite component makes one of the squares NaN or inf), for
- * loops that only flag an atom; the exact test then says why. */
-NVDYN_FUNC int nvdyn_step_flag(const double *v, ptrdiff_t vs, const double *f, ptrdiff_t fs,
-                               double fc, double kick, double dt, double maxmove)
-{
-  const double lim = 1.0e-16 * DBL_MAX;
-  double u2 = 0.0;
-  for (int k = 0; k < 3; k++) {
-    const double u = v[k * vs] + kick * fc * f[k * fs];
-    u2 += u * u;
-  }
-  const int bad = (!(nvdyn_dot(v, vs, v, vs) <= lim)) |
-      (!(fc * fc * nvdyn_dot(f, fs, f, fs) <= lim)) | (!(u2 <= lim));
-  return bad | ((maxmove > 0.0) & (dt > 0.0) & (!(dt * dt * u2 <= maxmove * maxmove)));
-}
-
 /* A bound of the next steps of many atoms, for scans that only flag a
  * hazard: nvdyn_bound_add() takes each atom's cheap part (its |v|^2 and
  * |fc f|^2, non-finite or too large ones noted, and the largest of them,
@@ -176,22 +159,10 @@ NVDYN_FUNC int nvdyn_atom_hazard(const double *x, ptrdiff_t xs, const double *v,
                            u->maxmove);
 }
 
-/* nonzero when nvdyn_atom_hazard(vscale 1) would be, and (rarely) for a
- * position beyond 1e154: a cheap flag for scans, after which the exact
- * test decides */
-NVDYN_FUNC int nvdyn_atom_flag(const double *x, ptrdiff_t xs, const double *v, ptrdiff_t vs,
-                               const double *f, ptrdiff_t fs, double m, int style, double dt,
-                               const nvdyn_units *u)
-{
-  double drift;
-  const double kick = nvdyn_next_kick(style, dt, u->ftm2v, m, &drift);
-  return (!(nvdyn_dot(x, xs, x, xs) <= DBL_MAX)) |
-      nvdyn_step_flag(v, vs, f, fs, nvdyn_clamp_factor(f, fs, u->fclamp), kick, drift, u->maxmove);
-}
-
-/* nvdyn_bound_add() of an atom's next step as nvdyn_atom_flag() sees it:
- * its kick and drift from its style and time step, and a position beyond
- * 1e154 (or not finite) noted; fc is its force clamp factor. */
+/* nvdyn_bound_add() of an atom's next step as nvdyn_atom_hazard() sees it
+ * (velocity unscaled): its kick and drift from its style and time step, and
+ * a position beyond 1e154 (or not finite) noted; fc is its force clamp
+ * factor. */
 NVDYN_FUNC void nvdyn_bound_add_atom(nvdyn_step_bound *b, const double *x, ptrdiff_t xs,
                                      const double *v, ptrdiff_t vs, const double *f, ptrdiff_t fs,
                                      double fc, double m, int style, double dt,
