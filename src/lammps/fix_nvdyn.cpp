@@ -213,7 +213,7 @@ void FixNVDyn::init()
 
 void FixNVDyn::setup(int /*vflag*/)
 {
-  atoms_generation++;
+  atoms_generation++;    // anything may have changed between runs: checked again
   table->warn_orphans(sample);
   check(nvdyn_engine_set_step(engine, update->ntimestep), "setup");
   // say once, at the first setup, how the samples are kept apart
@@ -243,7 +243,9 @@ void FixNVDyn::setup(int /*vflag*/)
 
 void FixNVDyn::post_neighbor()
 {
-  atoms_generation++;    // atoms exchanged or sorted: the engine checks them again
+  // atoms exchanged or sorted (the only changes of nlocal, of the per-atom
+  // arrays and of their sample indices during a run): the engine checks them again
+  atoms_generation++;
   frozen_listed = 0;
   const std::vector<int> before = table->outcome;
   fail_samples(table->short_samples(sample), NVDYN_REASON_LOST);
@@ -384,7 +386,6 @@ void FixNVDyn::fill_atoms(nvdyn_atoms &a)
 void FixNVDyn::initial_integrate(int /*vflag*/)
 {
   in_step = true;
-  atoms_generation++;    // whatever changed since the last step is checked once
   nvdyn_atoms a;
   fill_atoms(a);
   if (first_step) {

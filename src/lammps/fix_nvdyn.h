@@ -110,7 +110,7 @@ class FixNVDyn : public Fix {
   bool first_step;                        // the next initial_integrate is a run's first
   bool restart_failed;                    // restart() ended in an error
   bool in_step;                           // initial_integrate came, end_of_step not yet
-  uint64_t atoms_generation;              // nvdyn_atoms.generation: new each step and build
+  uint64_t atoms_generation;              // nvdyn_atoms.generation: new at setup and builds
   std::vector<std::string> definition;    // group, samples, stages: what a restart must match
 
   std::unique_ptr<NVDynOutput> outfiles;    // the sink and the log

@@ -9,6 +9,7 @@
 #include "nvdyn_output.h"
 
 #include "atom.h"
+#include "comm.h"
 #include "compute.h"
 #include "error.h"
 #include "lammps.h"
@@ -356,8 +357,9 @@ nvdyn_engine *LAMMPS_NS::create_nvdyn_engine(LAMMPS *lmp, const NVDynConfig &c, 
   if (nvdyn_engine_set(eng, "fclamp", c.fclamp) != NVDYN_OK) failed("fclamp: ");
   if (nvdyn_engine_set(eng, "dt", lmp->update->dt) != NVDYN_OK ||
       nvdyn_engine_set(eng, "nan", c.nan_mode == NVDynConfig::NAN_OFF ? 0.0 : 1.0) != NVDYN_OK ||
-      nvdyn_engine_set_reduce(eng, reduce_over_ranks, world) != NVDYN_OK)
-    failed("");
+      nvdyn_engine_set_reduce(eng, lmp->comm->nprocs > 1 ? reduce_over_ranks : nullptr, world) !=
+          NVDYN_OK)
+    failed("");    // (on one rank the sums are complete: no reduction)
   if (nvdyn_engine_set_nsamples(eng, nsamples) != NVDYN_OK) failed("");
   return eng;
 }
