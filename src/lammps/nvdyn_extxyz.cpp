@@ -11,6 +11,7 @@
 #include "atom.h"
 #include "comm.h"
 #include "domain.h"
+#include "fmt/compile.h"
 #include "fmt/format.h"
 #include "update.h"
 
@@ -91,9 +92,11 @@ void NVDynExtXYZ::gather(const int *sample, int nsamples, const std::vector<int>
     const int type = (int) rec[2];
     Frame &frame = frames[(size_t) rec[0]];
     frame.natoms++;
+    // (a format compiled once: formatting the atoms is the sink's cost)
     fmt::format_to(
         std::back_inserter(frame.atoms),
-        "{} {:.16g} {:.16g} {:.16g} {:.16g} {:.16g} {:.16g} {:.16g} {:.16g} {:.16g} {} {}\n",
+        FMT_COMPILE(
+            "{} {:.16g} {:.16g} {:.16g} {:.16g} {:.16g} {:.16g} {:.16g} {:.16g} {:.16g} {} {}\n"),
         elements.empty() ? std::string("X") : elements[type - 1], rec[3], rec[4], rec[5], rec[6],
         rec[7], rec[8], rec[9], rec[10], rec[11], (tagint) rec[1], type);
   }
