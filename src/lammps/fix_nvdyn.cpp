@@ -47,7 +47,7 @@ FixNVDyn::FixNVDyn(LAMMPS *lmp, int narg, char **arg) :
     sample(nullptr), atom_index(nullptr), nsamples(0), step_start(0.0), c_pe(nullptr), pe_step(-1),
     exclude_frozen(false), energy_stages(false), frozen_listed(0), isolation_said(false),
     escape_margin(0.0), first_step(false), restart_failed(false), in_step(false),
-    atoms_generation(1)
+    atoms_generation(1), pending_due(0)
 {
   // parse and check everything first, create groups, computes, files and
   // the engine last, so that a bad argument leaves nothing behind
@@ -289,8 +289,10 @@ void FixNVDyn::apply_changes(const std::vector<int> &before, bool ghosts, bool e
       std::any_of(finished.begin(), finished.end(),
                   [&](int s) { return table->outcome[s] == NVDYN_FAILED; });
   // without per-atom energies on this step, finished samples wait for
-  // those of the next one, in the neighbor lists (not frozen) until then
+  // those of a later one, in the neighbor lists (not frozen) until then:
+  // the next step that tallies them anyway, at most ENERGY_WAIT steps on
   const bool wait = !energies && !stop;
+  if (wait && pending.empty() && !finished.empty()) pending_due = update->ntimestep + ENERGY_WAIT;
   if (wait) pending.insert(pending.end(), finished.begin(), finished.end());
   set_stage_masks();
   if (ghosts) NVDYN_NS::forward_comm_fix(comm, this);
@@ -358,8 +360,9 @@ void FixNVDyn::plan_step(bigint step)
   // the first and last step of a run, a step on which a fix halt may end
   // it, and a step that writes a restart file leave no sample waiting for
   // its energy
-  if (need || log_due || !pending.empty() || first_step || step == update->laststep ||
-      step == output->next_restart || NVDYN_NS::halt_may_end_run(modify, step)) {
+  if (need || log_due || (!pending.empty() && step >= pending_due) || first_step ||
+      step == update->laststep || step == output->next_restart ||
+      NVDYN_NS::halt_may_end_run(modify, step)) {
     pe_step = step;
     c_pe->addstep(step);
   }
@@ -463,7 +466,7 @@ void FixNVDyn::end_of_step()
   int changed = 0;
   check(nvdyn_end_step(engine, &a, &changed), "end_of_step");
   table->stepped();
-  const bool waited = !pending.empty();
+  const bool waited = !pending.empty() && energies;
   if (waited) finish_pending(a.pe);
   if (changed) {
     apply_changes(std::vector<int>(table->outcome), true, energies);    // outcomes before the step

@@ -116,9 +116,14 @@ class FixNVDyn : public Fix {
   std::unique_ptr<NVDynOutput> outfiles;    // the sink and the log
   std::unique_ptr<NVDynExtXYZ> extxyz;      // the sink's frames
   // samples that finished on a step without per-atom energies, waiting
-  // for those of the next step (their frames, if there is a sink)
+  // for those of a later step (their frames, if there is a sink): the next
+  // one that tallies them anyway, at most ENERGY_WAIT steps after the first
+  // of them (a large batch finishes samples on most steps: one step's wait
+  // would tally energies on most steps)
+  static constexpr int ENERGY_WAIT = 10;
   std::vector<int> pending;
   std::vector<NVDynExtXYZ::Frame> pending_frames;
+  bigint pending_due;    // the step by which they get energies (ENERGY_WAIT after the first)
 
   void open_output();
   void fail_samples(const std::vector<int> &, int reason);
