@@ -85,10 +85,11 @@ static nvdyn_status sample_stats(nvdyn_engine *e, const nvdyn_atoms *a)
     if (e->touched[k]) e->acc2[3 * k + 1] = 0.0;
   }
   if (!flagged) return NVDYN_OK;
+  const layout L = layout_of(e, a);
   for (int i = 0; i < a->natoms; i++) {
     const int s = active_sample(e, a, i);
     if (s < 0 || !e->touched[e->pos[s]]) continue;
-    const double h = atom_hazard(e, a, i, s, 1.0);
+    const double h = atom_hazard(L, e, a, i, s, 1.0);
     double *mx = &e->acc2[3 * e->pos[s] + 1];
     if (h > *mx) *mx = h;
   }

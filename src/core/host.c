@@ -151,10 +151,11 @@ nvdyn_status nvdyn_i_fail_hazards(nvdyn_engine *e, const nvdyn_atoms *a, int sca
   if (nfailed) *nfailed = 0;
   if (e->nsel == 0) return NVDYN_OK;
   nvdyn_i_zero_acc(e, 1);
+  const layout L = layout_of(e, a);
   for (int i = 0; i < a->natoms; i++) {
     const int s = active_sample(e, a, i);
     if (s < 0 || e->pos[s] < 0) continue;
-    const double h = atom_hazard(e, a, i, s, scaled ? e->coef[s].scale : 1.0);
+    const double h = atom_hazard(L, e, a, i, s, scaled ? e->coef[s].scale : 1.0);
     if (h > e->acc2[e->pos[s]]) e->acc2[e->pos[s]] = h;
   }
   nvdyn_status rc = nvdyn_i_reduce_acc(e, e->acc2, NVDYN_REDUCE_MAX);

@@ -8,21 +8,12 @@
 
 #include <string.h>
 
-static inline double atom_mass(const nvdyn_atoms *a, int i)
-{
-  return a->rmass ? a->rmass[i] : a->type_mass[a->type[i]];
-}
-
-#define AT(w, i) ((w).data + (ptrdiff_t) (i) * (w).atom_stride)
-#define XS(a) (a)->x.comp_stride
-#define VS(a) (a)->v.comp_stride
-#define FS(a) (a)->f.comp_stride
-
 /* The hot loops take the atoms' layout as a value, so that in the common
  * case (LAMMPS's arrays: interleaved, atom stride 3 and component stride 1;
  * no force clamp) it is a compile-time constant: with_layout(e, a, loop,
  * args) calls the always-inlined loop(layout, args) with such a constant
- * (per-atom or per-type masses) or with the layout of the call. */
+ * (per-atom or per-type masses) or with the layout of the call. Loops
+ * that are not hot take layout_of() as it is. */
 typedef struct layout {
   ptrdiff_t xa, xc, va, vc, fa, fc; /* the views' atom and component strides */
   int rmass;                        /* per-atom masses (else per-type ones) */
@@ -79,13 +70,13 @@ static inline int any_active(const nvdyn_engine *e, unsigned mask)
   return 0;
 }
 
-/* nvdyn_atom_hazard() of atom i of active sample s, its velocity scaled by
- * vscale */
-static inline int atom_hazard(const nvdyn_engine *e, const nvdyn_atoms *a, int i, int s,
-                              double vscale)
+/* nvdyn_atom_hazard() of atom i of active sample s under layout L, its
+ * velocity scaled by vscale */
+static inline int atom_hazard(const layout L, const nvdyn_engine *e, const nvdyn_atoms *a, int i,
+                              int s, double vscale)
 {
-  return nvdyn_atom_hazard(AT(a->x, i), XS(a), AT(a->v, i), VS(a), AT(a->f, i), FS(a),
-                           atom_mass(a, i), vscale, e->kind[s], e->sdt[s], &e->units);
+  return nvdyn_atom_hazard(XI(L, a, i), L.xc, VI(L, a, i), L.vc, FI(L, a, i), L.fc, MASS(L, a, i),
+                           vscale, e->kind[s], e->sdt[s], &e->units);
 }
 
 /* Per-sample sums and maxima of one pass over the atoms, kept in locals

@@ -9,12 +9,13 @@
  * reduced (width 2) */
 static nvdyn_status sum_mvv(nvdyn_engine *e, const nvdyn_atoms *a)
 {
+  const layout L = layout_of(e, a);
   run r = run_start(e, 2);
   for (int i = 0; i < a->natoms; i++) {
     const int p = selected(e, a, i);
     if (p < 0) continue;
     run_at(e, &r, p, 2);
-    r.sum[0] += nvdyn_mvv_term(AT(a->v, i), VS(a), atom_mass(a, i));
+    r.sum[0] += nvdyn_mvv_term(VI(L, a, i), L.vc, MASS(L, a, i));
     r.sum[1] += 1.0;
   }
   run_end(e, &r, 2);
@@ -43,22 +44,23 @@ static nvdyn_status init_velocities(nvdyn_engine *e, const nvdyn_atoms *a)
     return nvdyn_i_fail(e, NVDYN_ERR_NULL,
                         "velocity initialisation needs each atom's index in its sample (index)");
   nvdyn_i_zero_acc(e, 5);
+  const layout L = layout_of(e, a);
   /* draw (or zero), and sum momentum, mass and count per sample */
   for (int i = 0; i < a->natoms; i++) {
     const int s = active_sample(e, a, i);
     if (s < 0 || e->pos[s] < 0) continue;
-    double *v = AT(a->v, i);
+    double *v = VI(L, a, i);
     const nvdyn_stage_params *sg = stage_of(e, s);
     if (!(sg->velocity > 0.0)) {
-      nvdyn_zero(v, VS(a));
+      nvdyn_zero(v, L.vc);
       continue;
     }
-    const double m = atom_mass(a, i);
+    const double m = MASS(L, a, i);
     const nvdyn_sample *ss = &e->samples[s];
     nvdyn_rng r = nvdyn_rng_make(sg->velocity_seed, ss->key, (uint64_t) a->index[i],
                                  (uint64_t) (ss->age + 1), NVDYN_PURPOSE_VELOCITY);
     double *acc = &e->acc[e->pos[s] * 5];
-    nvdyn_draw_velocity(v, VS(a), m, sg->velocity, &e->units, &r, acc);
+    nvdyn_draw_velocity(v, L.vc, m, sg->velocity, &e->units, &r, acc);
     acc[3] += m;
     acc[4] += 1.0;
   }
@@ -69,10 +71,10 @@ static nvdyn_status init_velocities(nvdyn_engine *e, const nvdyn_atoms *a)
     for (int i = 0; i < a->natoms; i++) {
       const int s = active_sample(e, a, i);
       if (s < 0 || e->pos[s] < 0 || !(stage_of(e, s)->velocity > 0.0)) continue;
-      double *v = AT(a->v, i);
+      double *v = VI(L, a, i);
       const double *acc = &e->acc[e->pos[s] * 5];
-      nvdyn_remove_momentum(v, VS(a), acc, acc[3]);
-      e->acc2[e->pos[s] * 5] += nvdyn_mvv_term(v, VS(a), atom_mass(a, i));
+      nvdyn_remove_momentum(v, L.vc, acc, acc[3]);
+      e->acc2[e->pos[s] * 5] += nvdyn_mvv_term(v, L.vc, MASS(L, a, i));
     }
     if ((rc = nvdyn_i_reduce_acc(e, e->acc2, NVDYN_REDUCE_SUM)) != NVDYN_OK) return rc;
     for (int k = 0; k < e->nsel; k++) {
@@ -222,41 +224,47 @@ static nvdyn_status fire_decisions(nvdyn_engine *e, const nvdyn_atoms *a)
 }
 
 /* every active sample's atoms, whatever their style */
-static void mixed_step(nvdyn_engine *e, const nvdyn_atoms *a)
+HOT_LOOP int mixed_step_loop(const layout L, nvdyn_engine *e, const nvdyn_atoms *a)
 {
   const nvdyn_units *u = &e->units;
   for (int i = 0; i < a->natoms; i++) {
     const int s = active_sample(e, a, i);
     if (s < 0) continue;
-    double *x = AT(a->x, i), *v = AT(a->v, i);
-    const double *f = AT(a->f, i);
-    const double fc = nvdyn_clamp_factor(f, FS(a), u->fclamp), m = atom_mass(a, i);
+    double *x = XI(L, a, i), *v = VI(L, a, i);
+    const double *f = FI(L, a, i);
+    const double fc = CLAMP(L, e, f), m = MASS(L, a, i);
     const double dt = e->sdt[s];
     const nvdyn_step_coef *c = &e->coef[s];
     switch (e->kind[s]) {
       case NVDYN_STYLE_NHC:
-        nvdyn_scale(v, VS(a), c->scale);
+        nvdyn_scale(v, L.vc, c->scale);
         /* fall through */
       case NVDYN_STYLE_NVE:
       case NVDYN_STYLE_CSVR:
-        nvdyn_kick_drift(x, XS(a), v, VS(a), f, FS(a), m, dt, u->ftm2v, fc);
+        nvdyn_kick_drift(x, L.xc, v, L.vc, f, L.fc, m, dt, u->ftm2v, fc);
         break;
       case NVDYN_STYLE_LANGEVIN: {
         const nvdyn_sample *ss = &e->samples[s];
         nvdyn_rng r =
             nvdyn_rng_make(stage_of(e, s)->c.thermostat.seed, ss->key, (uint64_t) a->index[i],
                            (uint64_t) (ss->age + 1), NVDYN_PURPOSE_LANGEVIN);
-        nvdyn_baoab_atom(x, XS(a), v, VS(a), f, FS(a), m, fc, dt, u->ftm2v, &c->langevin, &r);
+        nvdyn_baoab_atom(x, L.xc, v, L.vc, f, L.fc, m, fc, dt, u->ftm2v, &c->langevin, &r);
       } break;
       case NVDYN_STYLE_FIRE:
-        nvdyn_fire_atom(x, XS(a), v, VS(a), f, FS(a), m, fc, u->ftm2v, &c->fire);
+        nvdyn_fire_atom(x, L.xc, v, L.vc, f, L.fc, m, fc, u->ftm2v, &c->fire);
         break;
       case NVDYN_STYLE_FIRE_ASE:
         e->acc[e->pos[s] * e->width] +=
-            nvdyn_fire_ase_velocity(v, VS(a), f, FS(a), fc, e->sdt[s], &c->fire_ase);
+            nvdyn_fire_ase_velocity(v, L.vc, f, L.fc, fc, e->sdt[s], &c->fire_ase);
         break;
     }
   }
+  return 0;
+}
+
+static void mixed_step(nvdyn_engine *e, const nvdyn_atoms *a)
+{
+  with_layout(e, a, mixed_step_loop, e, a);
 }
 
 /* ASE FIRE: the step dr = dt v, limited to maxstep in norm over the sample
@@ -271,10 +279,11 @@ static nvdyn_status fire_ase_positions(nvdyn_engine *e, const nvdyn_atoms *a)
       e->coef[s].fire_ase.dtv =
           nvdyn_fire_ase_limit(stage_of(e, s), &e->samples[s], e->acc[k * e->width]);
   }
+  const layout L = layout_of(e, a);
   for (int i = 0; i < a->natoms; i++) {
     const int s = a->sample[i];
     if (s >= 0 && e->kind[s] == NVDYN_STYLE_FIRE_ASE)
-      nvdyn_drift(AT(a->x, i), XS(a), AT(a->v, i), VS(a), e->coef[s].fire_ase.dtv);
+      nvdyn_drift(XI(L, a, i), L.xc, VI(L, a, i), L.vc, e->coef[s].fire_ase.dtv);
   }
   return NVDYN_OK;
 }
