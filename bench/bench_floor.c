@@ -8,9 +8,10 @@
  * contiguous, in sample-major loops that keep a sample's sums in registers
  * and run its decision and its atom update while its atoms are in the
  * cache, with no selections, no reductions, no scatter of per-sample sums
- * and no per-sample bookkeeping beyond the kernels' own. The baseline, timed
- * in the same run on the same number of atoms, is fix nve's loop as LAMMPS
- * runs it (row pointers, a group mask test and per-type masses).
+ * and no per-sample bookkeeping beyond the kernels' own; masses are the
+ * constant 1 (no per-atom mass lookup). The baseline, timed in the same
+ * run on the same number of atoms, is fix nve's loop as LAMMPS runs it
+ * (row pointers, a group mask test and per-type masses).
  *
  *   fire:  pass 1 per sample: FIRE sums, nvdyn_fire_decide, nvdyn_fire_atom;
  *          (forces); pass 2: the bound of every atom's next step;
