@@ -8,7 +8,8 @@ print (saved to a file), or the reports recorded in doc/performance.md.
                                         that of memcpy (target 0.5 for the rows
                                         marked PASS/FAIL)
   plot.py nve REPORT -o OUT.png         bench/lammps nve: fix nvdyn over fix nve,
-                                        per timer section (target 1.03)
+                                        per timer section (targets: loop 1.02,
+                                        Modify 1.3)
   plot.py clusters REPORT... -o OUT.png bench/lammps clusters: wall time of each
                                         method over that of the first one, one
                                         group of bars per report (--labels)
@@ -123,6 +124,9 @@ def plot_update(rows, out):
            xlabel="effective bandwidth / memcpy bandwidth")
 
 
+NVE_TARGETS = {"loop": 1.02, "Modify": 1.3}  # bench.py's defaults
+
+
 def plot_nve(sections, free, out):
     fig, ax = plt.subplots(figsize=(9, 5))
     names = list(sections)
@@ -139,9 +143,15 @@ def plot_nve(sections, free, out):
     ax.set_xticks(range(len(names) + 1))
     ax.set_xticklabels([f"{n} time" for n in names] + ["loop time\n(Pair taken out)"])
     ax.axhline(1.0, color="black", lw=0.8)
-    ax.axhline(1.03, color="#d62728", ls="--", lw=1.0, label="target 1.03")
+    # the targets of the loop (also of its Pair-free ratio) and Modify rows
+    marks = [(i, NVE_TARGETS[n]) for i, n in enumerate(names) if n in NVE_TARGETS]
+    marks.append((len(names), NVE_TARGETS["loop"]))
+    for k, (i, t) in enumerate(marks):
+        ax.hlines(t, i - 1.5 * width, i + 1.5 * width, colors="#d62728", linestyles="--", lw=1.0,
+                  label=None if k else "targets (loop 1.02, Modify 1.3)")
     top = max(max(v) for v in sections.values()) * 1.08
-    ax.set_ylim(min(0.9, min(min(v) for v in sections.values()) - 0.02), max(top, 1.1))
+    ax.set_ylim(min(0.9, min(min(v) for v in sections.values()) - 0.02),
+                max(top, max(NVE_TARGETS.values()) + 0.05))
     ax.legend(loc="upper right")
     finish(fig, ax, out, "fix nvdyn (one nve stage) over fix nve, 32000-atom LJ liquid",
            ylabel="time ratio nvdyn / nve")
