@@ -66,7 +66,10 @@ def parse_update(text):
 
 
 def parse_nve(text):
-    """({section: (median ratio, paired, best)}, Pair-free loop ratio)."""
+    """({section: (median ratio, paired, best)}, Pair-free loop ratio,
+    {section: target}), the targets as the report states them: a line
+    'targets: loop <= L, Modify <= M', or in older reports one target of
+    both in the table's header ('target <= T')."""
     sections = {}
     for m in re.finditer(rf"^(loop|Modify|Neigh|Pair) time \(s\) +{NUM} +{NUM} +{NUM} +"
                          rf"(?:MET +|MISSED +)?{NUM} +{NUM} *$", text, re.M):
@@ -75,7 +78,12 @@ def parse_nve(text):
     if len(sections) != 4 or not free:
         die("no complete fix nvdyn vs fix nve summary found (loop, Modify, Neigh, Pair rows "
             "and the loop ratio with the Pair time taken out)")
-    return sections, float(free.group(1))
+    both = re.search(rf"^targets: loop <= {NUM}, Modify <= {NUM}", text, re.M)
+    one = re.search(rf"nvdyn/nve +target <= {NUM}", text)
+    if not both and not one:
+        die("no targets found in the fix nvdyn vs fix nve summary")
+    loop, modify = (both.group(1), both.group(2)) if both else (one.group(1), one.group(1))
+    return sections, float(free.group(1)), {"loop": float(loop), "Modify": float(modify)}
 
 
 def parse_clusters(text):
@@ -124,10 +132,7 @@ def plot_update(rows, out):
            xlabel="effective bandwidth / memcpy bandwidth")
 
 
-NVE_TARGETS = {"loop": 1.02, "Modify": 1.3}  # bench.py's defaults
-
-
-def plot_nve(sections, free, out):
+def plot_nve(sections, free, targets, out):
     fig, ax = plt.subplots(figsize=(9, 5))
     names = list(sections)
     width = 0.27
@@ -144,14 +149,16 @@ def plot_nve(sections, free, out):
     ax.set_xticklabels([f"{n} time" for n in names] + ["loop time\n(Pair taken out)"])
     ax.axhline(1.0, color="black", lw=0.8)
     # the targets of the loop (also of its Pair-free ratio) and Modify rows
-    marks = [(i, NVE_TARGETS[n]) for i, n in enumerate(names) if n in NVE_TARGETS]
-    marks.append((len(names), NVE_TARGETS["loop"]))
+    marks = [(i, targets[n]) for i, n in enumerate(names) if n in targets]
+    marks.append((len(names), targets["loop"]))
+    label = (f"target {targets['loop']:g}" if targets["loop"] == targets["Modify"] else
+             f"targets (loop {targets['loop']:g}, Modify {targets['Modify']:g})")
     for k, (i, t) in enumerate(marks):
         ax.hlines(t, i - 1.5 * width, i + 1.5 * width, colors="#d62728", linestyles="--", lw=1.0,
-                  label=None if k else "targets (loop 1.02, Modify 1.3)")
+                  label=None if k else label)
     top = max(max(v) for v in sections.values()) * 1.08
     ax.set_ylim(min(0.9, min(min(v) for v in sections.values()) - 0.02),
-                max(top, max(NVE_TARGETS.values()) + 0.05))
+                max(top, max(targets.values()) + 0.05))
     ax.legend(loc="upper right")
     finish(fig, ax, out, "fix nvdyn (one nve stage) over fix nve, 32000-atom LJ liquid",
            ylabel="time ratio nvdyn / nve")

@@ -224,6 +224,7 @@ def bench_clusters(args):
     finals = {m: {k: clusters.lj_energy_fmax(x) for k, x in results[m][-1]["final"].items()}
               for m in methods}
     wall = {m: median([r["wall"] for r in results[m]]) for m in methods}
+    loop = {m: median([r["loop"] for r in results[m]]) for m in methods}
     print(f"\n{'method':<18} {'wall s':>8} {'loop s':>8} {'wall/' + base:>16} {'force evals':>11} "
           f"{'atom-evals':>11} {'converged':>9} {'max fmax':>9}  notes")
     for m in methods:
@@ -231,7 +232,7 @@ def bench_clusters(args):
         e = finals[m]
         fmax = max(f for _, f in e.values())
         print(f"{labels[m]:<18} {wall[m]:8.3f} "
-              f"{median([x['loop'] for x in results[m]]):8.3f} {wall[m] / wall[base]:16.2f} "
+              f"{loop[m]:8.3f} {wall[m] / wall[base]:16.2f} "
               f"{r['evals']:11d} {r['atom_evals']:11.3e} {r['converged']:>5}/{len(e):<3} "
               f"{fmax:9.2e}  {r['notes']}")
     print("wall: median over the rounds of the whole lmp process (start, reading the data, "
@@ -255,8 +256,7 @@ def bench_clusters(args):
     fastest = min(methods, key=lambda m: wall[m])
     print(f"\nfastest (wall): {labels[fastest]}")
     if "nvdyn" in methods and "sequential" in methods:
-        loop = {m: median([r["loop"] for r in results[m]]) for m in ("nvdyn", "sequential")}
-        per_eval = {m: loop[m] / results[m][-1]["atom_evals"] for m in loop}
+        per_eval = {m: loop[m] / results[m][-1]["atom_evals"] for m in ("nvdyn", "sequential")}
         w = wall["nvdyn"] / wall["sequential"]
         e = per_eval["nvdyn"] / per_eval["sequential"]
         print(f"wall, nvdyn / {labels['sequential']}: {w:.3f}   target <= "
