@@ -81,12 +81,16 @@ static inline int atom_hazard(const layout L, const nvdyn_engine *e, const nvdyn
 
 /* Per-sample sums and maxima of one pass over the atoms, kept in locals
  * while consecutive atoms belong to the same sample (the common case: a
- * sample's atoms are mostly contiguous) and stored into acc (sums) and acc2
- * (maxima, all >= 0) when the sample changes, so the loop carries no
- * dependency through memory. p is the sample's position in the selection;
- * a sample's first store writes its values (no pass zeroes the
- * accumulators first), run_end() zeroes those of samples without atoms
- * here. W, the number of values, is a constant at every call. */
+ * sample's atoms are mostly contiguous), so the loop carries no dependency
+ * through memory: a run loads the sample's values of acc (sums) and acc2
+ * (maxima, all >= 0) when it starts and stores them when the sample
+ * changes. Each sum is thus added up atom by atom in the order of the
+ * atoms, however they fall into runs: the order in which a device kernel's
+ * atomic additions on one thread add them (kokkos/). p is the sample's
+ * position in the selection; a sample's first run starts from zero (no
+ * pass zeroes the accumulators first), run_end() zeroes those of samples
+ * without atoms here. W, the number of values, is a constant at every
+ * call. */
 typedef struct run {
   int p;
   double sum[NACC], max[NACC];
@@ -105,29 +109,23 @@ static inline run run_start(nvdyn_engine *e, int w)
 static inline void run_flush(nvdyn_engine *e, run *r, const int w)
 {
   const int p = r->p;
-  if (p >= 0) {
-    double *acc = &e->acc[p * w], *mx = &e->acc2[p * w];
-    if (!e->touched[p]) {
-      e->touched[p] = 1;
-      for (int k = 0; k < w; k++) {
-        acc[k] = 0.0 + r->sum[k];
-        mx[k] = r->max[k];
-      }
-    } else {
-      for (int k = 0; k < w; k++) {
-        acc[k] += r->sum[k];
-        if (r->max[k] > mx[k]) mx[k] = r->max[k];
-      }
-    }
+  if (p < 0) return;
+  for (int k = 0; k < w; k++) {
+    e->acc[p * w + k] = r->sum[k];
+    e->acc2[p * w + k] = r->max[k];
   }
-  for (int k = 0; k < w; k++) r->sum[k] = r->max[k] = 0.0;
 }
 
 static inline void run_at(nvdyn_engine *e, run *r, int p, const int w)
 {
-  if (p != r->p) {
-    run_flush(e, r, w);
-    r->p = p;
+  if (p == r->p) return;
+  run_flush(e, r, w);
+  r->p = p;
+  const int seen = e->touched[p];
+  e->touched[p] = 1;
+  for (int k = 0; k < w; k++) {
+    r->sum[k] = seen ? e->acc[p * w + k] : 0.0;
+    r->max[k] = seen ? e->acc2[p * w + k] : 0.0;
   }
 }
 
@@ -146,6 +144,10 @@ static inline int selected(const nvdyn_engine *e, const nvdyn_atoms *a, int i)
   return s >= 0 ? e->pos[s] : -1;
 }
 
+#ifdef __cplusplus
+extern "C" { /* for the Kokkos driver (kokkos/) */
+#endif
+
 /* ---- host.c ------------------------------------------------------------------ */
 
 /* per-atom input valid for the engine (the message names the bad atom) */
@@ -163,5 +165,9 @@ nvdyn_status nvdyn_i_reduce_acc(nvdyn_engine *e, double *acc, nvdyn_reduce_op op
 int nvdyn_i_scale_velocities(nvdyn_engine *e, const nvdyn_atoms *a, int check);
 /* fail the selected samples with a hazard before their atoms move */
 nvdyn_status nvdyn_i_fail_hazards(nvdyn_engine *e, const nvdyn_atoms *a, int scaled, int *nfailed);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* NVDYN_HOST_H */
