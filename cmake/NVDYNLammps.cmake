@@ -10,6 +10,8 @@
 #   target nvdyn::lammps_headers  (INTERFACE: include dirs, compile definitions, MPI)
 #   target nvdyn::liblammps       (IMPORTED: the shared library, for test programs)
 #   LAMMPS_EXECUTABLE, LAMMPS_HAS_MPI, LAMMPS_HAS_KOKKOS
+#   target nvdyn::lammps_kokkos   (INTERFACE, with KOKKOS: the KOKKOS package's headers
+#                                  and the very Kokkos that LAMMPS was built against)
 
 set(LAMMPS_SOURCE_DIR "" CACHE PATH "LAMMPS source tree's src/ folder")
 set(LAMMPS_BUILD_DIR "" CACHE PATH "LAMMPS CMake build folder (with CMakeCache.txt)")
@@ -30,7 +32,7 @@ message(STATUS "NVDYN: LAMMPS ${LAMMPS_VERSION_NUMBER} from ${LAMMPS_SOURCE_DIR}
 
 # ---- settings of that LAMMPS build that change its headers' meaning
 load_cache("${LAMMPS_BUILD_DIR}" READ_WITH_PREFIX _LMP_
-  LAMMPS_SIZES LAMMPS_EXCEPTIONS BUILD_MPI PKG_KOKKOS PKG_PLUGIN BUILD_SHARED_LIBS)
+  LAMMPS_SIZES LAMMPS_EXCEPTIONS BUILD_MPI PKG_KOKKOS PKG_PLUGIN BUILD_SHARED_LIBS Kokkos_DIR)
 if(NOT _LMP_PKG_PLUGIN)
   message(FATAL_ERROR "The LAMMPS in ${LAMMPS_BUILD_DIR} was built without PKG_PLUGIN: "
     "it cannot load nvdynplugin.so. Rebuild it with -DPKG_PLUGIN=on.")
@@ -76,3 +78,21 @@ add_library(nvdyn::liblammps SHARED IMPORTED)
 set_target_properties(nvdyn::liblammps PROPERTIES IMPORTED_LOCATION "${LAMMPS_LIBRARY}")
 target_link_libraries(nvdyn::liblammps INTERFACE nvdyn::lammps_headers)
 find_program(LAMMPS_EXECUTABLE NAMES lmp PATHS "${LAMMPS_BUILD_DIR}" NO_DEFAULT_PATH)
+
+# ---- KOKKOS: styles /kk must be compiled against exactly the Kokkos of
+# liblammps (version, backends, architecture): a mismatch links and then
+# fails at run time. Its CMake package is the one LAMMPS's build used.
+if(LAMMPS_HAS_KOKKOS)
+  if(NOT _LMP_Kokkos_DIR)
+    message(FATAL_ERROR "The LAMMPS in ${LAMMPS_BUILD_DIR} has KOKKOS but its CMakeCache.txt "
+      "names no Kokkos_DIR: NVDYN's /kk styles need the Kokkos it was built against "
+      "(an external Kokkos, -DEXTERNAL_KOKKOS=on -DKokkos_DIR=...).")
+  endif()
+  find_package(Kokkos CONFIG REQUIRED PATHS "${_LMP_Kokkos_DIR}" NO_DEFAULT_PATH)
+  message(STATUS "NVDYN: Kokkos ${Kokkos_VERSION} from ${_LMP_Kokkos_DIR} for the /kk styles")
+  add_library(nvdyn_lammps_kokkos INTERFACE)
+  add_library(nvdyn::lammps_kokkos ALIAS nvdyn_lammps_kokkos)
+  target_include_directories(nvdyn_lammps_kokkos INTERFACE "${LAMMPS_SOURCE_DIR}/KOKKOS")
+  target_compile_definitions(nvdyn_lammps_kokkos INTERFACE LMP_KOKKOS)
+  target_link_libraries(nvdyn_lammps_kokkos INTERFACE Kokkos::kokkos)
+endif()

@@ -116,6 +116,10 @@ struct nvdyn_engine {
   char error[256];
 };
 
+#ifdef __cplusplus
+extern "C" { /* for the Kokkos driver (kokkos/) */
+#endif
+
 /* ---- engine.c -------------------------------------------------------------- */
 nvdyn_status nvdyn_i_fail(const nvdyn_engine *e, nvdyn_status st, const char *fmt, ...)
 #if defined(__GNUC__)
@@ -143,5 +147,9 @@ void nvdyn_i_free_samples(nvdyn_engine *e);
 /* ---- hooks.c --------------------------------------------------------------- */
 nvdyn_status nvdyn_i_run_hooks(nvdyn_engine *e, nvdyn_hook_point point, const nvdyn_atoms *a,
                                int64_t step);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* NVDYN_INTERNAL_H */

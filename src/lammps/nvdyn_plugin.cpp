@@ -9,6 +9,9 @@
 #include "fix_nvdyn.h"
 #include "nvdyn_lammps_compat.h"
 #include "run_nvpipeline.h"
+#ifdef NVDYN_KOKKOS
+#include "fix_nvdyn_kokkos.h"
+#endif
 
 using namespace LAMMPS_NS;
 
@@ -16,6 +19,18 @@ static Fix *nvdyn_creator(LAMMPS *lmp, int argc, char **argv)
 {
   return new FixNVDyn(lmp, argc, argv);
 }
+
+#ifdef NVDYN_KOKKOS
+static Fix *nvdyn_kk_creator(LAMMPS *lmp, int argc, char **argv)
+{
+  return new FixNVDynKokkos<LMPDeviceType>(lmp, argc, argv);
+}
+
+static Fix *nvdyn_kk_host_creator(LAMMPS *lmp, int argc, char **argv)
+{
+  return new FixNVDynKokkos<LMPHostType>(lmp, argc, argv);
+}
+#endif
 
 static Integrate *nvpipeline_creator(LAMMPS *lmp, int argc, char **argv)
 {
@@ -35,6 +50,19 @@ extern "C" void lammpsplugin_init(void *lmp, void *handle, void *regfunc)
   plugin.creator.v2 = (lammpsplugin_factory2 *) &nvdyn_creator;
   plugin.handle = handle;
   (*register_plugin)(&plugin, lmp);
+#ifdef NVDYN_KOKKOS
+  // the KOKKOS variants, which -sf kk picks (this plugin was built against
+  // the KOKKOS package and the Kokkos of this LAMMPS)
+  plugin.info = "NVDYN batched multi-stage dynamics, KOKKOS";
+  for (const char *name : {"nvdyn/kk", "nvdyn/kk/device"}) {
+    plugin.name = name;
+    plugin.creator.v2 = (lammpsplugin_factory2 *) &nvdyn_kk_creator;
+    (*register_plugin)(&plugin, lmp);
+  }
+  plugin.name = "nvdyn/kk/host";
+  plugin.creator.v2 = (lammpsplugin_factory2 *) &nvdyn_kk_host_creator;
+  (*register_plugin)(&plugin, lmp);
+#endif
 
   // LAMMPS before 12Jun2025 has no "run" plugin style: see nvdyn_lammps_compat.h
   plugin.style = "run";

@@ -1,0 +1,222 @@
+/* ----------------------------------------------------------------------
+   NVDYN: fix nvdyn/kk. The halves of a step (the core's pre_update and
+   post_update) run as Kokkos kernels on the device views of the atoms,
+   with the per-sample decisions (FIRE, thermostats) on the device too
+   (kokkos/nvdyn_device.h); the rest of the step, and the halves the device
+   driver does not do yet, run in the host core as in fix nvdyn, on host
+   data synced for them. Masks of the KOKKOS package: the fix syncs and
+   marks what each part reads and writes, where it runs (datamask_read and
+   datamask_modify are empty, so ModifyKokkos adds nothing).
+------------------------------------------------------------------------- */
+
+#include "fix_nvdyn_kokkos.h"
+
+#include "atom_kokkos.h"
+#include "atom_masks.h"
+#include "error.h"
+#include "kokkos.h"
+
+#include <cstring>
+
+using namespace LAMMPS_NS;
+
+namespace {
+// what the halves of a step read (x, v, f, masses, types) and write (x, v)
+constexpr unsigned STEP_READ = X_MASK | V_MASK | F_MASK | TYPE_MASK | RMASS_MASK;
+constexpr unsigned STEP_MODIFY = X_MASK | V_MASK;
+// what the host parts of the fix read besides: groups, images (the sink's
+// unwrapped positions)
+constexpr unsigned HOST_READ = STEP_READ | MASK_MASK | IMAGE_MASK;
+}    // namespace
+
+template <class DeviceType>
+FixNVDynKokkos<DeviceType>::FixNVDynKokkos(LAMMPS *lmp, int narg, char **arg) :
+    FixNVDyn(lmp, narg, arg), syncs{0, 0, 0}, d_generation(0)
+{
+  if (!lmp->kokkos)
+    error->all(FLERR, "Fix {} needs the KOKKOS package enabled (command-line switch -k on)",
+               style);
+  kokkosable = 1;
+  atomKK = (AtomKokkos *) atom;
+  execution_space = ExecutionSpaceFromDevice<DeviceType>::space;
+  datamask_read = EMPTY_MASK;
+  datamask_modify = EMPTY_MASK;
+  dev = std::make_unique<Device>(engine);
+}
+
+template <class DeviceType> void FixNVDynKokkos<DeviceType>::to_host(unsigned mask)
+{
+  atomKK->sync(Host, mask);
+  dev->to_host();
+  syncs.host_callbacks++;
+}
+
+template <class DeviceType> void FixNVDynKokkos<DeviceType>::host_changed(unsigned mask)
+{
+  dev->host_changed();
+  if (mask) atomKK->modified(Host, mask);
+}
+
+template <class DeviceType> void FixNVDynKokkos<DeviceType>::init()
+{
+  FixNVDyn::init();
+  atomKK->k_mass.modify<LMPHostType>();
+  atomKK->k_mass.sync<DeviceType>();
+}
+
+template <class DeviceType> void FixNVDynKokkos<DeviceType>::setup(int vflag)
+{
+  to_host(HOST_READ);
+  FixNVDyn::setup(vflag);
+  host_changed(MASK_MASK);
+}
+
+template <class DeviceType> void FixNVDynKokkos<DeviceType>::pre_exchange()
+{
+  to_host(HOST_READ);
+  FixNVDyn::pre_exchange();
+  host_changed(MASK_MASK);
+}
+
+template <class DeviceType> void FixNVDynKokkos<DeviceType>::post_neighbor()
+{
+  to_host(HOST_READ);
+  FixNVDyn::post_neighbor();
+  host_changed(MASK_MASK);
+}
+
+template <class DeviceType> void FixNVDynKokkos<DeviceType>::post_run()
+{
+  to_host(HOST_READ);
+  FixNVDyn::post_run();
+  host_changed(MASK_MASK);
+}
+
+// the atoms of this rank on the device; the sample indices copied when
+// atoms were exchanged or sorted (or a run set up) since the last copy
+template <class DeviceType> NVDYN_NS::DeviceAtoms FixNVDynKokkos<DeviceType>::device_atoms()
+{
+  const int nlocal = atom->nlocal;
+  if (d_generation != atoms_generation) {
+    d_sample.bind(sample, (size_t) atom->nmax, "nvdyn:sample");
+    d_index.bind(atom_index, (size_t) atom->nmax, "nvdyn:atom_index");
+    d_sample.to_device((size_t) nlocal);
+    d_index.to_device((size_t) nlocal);
+    d_generation = atoms_generation;
+  }
+  auto x = atomKK->k_x.view<DeviceType>();
+  auto v = atomKK->k_v.view<DeviceType>();
+  auto f = atomKK->k_f.view<DeviceType>();
+  NVDYN_NS::DeviceAtoms a;
+  a.natoms = nlocal;
+  a.x = x.data();
+  a.v = v.data();
+  a.f = f.data();
+  a.xa = (ptrdiff_t) x.stride_0();
+  a.xc = (ptrdiff_t) x.stride_1();
+  a.va = (ptrdiff_t) v.stride_0();
+  a.vc = (ptrdiff_t) v.stride_1();
+  a.fa = (ptrdiff_t) f.stride_0();
+  a.fc = (ptrdiff_t) f.stride_1();
+  a.rmass = atom->rmass_flag ? atomKK->k_rmass.view<DeviceType>().data() : nullptr;
+  a.type_mass = atomKK->k_mass.view<DeviceType>().data();
+  a.type = atomKK->k_type.view<DeviceType>().data();
+  a.sample = d_sample.d.data();
+  a.index = d_index.d.data();
+  return a;
+}
+
+template <class DeviceType> void FixNVDynKokkos<DeviceType>::initial_integrate(int vflag)
+{
+  if (first_step || !dev->can_pre_update()) {
+    // the first step's checks of the values no step has checked yet, and
+    // what the device driver does not do, in the host core
+    to_host(HOST_READ);
+    const bool here = dev->can_pre_update();
+    if (here) {
+      nvdyn_atoms a;
+      fill_atoms(a);
+      first_step = false;
+      int nfailed = 0;
+      const std::vector<int> before = table->outcome;
+      check(nvdyn_check_atoms(engine, &a, &nfailed), "first step");
+      if (nfailed) apply_changes(before, true);
+      host_changed(MASK_MASK);
+    } else {
+      FixNVDyn::initial_integrate(vflag);
+      host_changed(STEP_MODIFY | MASK_MASK);
+      syncs.host_steps++;
+      return;
+    }
+  }
+  in_step = true;
+  atomKK->sync(execution_space, STEP_READ);
+  nvdyn_atoms a;
+  fill_atoms(a);
+  check(nvdyn_i_check_atoms(engine, &a), "initial_integrate");    // the sample indices (host)
+  check(dev->pre_update(device_atoms()), "initial_integrate");
+  atomKK->modified(execution_space, STEP_MODIFY);
+  syncs.device_steps++;
+}
+
+template <class DeviceType> void FixNVDynKokkos<DeviceType>::final_integrate()
+{
+  if (!dev->can_post_update()) {
+    to_host(HOST_READ);
+    FixNVDyn::final_integrate();
+    host_changed(V_MASK);
+    syncs.host_steps++;
+    return;
+  }
+  atomKK->sync(execution_space, STEP_READ);
+  check(dev->post_update(device_atoms()), "final_integrate");
+  atomKK->modified(execution_space, V_MASK);
+  syncs.device_steps++;
+}
+
+// checks, criteria and migrations: the host core (for now)
+template <class DeviceType> void FixNVDynKokkos<DeviceType>::end_of_step()
+{
+  to_host(HOST_READ);
+  FixNVDyn::end_of_step();
+  host_changed(MASK_MASK);
+}
+
+template <class DeviceType> double FixNVDynKokkos<DeviceType>::compute_vector(int n)
+{
+  dev->to_host();
+  return FixNVDyn::compute_vector(n);
+}
+
+template <class DeviceType> double FixNVDynKokkos<DeviceType>::compute_array(int i, int j)
+{
+  dev->to_host();
+  return FixNVDyn::compute_array(i, j);
+}
+
+// "engine": the per-sample state is made current in it first (a caller
+// that changes it must do so between steps); "kokkos_steps": Syncs, three
+// bigints
+template <class DeviceType> void *FixNVDynKokkos<DeviceType>::extract(const char *name, int &dim)
+{
+  if (strcmp(name, "kokkos_steps") == 0) {
+    dim = 1;
+    return &syncs;
+  }
+  dev->to_host();
+  dev->host_changed();
+  return FixNVDyn::extract(name, dim);
+}
+
+template <class DeviceType> void FixNVDynKokkos<DeviceType>::write_restart(FILE *fp)
+{
+  dev->to_host();
+  FixNVDyn::write_restart(fp);
+}
+
+namespace LAMMPS_NS {
+template class FixNVDynKokkos<LMPDeviceType>;
+#ifdef LMP_KOKKOS_GPU
+template class FixNVDynKokkos<LMPHostType>;
+#endif
+}    // namespace LAMMPS_NS

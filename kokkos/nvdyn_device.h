@@ -1,0 +1,214 @@
+/* NVDYN: the device driver of fix nvdyn/kk. The two halves of a step
+ * (the core's nvdyn_pre_update and nvdyn_post_update) as Kokkos kernels
+ * over the atoms' views and over the samples, calling the kernels'
+ * functions (src/core/kernels/) as the host driver (src/core/step_host.c)
+ * does, in the same order: on one thread every value is the host's, bit
+ * for bit. Per-sample sums are atomic additions, atom by atom in the
+ * atoms' order on one thread (the host adds them in that order too, see
+ * host.h "runs"); maxima and the safety bound are exact in any order.
+ *
+ * The engine (host memory) stays the owner of every per-sample array. The
+ * driver works on device copies of them; where the device can read host
+ * memory (Serial, OpenMP) the copies are the engine's arrays themselves
+ * and no copy is ever made. The samples' state is copied back (to_host)
+ * before the host core works on it: the end of the step, and whatever a
+ * step cannot do here (see can_pre_update / can_post_update), which the
+ * fix then hands to the host core. Not a LAMMPS file: the fix gives it
+ * raw device pointers. */
+#ifndef NVDYN_DEVICE_H
+#define NVDYN_DEVICE_H
+
+#include <Kokkos_Core.hpp>
+
+#define NVDYN_FUNC KOKKOS_INLINE_FUNCTION
+#include "host.h"
+
+#include <cstddef>
+#include <string>
+
+namespace NVDYN_NS {
+
+// The caller's atoms as device pointers with the strides of nvdyn_view3
+struct DeviceAtoms {
+  int natoms;
+  double *x, *v;
+  const double *f;
+  ptrdiff_t xa, xc, va, vc, fa, fc;
+  const double *rmass;        // per-atom masses, or nullptr: type_mass[type[i]]
+  const double *type_mass;
+  const int *type;
+  const int *sample, *index;    // per-atom sample and index within it (device)
+
+  // atom i's x, v, f, mass and force clamp factor (host.h's XI .. CLAMP)
+  KOKKOS_INLINE_FUNCTION double *xi(int i) const { return x + (ptrdiff_t) i * xa; }
+  KOKKOS_INLINE_FUNCTION double *vi(int i) const { return v + (ptrdiff_t) i * va; }
+  KOKKOS_INLINE_FUNCTION const double *fi(int i) const { return f + (ptrdiff_t) i * fa; }
+  KOKKOS_INLINE_FUNCTION double mass(int i) const { return rmass ? rmass[i] : type_mass[type[i]]; }
+  KOKKOS_INLINE_FUNCTION double clamp(const double *fv, double fclamp) const
+  {
+    return fclamp > 0.0 ? nvdyn_clamp_factor(fv, fc, fclamp) : 1.0;
+  }
+};
+
+// The bound of many atoms' next steps (nvdyn_step_bound) as a Kokkos
+// reduction over atoms: op(i, b) adds atom i to b. Exact in any order
+// (maxima and an "or").
+template <class Op> struct BoundReduce {
+  using value_type = nvdyn_step_bound;
+  Op op;
+  KOKKOS_INLINE_FUNCTION void operator()(const int i, value_type &b) const { op(i, b); }
+  KOKKOS_INLINE_FUNCTION void init(value_type &b) const
+  {
+    b.vv = b.ff = b.kick = b.dt = 0.0;
+    b.bad = 0;
+  }
+#if KOKKOS_VERSION < 40000
+  KOKKOS_INLINE_FUNCTION void join(volatile value_type &b, const volatile value_type &c) const
+#else
+  KOKKOS_INLINE_FUNCTION void join(value_type &b, const value_type &c) const
+#endif
+  {
+    if (c.vv > b.vv) b.vv = c.vv;
+    if (c.ff > b.ff) b.ff = c.ff;
+    if (c.kick > b.kick) b.kick = c.kick;
+    if (c.dt > b.dt) b.dt = c.dt;
+    b.bad |= c.bad;
+  }
+};
+
+template <class DeviceType> class NVDynDevice {
+ public:
+  using exec_space = typename DeviceType::execution_space;
+  using memory_space = typename DeviceType::memory_space;
+  // the device can read and write host memory: the copies are the
+  // engine's arrays
+  static constexpr bool shares_host =
+      Kokkos::SpaceAccessibility<exec_space, Kokkos::HostSpace>::accessible;
+
+  // A device copy of one engine array.
+  template <class T> struct Copy {
+    using HostView = Kokkos::View<T *, Kokkos::HostSpace, Kokkos::MemoryTraits<Kokkos::Unmanaged>>;
+    Kokkos::View<T *, DeviceType> d;
+    T *h = nullptr;
+    size_t n = 0;
+    void bind(T *host, size_t count, const char *name)
+    {
+      if (host == h && count == n) return;
+      h = host;
+      n = count;
+      if constexpr (shares_host)
+        d = Kokkos::View<T *, DeviceType>(host, count);
+      else
+        d = Kokkos::View<T *, DeviceType>(
+            Kokkos::view_alloc(Kokkos::WithoutInitializing, std::string(name)), count);
+    }
+    HostView host() const { return HostView(h, n); }
+    void to_device(size_t count)
+    {
+      if (!shares_host && count)
+        Kokkos::deep_copy(Kokkos::subview(d, std::make_pair((size_t) 0, count)),
+                          Kokkos::subview(host(), std::make_pair((size_t) 0, count)));
+    }
+    void to_host(size_t count)
+    {
+      if (!shares_host && count)
+        Kokkos::deep_copy(Kokkos::subview(host(), std::make_pair((size_t) 0, count)),
+                          Kokkos::subview(d, std::make_pair((size_t) 0, count)));
+    }
+  };
+
+  explicit NVDynDevice(nvdyn_engine *engine) : e(engine) {}
+
+  // Whether the next half of a step can run here. Not yet on the device:
+  // hooks (they take host atoms), velocities to draw or zero on entering a
+  // stage, nhc and fire/ase samples. The fix hands those steps to the host
+  // core.
+  bool can_pre_update() const
+  {
+    return e->nhooks == 0 && !e->vinit_due && !any_active(e, S(NHC) | S(FIRE_ASE));
+  }
+  bool can_post_update() const
+  {
+    return e->nhooks == 0 && !any_active(e, S(NHC) | S(FIRE_ASE));
+  }
+
+  // The per-sample arrays of the engine, current on the device (after the
+  // host core changed them).
+  void to_device()
+  {
+    bind();
+    if (where == DEVICE) return;
+    const size_t n = (size_t) e->nsamples;
+    stages.to_device((size_t) e->nstages);
+    samples.to_device(n);
+    kind.to_device(n);
+    sdt.to_device(n);
+    active.to_device((size_t) e->nactive);
+    sel_mask = 0; // the selection is copied when it is used
+    where = DEVICE;
+  }
+
+  // ... and current in the engine (before the host core works on them).
+  void to_host()
+  {
+    if (where != DEVICE) return;
+    const size_t n = (size_t) e->nsamples;
+    samples.to_host(n);
+    sdt.to_host(n);
+    coef.to_host(n);
+    where = HOST;
+  }
+
+  // the engine's arrays were changed by the host core
+  void host_changed() { where = HOST; }
+  bool on_device() const { return where == DEVICE; }
+
+  // nvdyn_pre_update() without its hooks (can_pre_update())
+  nvdyn_status pre_update(const DeviceAtoms &a);
+  // nvdyn_post_update() without its hooks (can_post_update())
+  nvdyn_status post_update(const DeviceAtoms &a);
+
+  // the passes (public: nvcc takes no device lambdas in private members)
+  int select(unsigned mask);
+  void zero_acc(int width);
+  nvdyn_status reduce(Copy<double> &values, int width, nvdyn_reduce_op op);
+  nvdyn_status fire_decisions(const DeviceAtoms &a);
+  void langevin_coefs();
+  void atom_pass(const DeviceAtoms &a);
+  int last_kick(const DeviceAtoms &a, int sums);
+  void csvr_factors();
+  int scale_velocities(const DeviceAtoms &a, int check);
+
+ private:
+  nvdyn_engine *e;
+  enum { HOST, DEVICE } where = HOST;
+  Copy<nvdyn_stage_params> stages;
+  Copy<nvdyn_sample> samples;
+  Copy<signed char> kind;
+  Copy<double> sdt, acc, acc2;
+  Copy<nvdyn_step_coef> coef;
+  Copy<int> active, sel, pos;
+  unsigned sel_mask = 0;    // the selection on the device: its styles and version
+  uint64_t sel_version = 0;
+
+  void bind()
+  {
+    const size_t n = (size_t) e->nsamples;
+    stages.bind(e->kstages, (size_t) e->nstages, "nvdyn:stages");
+    samples.bind(e->samples, n, "nvdyn:samples");
+    kind.bind(e->kind, n, "nvdyn:kind");
+    sdt.bind(e->sdt, n, "nvdyn:sdt");
+    coef.bind(e->coef, n, "nvdyn:coef");
+    active.bind(e->active, n, "nvdyn:active");
+    sel.bind(e->sel, n, "nvdyn:sel");
+    pos.bind(e->pos, n, "nvdyn:pos");
+    acc.bind(e->acc, n * NACC, "nvdyn:acc");
+    acc2.bind(e->acc2, n * NACC, "nvdyn:acc2");
+  }
+};
+
+}    // namespace NVDYN_NS
+
+#include "nvdyn_device_impl.h"
+
+#endif

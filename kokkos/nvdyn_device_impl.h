@@ -1,0 +1,265 @@
+/* NVDYN: the passes of the device driver (nvdyn_device.h). Each follows
+ * the host driver's pass of the same name in src/core/step_host.c or
+ * host.c; the math is the kernels' (src/core/kernels/). */
+#ifndef NVDYN_DEVICE_IMPL_H
+#define NVDYN_DEVICE_IMPL_H
+
+namespace NVDYN_NS {
+
+/* nvdyn_i_select_styles(), and the selection copied to the device when it
+ * is not the one there */
+template <class DeviceType> int NVDynDevice<DeviceType>::select(unsigned mask)
+{
+  const int n = nvdyn_i_select_styles(e, mask);
+  if (e->sel_mask == 0 || e->sel_mask != sel_mask || e->sel_version != sel_version) {
+    sel.to_device((size_t) n);
+    pos.to_device((size_t) e->nsamples);
+    sel_mask = e->sel_mask;
+    sel_version = e->sel_version;
+  }
+  return n;
+}
+
+template <class DeviceType> void NVDynDevice<DeviceType>::zero_acc(int width)
+{
+  e->width = width;
+  const int n = e->nsel * width;
+  auto s = acc.d, m = acc2.d;
+  Kokkos::parallel_for(
+      "nvdyn:zero_acc", Kokkos::RangePolicy<exec_space>(0, n), KOKKOS_LAMBDA(const int k) {
+        s(k) = 0.0;
+        m(k) = 0.0;
+      });
+}
+
+/* the selected samples' width values over every rank (the reduction
+ * callback, on host memory) */
+template <class DeviceType>
+nvdyn_status NVDynDevice<DeviceType>::reduce(Copy<double> &values, int width, nvdyn_reduce_op op)
+{
+  if (!e->reduce_fn) return NVDYN_OK;
+  const size_t n = (size_t) e->nsel * (size_t) width;
+  exec_space().fence();
+  values.to_host(n);
+  nvdyn_status rc = nvdyn_i_reduce(e, values.h, (int) n, op);
+  values.to_device(n);
+  return rc;
+}
+
+/* FIRE: per-sample sums v.f, v.v, f.f and max |v_k| of the selected
+ * samples, reduced, then each sample's decision (step_host.c
+ * fire_decisions; fire/ase samples do not come here) */
+template <class DeviceType>
+nvdyn_status NVDynDevice<DeviceType>::fire_decisions(const DeviceAtoms &a)
+{
+  const int nsel = e->nsel;
+  zero_acc(3);
+  auto sum = acc.d, mx = acc2.d;
+  auto p_of = pos.d;
+  const double fclamp = e->units.fclamp;
+  Kokkos::parallel_for(
+      "nvdyn:fire_sums", Kokkos::RangePolicy<exec_space>(0, a.natoms),
+      KOKKOS_LAMBDA(const int i) {
+        const int s = a.sample[i];
+        const int p = s >= 0 ? p_of(s) : -1;
+        if (p < 0) return;
+        const double *v = a.vi(i), *f = a.fi(i);
+        double t[3] = {0.0, 0.0, 0.0};
+        const double vm = nvdyn_fire_terms(v, a.vc, f, a.fc, a.clamp(f, fclamp), t);
+        for (int k = 0; k < 3; k++) Kokkos::atomic_add(&sum(3 * p + k), t[k]);
+        Kokkos::atomic_fetch_max(&mx(3 * p), vm);
+      });
+  nvdyn_status rc = reduce(acc, 3, NVDYN_REDUCE_SUM);
+  if (rc != NVDYN_OK) return rc;
+  if ((rc = reduce(acc2, 3, NVDYN_REDUCE_MAX)) != NVDYN_OK) return rc;
+  auto slots = sel.d;
+  auto ss_of = samples.d;
+  auto sg_of = stages.d;
+  auto c_of = coef.d;
+  auto dt_of = sdt.d;
+  Kokkos::parallel_for(
+      "nvdyn:fire_decide", Kokkos::RangePolicy<exec_space>(0, nsel), KOKKOS_LAMBDA(const int k) {
+        const int s = slots(k);
+        nvdyn_sample *ss = &ss_of(s);
+        c_of(s).fire = nvdyn_fire_decide(&sg_of(ss->stage), ss, sum(3 * k), sum(3 * k + 1),
+                                         sum(3 * k + 2), mx(3 * k));
+        dt_of(s) = ss->fdt;
+      });
+  return NVDYN_OK;
+}
+
+/* langevin: each active sample's O-step coefficients */
+template <class DeviceType> void NVDynDevice<DeviceType>::langevin_coefs()
+{
+  auto list = active.d;
+  auto k_of = kind.d;
+  auto ss_of = samples.d;
+  auto sg_of = stages.d;
+  auto c_of = coef.d;
+  const nvdyn_units u = e->units;
+  Kokkos::parallel_for(
+      "nvdyn:langevin_coef", Kokkos::RangePolicy<exec_space>(0, e->nactive),
+      KOKKOS_LAMBDA(const int k) {
+        const int s = list(k);
+        if (k_of(s) == NVDYN_STYLE_LANGEVIN)
+          c_of(s).langevin = nvdyn_langevin_coef(&sg_of(ss_of(s).stage), &u);
+      });
+}
+
+/* every active sample's atoms, whatever their style (step_host.c
+ * mixed_step_loop, without nhc and fire/ase) */
+template <class DeviceType> void NVDynDevice<DeviceType>::atom_pass(const DeviceAtoms &a)
+{
+  auto k_of = kind.d;
+  auto dt_of = sdt.d;
+  auto c_of = coef.d;
+  auto ss_of = samples.d;
+  auto sg_of = stages.d;
+  const nvdyn_units u = e->units;
+  Kokkos::parallel_for(
+      "nvdyn:pre_update", Kokkos::RangePolicy<exec_space>(0, a.natoms),
+      KOKKOS_LAMBDA(const int i) {
+        const int s = a.sample[i];
+        if (s < 0 || k_of(s) < 0) return;
+        double *x = a.xi(i), *v = a.vi(i);
+        const double *f = a.fi(i);
+        const double fc = a.clamp(f, u.fclamp), m = a.mass(i);
+        const nvdyn_step_coef c = c_of(s);
+        switch (k_of(s)) {
+          case NVDYN_STYLE_NVE:
+          case NVDYN_STYLE_CSVR:
+            nvdyn_kick_drift(x, a.xc, v, a.vc, f, a.fc, m, dt_of(s), u.ftm2v, fc);
+            break;
+          case NVDYN_STYLE_LANGEVIN: {
+            const nvdyn_sample &ss = ss_of(s);
+            nvdyn_rng r = nvdyn_rng_make(sg_of(ss.stage).c.thermostat.seed, ss.key,
+                                         (uint64_t) a.index[i], (uint64_t) (ss.age + 1),
+                                         NVDYN_PURPOSE_LANGEVIN);
+            nvdyn_baoab_atom(x, a.xc, v, a.vc, f, a.fc, m, fc, dt_of(s), u.ftm2v, &c.langevin, &r);
+          } break;
+          case NVDYN_STYLE_FIRE:
+            nvdyn_fire_atom(x, a.xc, v, a.vc, f, a.fc, m, fc, u.ftm2v, &c.fire);
+            break;
+          default:
+            break;
+        }
+      });
+}
+
+template <class DeviceType>
+nvdyn_status NVDynDevice<DeviceType>::pre_update(const DeviceAtoms &a)
+{
+  to_device();
+  if (select(S_FIRE_ANY)) {
+    nvdyn_status rc = fire_decisions(a);
+    if (rc != NVDYN_OK) return rc;
+  }
+  if (e->nstyle[NVDYN_STYLE_LANGEVIN]) langevin_coefs();
+  atom_pass(a);
+  return NVDYN_OK;
+}
+
+/* The last half kick of every MD atom; with sums, the kinetic energy sums
+ * (width 2: m v^2 and the number of atoms) of the selected samples.
+ * Returns the bound flag of the next steps of the other atoms
+ * (step_host.c last_kick_loop). */
+template <class DeviceType>
+int NVDynDevice<DeviceType>::last_kick(const DeviceAtoms &a, const int sums)
+{
+  if (sums) zero_acc(2);
+  auto k_of = kind.d;
+  auto dt_of = sdt.d;
+  auto p_of = pos.d;
+  auto sum = acc.d;
+  const double ftm2v = e->units.ftm2v, fclamp = e->units.fclamp;
+  auto op = KOKKOS_LAMBDA(const int i, nvdyn_step_bound &b)
+  {
+    const int s = a.sample[i];
+    if (s < 0 || k_of(s) < NVDYN_STYLE_NVE) return;    // not active, or FIRE
+    double *v = a.vi(i);
+    const double *f = a.fi(i);
+    const double m = a.mass(i), dt = dt_of(s), fc = a.clamp(f, fclamp);
+    const double hdt = nvdyn_kick_last(v, a.vc, f, a.fc, m, dt, ftm2v, fc);
+    const int p = sums ? p_of(s) : -1;
+    if (p < 0) {
+      nvdyn_bound_add(&b, v, a.vc, f, a.fc, fc, hdt, dt);
+    } else {
+      Kokkos::atomic_add(&sum(2 * p), nvdyn_mvv_term(v, a.vc, m));
+      Kokkos::atomic_add(&sum(2 * p + 1), 1.0);
+    }
+  };
+  nvdyn_step_bound b;
+  Kokkos::parallel_reduce("nvdyn:last_kick", Kokkos::RangePolicy<exec_space>(0, a.natoms),
+                          BoundReduce<decltype(op)>{op}, b);
+  return nvdyn_bound_flag(&b, e->units.maxmove);
+}
+
+/* csvr: each selected sample's velocity scale from its kinetic energy */
+template <class DeviceType> void NVDynDevice<DeviceType>::csvr_factors()
+{
+  auto slots = sel.d;
+  auto ss_of = samples.d;
+  auto sg_of = stages.d;
+  auto c_of = coef.d;
+  auto sum = acc.d;
+  const nvdyn_units u = e->units;
+  Kokkos::parallel_for(
+      "nvdyn:csvr_factor", Kokkos::RangePolicy<exec_space>(0, e->nsel),
+      KOKKOS_LAMBDA(const int k) {
+        const int s = slots(k);
+        nvdyn_sample *ss = &ss_of(s);
+        c_of(s).scale = nvdyn_csvr_factor(&sg_of(ss->stage), ss, 0.5 * sum(2 * k) * u.mvv2e,
+                                          sum(2 * k + 1), u.boltz);
+      });
+}
+
+/* v *= coef.scale for the atoms of the selected samples; with check, 1 if
+ * a scaled atom's next step may have a hazard (host.c scale_loop) */
+template <class DeviceType>
+int NVDynDevice<DeviceType>::scale_velocities(const DeviceAtoms &a, const int check)
+{
+  auto k_of = kind.d;
+  auto dt_of = sdt.d;
+  auto p_of = pos.d;
+  auto c_of = coef.d;
+  const nvdyn_units u = e->units;
+  auto op = KOKKOS_LAMBDA(const int i, nvdyn_step_bound &b)
+  {
+    const int s = a.sample[i];
+    if (s < 0 || k_of(s) < 0 || p_of(s) < 0) return;
+    double *v = a.vi(i);
+    const double *f = a.fi(i);
+    nvdyn_scale(v, a.vc, c_of(s).scale);
+    if (check)
+      nvdyn_bound_add_atom(&b, a.xi(i), a.xc, v, a.vc, f, a.fc, a.clamp(f, u.fclamp), a.mass(i),
+                           k_of(s), dt_of(s), &u);
+  };
+  nvdyn_step_bound b;
+  Kokkos::parallel_reduce("nvdyn:scale", Kokkos::RangePolicy<exec_space>(0, a.natoms),
+                          BoundReduce<decltype(op)>{op}, b);
+  return check && nvdyn_bound_flag(&b, u.maxmove);
+}
+
+template <class DeviceType>
+nvdyn_status NVDynDevice<DeviceType>::post_update(const DeviceAtoms &a)
+{
+  to_device();
+  const unsigned thermo = S(CSVR) | S(NHC);
+  const int nthermo = any_active(e, thermo) ? select(thermo) : 0;
+  if (!any_active(e, S_MD)) return NVDYN_OK;    // FIRE works in pre_update only
+  const int safety = nvdyn_i_safety_on(e);
+  if (!nthermo) {
+    e->flagged |= last_kick(a, 0) && safety;
+    return NVDYN_OK;
+  }
+  e->flagged |= last_kick(a, 1) && safety;
+  nvdyn_status rc = reduce(acc, 2, NVDYN_REDUCE_SUM);
+  if (rc != NVDYN_OK) return rc;
+  csvr_factors();
+  e->flagged |= scale_velocities(a, safety);
+  return NVDYN_OK;
+}
+
+}    // namespace NVDYN_NS
+
+#endif

@@ -1,0 +1,126 @@
+// fix nvdyn/kk (the KOKKOS variant, picked by -sf kk) against fix nvdyn
+// (the host fix, under "suffix off") in the same -k on -sf kk runs: the
+// same pair style (lj/cut/kk), so the same forces, and the device driver
+// calls the kernels' functions in the host driver's order: on one thread
+// (Serial, or OpenMP with -k on t 1) positions, velocities and every
+// per-sample value are bitwise those of the host fix, for every stage
+// style, with stage hand-overs, outcomes and a sample failing on an
+// infinite force, on any number of MPI ranks. Skipped without KOKKOS.
+#include "lammps_harness.h"
+
+#include "update.h"
+
+#include <cmath>
+
+namespace {
+
+enum { COL_STAGE = 1, COL_STEPS = 2, COL_OUTCOME = 5, COL_REASON = 8, NCOL = 9 };
+
+struct Batch {
+  std::string style;                      // the fix's style
+  std::vector<double> x, v, table;        // by atom ID; per sample and column
+  LAMMPS_NS::bigint step = 0, device = 0, host = 0;
+};
+
+// a batch of n LJ clusters under the given stages, run to the end (at most
+// maxsteps), by fix nvdyn/kk (kk) or the host fix; bad: an infinite force
+// on one atom of cluster 3 from step 40 on
+Batch run(bool kk, int n, const std::string &stages, bool bad = false)
+{
+  Lammps l({"-k", "on", "-sf", "kk"});
+  l.cmds(lj_clusters(n));
+  if (!kk) l.cmd("suffix off");
+  l.cmd("fix nv all nvdyn samples molecule " + stages);
+  if (!kk) l.cmd("suffix on");
+  if (bad) {
+    l.cmds({"group one molecule 3", "variable first equal count(one)",
+            "variable push atom \"(step>=40)*(mol==3)*1e308*10\"",
+            "fix push one addforce v_push 0 0"});
+  }
+  l.cmds({"variable left equal f_nv[1]+f_nv[2]+f_nv[3]",
+          "fix stop all halt 1 v_left == 0 error continue", "run 3000"});
+  Batch r;
+  r.style = l.fix("nv")->style;
+  r.x = l.gather3("x");
+  r.v = l.gather3("v");
+  for (int s = 1; s <= n; s++)
+    for (int c = 1; c <= NCOL; c++)
+      r.table.push_back(l.equal("f_nv[" + std::to_string(s) + "][" + std::to_string(c) + "]"));
+  r.step = l.lmp->update->ntimestep;
+  int dim = 0;
+  if (kk) {
+    auto *counts = (LAMMPS_NS::bigint *) l.fix("nv")->extract("kokkos_steps", dim);
+    r.device = counts[0];
+    r.host = counts[1];
+  }
+  return r;
+}
+
+// every value equal, NaN to NaN
+bool same(const std::vector<double> &a, const std::vector<double> &b)
+{
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); i++)
+    if (!(a[i] == b[i] || (std::isnan(a[i]) && std::isnan(b[i])))) return false;
+  return true;
+}
+
+void expect_same(const std::string &stages, int n, bool device_only, bool bad = false)
+{
+  SCOPED_TRACE(stages);
+  const Batch host = run(false, n, stages, bad), kk = run(true, n, stages, bad);
+  EXPECT_EQ(host.style, "nvdyn");
+  EXPECT_EQ(kk.style, "nvdyn/kk");
+  EXPECT_EQ(kk.step, host.step);
+  EXPECT_TRUE(same(kk.table, host.table)) << "per-sample values";
+  EXPECT_TRUE(same(kk.x, host.x)) << "positions";
+  EXPECT_TRUE(same(kk.v, host.v)) << "velocities";
+  EXPECT_GT(kk.device, 0) << "halves of steps on the device";
+  // every sample went through every stage (or failed, if bad)
+  for (size_t s = 0; s < kk.table.size() / NCOL; s++)
+    if (!(bad && s == 2)) EXPECT_EQ(kk.table[s * NCOL + COL_OUTCOME], 1) << "sample " << s + 1;
+  // the first step's first half checks its values in the host core
+  if (device_only) EXPECT_EQ(kk.host, 1) << "halves of steps handed to the host core";
+}
+
+const char *const relax = "stage relax fire until fmax 1e-3 every 10 maxsteps 2000 ";
+
+}    // namespace
+
+TEST(FixNVDynKokkos, FireCsvrNveAsTheHostFix)
+{
+  if (!lammps_config_has_package("KOKKOS")) GTEST_SKIP() << no_kokkos_reason();
+  expect_same(std::string(relax) +
+                  "stage heat csvr 0.1 0.5 48213 until steps 200 every 50 "
+                  "stage prod nve until steps 200 every 50",
+              6, true);
+}
+
+TEST(FixNVDynKokkos, LangevinAndForceClampAsTheHostFix)
+{
+  if (!lammps_config_has_package("KOKKOS")) GTEST_SKIP() << no_kokkos_reason();
+  expect_same(std::string(relax) + "stage md langevin 0.1 0.5 7391 until steps 300 fclamp 50", 5,
+              true);
+}
+
+// fire/ase, nhc and velocities drawn on entering a stage run in the host
+// core (for now): the same values, with the other halves on the device
+TEST(FixNVDynKokkos, HostHalvesAsTheHostFix)
+{
+  if (!lammps_config_has_package("KOKKOS")) GTEST_SKIP() << no_kokkos_reason();
+  expect_same("stage relax fire/ase until fmax 1e-3 maxsteps 2000 "
+              "stage heat csvr 0.1 0.5 48213 velocity 0.1 4928 until steps 150 every 50 "
+              "stage cool nhc 0.05 0.5 until steps 150",
+              5, false);
+}
+
+TEST(FixNVDynKokkos, InfiniteForceFailsItsSampleAsInTheHostFix)
+{
+  if (!lammps_config_has_package("KOKKOS")) GTEST_SKIP() << no_kokkos_reason();
+  const std::string stages = std::string(relax) + "stage md nve until steps 100";
+  expect_same(stages, 5, true, true);
+  const Batch kk = run(true, 5, stages, true);
+  EXPECT_EQ(kk.table[2 * NCOL + COL_OUTCOME], 3) << "cluster 3 failed";
+  EXPECT_EQ(kk.table[2 * NCOL + COL_REASON], 1) << "reason nan";
+  for (int s : {0, 1, 3, 4}) EXPECT_EQ(kk.table[s * NCOL + COL_OUTCOME], 1) << s;
+}
