@@ -15,6 +15,7 @@
 #include "atom_masks.h"
 #include "error.h"
 #include "kokkos.h"
+#include "update.h"
 
 #include <cstring>
 
@@ -31,7 +32,7 @@ constexpr unsigned HOST_READ = STEP_READ | MASK_MASK | IMAGE_MASK;
 
 template <class DeviceType>
 FixNVDynKokkos<DeviceType>::FixNVDynKokkos(LAMMPS *lmp, int narg, char **arg) :
-    FixNVDyn(lmp, narg, arg), syncs{0, 0, 0}, d_generation(0)
+    FixNVDyn(lmp, narg, arg), syncs{0, 0, 0}, host_synced(false), d_generation(0)
 {
   if (!lmp->kokkos)
     error->all(FLERR, "Fix {} needs the KOKKOS package enabled (command-line switch -k on)",
@@ -123,6 +124,7 @@ template <class DeviceType> NVDYN_NS::DeviceAtoms FixNVDynKokkos<DeviceType>::de
   a.type = atomKK->k_type.view<DeviceType>().data();
   a.sample = d_sample.d.data();
   a.index = d_index.d.data();
+  a.pe = nullptr;
   return a;
 }
 
@@ -174,12 +176,47 @@ template <class DeviceType> void FixNVDynKokkos<DeviceType>::final_integrate()
   syncs.device_steps++;
 }
 
-// checks, criteria and migrations: the host core (for now)
+// checks, criteria and outcomes on the device; the host sees the atoms
+// (and the samples' state) only when samples changed, wait for their
+// energies (the sink's frames), or the log is due
 template <class DeviceType> void FixNVDynKokkos<DeviceType>::end_of_step()
 {
-  to_host(HOST_READ);
+  host_synced = false;
   FixNVDyn::end_of_step();
-  host_changed(MASK_MASK);
+  if (host_synced) host_changed(MASK_MASK);
+}
+
+template <class DeviceType> int FixNVDynKokkos<DeviceType>::end_engine_step(nvdyn_atoms &a)
+{
+  if (!dev->can_end_step()) {
+    to_host(HOST_READ);
+    host_synced = true;
+    syncs.host_steps++;
+    return FixNVDyn::end_engine_step(a);
+  }
+  atomKK->sync(execution_space, STEP_READ);
+  check(nvdyn_i_check_atoms(engine, &a), "end_of_step");
+  NVDYN_NS::DeviceAtoms d = device_atoms();
+  if (a.pe) {
+    d_pe.bind(const_cast<double *>(a.pe), (size_t) atom->nmax, "nvdyn:pe");
+    d_pe.to_device((size_t) atom->nlocal);
+    d.pe = d_pe.d.data();
+  }
+  int changed = 0;
+  check(dev->end_step(d, &changed), "end_of_step");
+  syncs.device_steps++;
+  const bigint step = update->ntimestep;
+  if (changed || !pending.empty() || (config.log_every > 0 && step % config.log_every == 0)) {
+    to_host(HOST_READ);
+    host_synced = true;
+  }
+  return changed;
+}
+
+template <class DeviceType> bool FixNVDynKokkos<DeviceType>::energy_due()
+{
+  if (!dev->on_device()) return FixNVDyn::energy_due();
+  return dev->need_energy() != 0;
 }
 
 template <class DeviceType> double FixNVDynKokkos<DeviceType>::compute_vector(int n)

@@ -39,6 +39,11 @@ template <class DeviceType> class FixNVDynKokkos : public FixNVDyn {
   void *extract(const char *, int &) override;
   void write_restart(FILE *) override;
 
+ protected:
+  int end_engine_step(::nvdyn_atoms &) override;
+  bool energy_due() override;
+ public:
+
   // the per-atom data the fix read and wrote on the device, and on the
   // host, since its creation (a test's proof of where a step ran)
   struct Syncs {
@@ -51,6 +56,8 @@ template <class DeviceType> class FixNVDynKokkos : public FixNVDyn {
   using Device = NVDYN_NS::NVDynDevice<DeviceType>;
   std::unique_ptr<Device> dev;
   typename Device::template Copy<int> d_sample, d_index;
+  typename Device::template Copy<double> d_pe;    // per-atom energies on the device
+  bool host_synced;                                // this end of a step synced to the host
   uint64_t d_generation;    // atoms_generation of d_sample and d_index
 
   NVDYN_NS::DeviceAtoms device_atoms();

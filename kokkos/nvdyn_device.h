@@ -38,6 +38,7 @@ struct DeviceAtoms {
   const double *type_mass;
   const int *type;
   const int *sample, *index;    // per-atom sample and index within it (device)
+  const double *pe;             // per-atom energies, or nullptr (end of the step only)
 
   // atom i's x, v, f, mass and force clamp factor (host.h's XI .. CLAMP)
   KOKKOS_INLINE_FUNCTION double *xi(int i) const { return x + (ptrdiff_t) i * xa; }
@@ -131,6 +132,7 @@ template <class DeviceType> class NVDynDevice {
   {
     return e->nhooks == 0 && !any_active(e, S(NHC) | S(FIRE_ASE));
   }
+  bool can_end_step() const { return e->nhooks == 0; }
 
   // The per-sample arrays of the engine, current on the device (after the
   // host core changed them).
@@ -167,6 +169,13 @@ template <class DeviceType> class NVDynDevice {
   nvdyn_status pre_update(const DeviceAtoms &a);
   // nvdyn_post_update() without its hooks (can_post_update())
   nvdyn_status post_update(const DeviceAtoms &a);
+  // nvdyn_end_step() without its hooks (can_end_step()): the checks,
+  // criteria and outcomes on the device; what changed for the samples
+  // whose outcome or stage changed (migration, the active list) in the
+  // engine, whose state is then current on the host
+  nvdyn_status end_step(const DeviceAtoms &a, int *nchanged);
+  // nvdyn_need_energy()
+  int need_energy();
 
   // the passes (public: nvcc takes no device lambdas in private members)
   int select(unsigned mask);
@@ -178,6 +187,11 @@ template <class DeviceType> class NVDynDevice {
   int last_kick(const DeviceAtoms &a, int sums);
   void csvr_factors();
   int scale_velocities(const DeviceAtoms &a, int check);
+  int checks_due(int *energy);
+  int any_hazard(const DeviceAtoms &a, unsigned mask);
+  nvdyn_status sample_stats(const DeviceAtoms &a);
+  int end_samples(int stats, int refresh, int safety);
+  nvdyn_status fail_hazards(const DeviceAtoms &a, int scaled, int *nfailed);
 
  private:
   nvdyn_engine *e;
@@ -188,6 +202,9 @@ template <class DeviceType> class NVDynDevice {
   Copy<double> sdt, acc, acc2;
   Copy<nvdyn_step_coef> coef;
   Copy<int> active, sel, pos;
+  Copy<signed char> due;
+  Copy<unsigned char> touched;
+  Kokkos::View<int *, DeviceType> events;    // what the end of the step did to active[k]
   unsigned sel_mask = 0;    // the selection on the device: its styles and version
   uint64_t sel_version = 0;
 
@@ -204,6 +221,9 @@ template <class DeviceType> class NVDynDevice {
     pos.bind(e->pos, n, "nvdyn:pos");
     acc.bind(e->acc, n * NACC, "nvdyn:acc");
     acc2.bind(e->acc2, n * NACC, "nvdyn:acc2");
+    due.bind(e->due, n, "nvdyn:due");
+    touched.bind(e->touched, n, "nvdyn:touched");
+    if (events.extent(0) != n) events = Kokkos::View<int *, DeviceType>("nvdyn:events", n);
   }
 };
 

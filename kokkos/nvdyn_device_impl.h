@@ -260,6 +260,291 @@ nvdyn_status NVDynDevice<DeviceType>::post_update(const DeviceAtoms &a)
   return NVDYN_OK;
 }
 
+
+/* ---- the end of the step (end_host.c) ------------------------------------- */
+
+/* the active samples' checks due at this end of a step (due[k], on the
+ * device): 1 if one is; *energy = 1 if one of them needs energies */
+template <class DeviceType> int NVDynDevice<DeviceType>::checks_due(int *energy)
+{
+  *energy = 0;
+  if (!e->checks) return 0;
+  auto list = active.d;
+  auto ss_of = samples.d;
+  auto sg_of = stages.d;
+  auto due_of = due.d;
+  int flags = 0;
+  Kokkos::parallel_reduce(
+      "nvdyn:due", Kokkos::RangePolicy<exec_space>(0, e->nactive),
+      KOKKOS_LAMBDA(const int k, int &f) {
+        const nvdyn_sample &ss = ss_of(list(k));
+        const nvdyn_stage_params *sg = &sg_of(ss.stage);
+        const int d = nvdyn_check_due(sg, &ss);
+        due_of(k) = (signed char) d;
+        f |= d | ((d && nvdyn_needs_energy(sg)) << 1);
+      },
+      Kokkos::BOr<int>(flags));
+  *energy = (flags >> 1) & 1;
+  return flags & 1;
+}
+
+template <class DeviceType> int NVDynDevice<DeviceType>::need_energy()
+{
+  to_device();
+  auto list = active.d;
+  auto ss_of = samples.d;
+  auto sg_of = stages.d;
+  int need = 0;
+  Kokkos::parallel_reduce(
+      "nvdyn:need_energy", Kokkos::RangePolicy<exec_space>(0, e->nactive),
+      KOKKOS_LAMBDA(const int k, int &f) {
+        const nvdyn_sample &ss = ss_of(list(k));
+        const nvdyn_stage_params *sg = &sg_of(ss.stage);
+        f |= nvdyn_needs_energy(sg) && nvdyn_check_due(sg, &ss);
+      },
+      Kokkos::BOr<int>(need));
+  return need;
+}
+
+/* 1 if an atom of an active sample whose style is in mask may have a
+ * hazard (end_host.c any_hazard_loop) */
+template <class DeviceType>
+int NVDynDevice<DeviceType>::any_hazard(const DeviceAtoms &a, const unsigned mask)
+{
+  auto k_of = kind.d;
+  auto dt_of = sdt.d;
+  const nvdyn_units u = e->units;
+  auto op = KOKKOS_LAMBDA(const int i, nvdyn_step_bound &b)
+  {
+    const int s = a.sample[i];
+    if (s < 0 || k_of(s) < 0 || !((mask >> k_of(s)) & 1u)) return;
+    const double *f = a.fi(i);
+    nvdyn_bound_add_atom(&b, a.xi(i), a.xc, a.vi(i), a.vc, f, a.fc, a.clamp(f, u.fclamp),
+                         a.mass(i), k_of(s), dt_of(s), &u);
+  };
+  nvdyn_step_bound b;
+  Kokkos::parallel_reduce("nvdyn:any_hazard", Kokkos::RangePolicy<exec_space>(0, a.natoms),
+                          BoundReduce<decltype(op)>{op}, b);
+  return nvdyn_bound_flag(&b, u.maxmove);
+}
+
+/* Statistics of every active sample (end_host.c sample_stats): acc = (sum
+ * m v^2, PE, natoms), acc2 = (max |f|^2, largest atom hazard, PE given);
+ * the hazards from a bound of all atoms' steps, then, when it flags on
+ * some rank, exactly. */
+template <class DeviceType>
+nvdyn_status NVDynDevice<DeviceType>::sample_stats(const DeviceAtoms &a)
+{
+  const int nsel = select(S_ALL);
+  zero_acc(3);
+  auto k_of = kind.d;
+  auto dt_of = sdt.d;
+  auto p_of = pos.d;
+  auto sum = acc.d, mx = acc2.d;
+  const nvdyn_units u = e->units;
+  auto op = KOKKOS_LAMBDA(const int i, nvdyn_step_bound &b)
+  {
+    const int s = a.sample[i];
+    if (s < 0 || k_of(s) < 0) return;
+    const int p = p_of(s);
+    const double *x = a.xi(i), *v = a.vi(i), *f = a.fi(i);
+    const double m = a.mass(i);
+    Kokkos::atomic_add(&sum(3 * p), nvdyn_mvv_term(v, a.vc, m));
+    if (a.pe) {
+      Kokkos::atomic_add(&sum(3 * p + 1), a.pe[i]);
+      Kokkos::atomic_fetch_max(&mx(3 * p + 2), 1.0);
+    }
+    Kokkos::atomic_add(&sum(3 * p + 2), 1.0);
+    Kokkos::atomic_fetch_max(&mx(3 * p), nvdyn_dot(f, a.fc, f, a.fc));
+    nvdyn_bound_add_atom(&b, x, a.xc, v, a.vc, f, a.fc, a.clamp(f, u.fclamp), m, k_of(s), dt_of(s),
+                         &u);
+  };
+  nvdyn_step_bound b;
+  Kokkos::parallel_reduce("nvdyn:stats", Kokkos::RangePolicy<exec_space>(0, a.natoms),
+                          BoundReduce<decltype(op)>{op}, b);
+  /* a bound that flags: every sample of the step is tested exactly */
+  if (nvdyn_bound_flag(&b, u.maxmove))
+    Kokkos::parallel_for(
+        "nvdyn:flag_all", Kokkos::RangePolicy<exec_space>(0, nsel),
+        KOKKOS_LAMBDA(const int k) { mx(3 * k + 1) = 1.0; });
+  nvdyn_status rc = reduce(acc, 3, NVDYN_REDUCE_SUM);
+  if (rc != NVDYN_OK) return rc;
+  if ((rc = reduce(acc2, 3, NVDYN_REDUCE_MAX)) != NVDYN_OK) return rc;
+  /* the exact hazards of the samples whose atoms were flagged */
+  auto t_of = touched.d;
+  int flagged = 0;
+  Kokkos::parallel_reduce(
+      "nvdyn:flagged", Kokkos::RangePolicy<exec_space>(0, nsel),
+      KOKKOS_LAMBDA(const int k, int &any) {
+        const int t = mx(3 * k + 1) != 0.0;
+        t_of(k) = (unsigned char) t;
+        if (t) mx(3 * k + 1) = 0.0;
+        any |= t;
+      },
+      Kokkos::BOr<int>(flagged));
+  if (!flagged) return NVDYN_OK;
+  Kokkos::parallel_for(
+      "nvdyn:hazards", Kokkos::RangePolicy<exec_space>(0, a.natoms), KOKKOS_LAMBDA(const int i) {
+        const int s = a.sample[i];
+        if (s < 0 || k_of(s) < 0 || !t_of(p_of(s))) return;
+        const double h = nvdyn_atom_hazard(a.xi(i), a.xc, a.vi(i), a.vc, a.fi(i), a.fc, a.mass(i),
+                                           1.0, k_of(s), dt_of(s), &u);
+        Kokkos::atomic_fetch_max(&mx(3 * p_of(s) + 1), h);
+      });
+  return reduce(acc2, 3, NVDYN_REDUCE_MAX);
+}
+
+/* Every active sample's end of the step (steps counted, nvdyn_end_sample):
+ * events[k] for active[k]; returns the number of samples with an event */
+template <class DeviceType>
+int NVDynDevice<DeviceType>::end_samples(const int stats, const int refresh, const int safety)
+{
+  auto list = active.d;
+  auto ss_of = samples.d;
+  auto sg_of = stages.d;
+  auto due_of = due.d;
+  auto ev_of = events;
+  auto sum = acc.d, mx = acc2.d;
+  const int checks = e->checks;
+  const nvdyn_units u = e->units;
+  int n = 0;
+  Kokkos::parallel_reduce(
+      "nvdyn:end_samples", Kokkos::RangePolicy<exec_space>(0, e->nactive),
+      KOKKOS_LAMBDA(const int k, int &count) {
+        nvdyn_sample *ss = &ss_of(list(k));
+        const nvdyn_stage_params *sg = &sg_of(ss->stage);
+        const int d = checks && due_of(k);
+        ss->steps++;
+        ss->age++;
+        nvdyn_stats st;
+        if (stats)
+          st = nvdyn_stats{sum(3 * k),    sum(3 * k + 1), sum(3 * k + 2),
+                           mx(3 * k), mx(3 * k + 1),  mx(3 * k + 2)};
+        const int event = nvdyn_end_sample(sg, ss, stats ? &st : nullptr, d, refresh, safety, &u);
+        ev_of(k) = event;
+        count += event != NVDYN_EVENT_NONE;
+      },
+      n);
+  return n;
+}
+
+/* Fail every selected sample one of whose atoms has a hazard, before its
+ * atoms move (host.c nvdyn_i_fail_hazards; the selection made on the host,
+ * the samples' state current there) */
+template <class DeviceType>
+nvdyn_status NVDynDevice<DeviceType>::fail_hazards(const DeviceAtoms &a, const int scaled,
+                                                   int *nfailed)
+{
+  if (nfailed) *nfailed = 0;
+  const int nsel = e->nsel;
+  if (nsel == 0) return NVDYN_OK;
+  to_device();
+  sel.to_device((size_t) nsel);
+  pos.to_device((size_t) e->nsamples);
+  sel_mask = 0;
+  zero_acc(1);
+  auto k_of = kind.d;
+  auto dt_of = sdt.d;
+  auto p_of = pos.d;
+  auto c_of = coef.d;
+  auto mx = acc2.d;
+  const nvdyn_units u = e->units;
+  Kokkos::parallel_for(
+      "nvdyn:fail_hazards", Kokkos::RangePolicy<exec_space>(0, a.natoms),
+      KOKKOS_LAMBDA(const int i) {
+        const int s = a.sample[i];
+        if (s < 0 || k_of(s) < 0 || p_of(s) < 0) return;
+        const double h = nvdyn_atom_hazard(a.xi(i), a.xc, a.vi(i), a.vc, a.fi(i), a.fc, a.mass(i),
+                                           scaled ? c_of(s).scale : 1.0, k_of(s), dt_of(s), &u);
+        Kokkos::atomic_fetch_max(&mx(p_of(s)), h);
+      });
+  nvdyn_status rc = reduce(acc2, 1, NVDYN_REDUCE_MAX);
+  if (rc != NVDYN_OK) return rc;
+  exec_space().fence();
+  acc2.to_host((size_t) nsel);
+  where = HOST;    // (the kernel changed no sample: the host's state is current)
+  int n = 0;
+  for (int k = 0; k < nsel; k++) {
+    const int s = e->sel[k];
+    const double h = e->acc2[k];
+    if (h == 0.0 || e->samples[s].outcome != NVDYN_ACTIVE) continue;
+    nvdyn_finish(&e->samples[s], NVDYN_FAILED, h >= 2.0 ? NVDYN_REASON_NAN : NVDYN_REASON_UNSTABLE);
+    nvdyn_i_sync_slot(e, s);
+    n++;
+  }
+  if (n) nvdyn_i_sync_active(e);
+  if (nfailed) *nfailed = n;
+  return NVDYN_OK;
+}
+
+template <class DeviceType>
+nvdyn_status NVDynDevice<DeviceType>::end_step(const DeviceAtoms &a, int *nchanged)
+{
+  to_device();
+  int energy = 0;
+  const int any_check = checks_due(&energy);
+  if (energy && a.natoms > 0 && !a.pe)
+    return nvdyn_i_fail(e, NVDYN_ERR_NULL,
+                        "an energy criterion or drift monitor is due on step %lld: "
+                        "per-atom energies (pe) are needed",
+                        (long long) (e->step + 1));
+  const int refresh = e->refresh;
+  e->refresh = 0;
+  const int safety = nvdyn_i_safety_on(e);
+  int stats = any_check || refresh;
+  const int flagged = e->flagged;
+  e->flagged = 0;
+  nvdyn_status rc;
+  if (!stats && safety) {
+    double bad = flagged || (any_active(e, S_FIRE_ANY) && any_hazard(a, S_FIRE_ANY));
+    if ((rc = nvdyn_i_reduce(e, &bad, 1, NVDYN_REDUCE_MAX)) != NVDYN_OK) return rc;
+    stats = bad != 0.0;
+  }
+  if (stats && (rc = sample_stats(a)) != NVDYN_OK) return rc;
+  const int nevents = end_samples(stats, refresh, safety);
+  int changed = 0;
+  e->nconverged = 0;
+  if (nevents) {
+    /* the engine's part, as in nvdyn_end_step, for the samples whose
+     * outcome or stage changed */
+    to_host();
+    auto ev = Kokkos::create_mirror_view(events);
+    Kokkos::deep_copy(ev, events);
+    int entered = 0;
+    for (int k = 0; k < e->nactive; k++) {
+      if (ev(k) == NVDYN_EVENT_NONE) continue;
+      const int s = e->active[k];
+      nvdyn_sample *ss = &e->samples[s];
+      if (ev(k) == NVDYN_EVENT_CONVERGED) {
+        e->converged[e->nconverged++] = s;
+        e->stage_steps[(size_t) s * (size_t) e->nstages + (size_t) ss->stage] = ss->steps;
+        nvdyn_enter_stage(e->kstages, e->nstages, ss, ss->stage + 1);
+        e->vinit_due |= ss->vinit;
+        entered++;
+      }
+      changed++;
+      nvdyn_i_sync_slot(e, s);
+    }
+    nvdyn_i_sync_active(e);
+    /* samples that entered an MD stage keeping their velocities take its
+     * time step from the next step on: checked with it before they move */
+    if (entered && safety) {
+      nvdyn_i_clear_selection(e);
+      for (int k = 0; k < e->nconverged; k++) {
+        const int s = e->converged[k];
+        if (e->kind[s] >= 0 && ((S_MD >> e->kind[s]) & 1u) && !e->samples[s].vinit)
+          nvdyn_i_select_slot(e, s);
+      }
+      if ((rc = fail_hazards(a, 0, nullptr)) != NVDYN_OK) return rc;    // counted already
+    }
+  }
+  changed += e->pending;
+  e->pending = 0;
+  e->step++;
+  *nchanged = changed;
+  return nvdyn_i_ok(e);
+}
+
 }    // namespace NVDYN_NS
 
 #endif

@@ -79,7 +79,7 @@ void expect_same(const std::string &stages, int n, bool device_only, bool bad = 
   // every sample went through every stage (or failed, if bad)
   for (size_t s = 0; s < kk.table.size() / NCOL; s++)
     if (!(bad && s == 2)) EXPECT_EQ(kk.table[s * NCOL + COL_OUTCOME], 1) << "sample " << s + 1;
-  // the first step's first half checks its values in the host core
+  // velocities zeroed on entering the FIRE stage: one first half in the host core
   if (device_only) EXPECT_EQ(kk.host, 1) << "halves of steps handed to the host core";
 }
 
@@ -123,4 +123,26 @@ TEST(FixNVDynKokkos, InfiniteForceFailsItsSampleAsInTheHostFix)
   EXPECT_EQ(kk.table[2 * NCOL + COL_OUTCOME], 3) << "cluster 3 failed";
   EXPECT_EQ(kk.table[2 * NCOL + COL_REASON], 1) << "reason nan";
   for (int s : {0, 1, 3, 4}) EXPECT_EQ(kk.table[s * NCOL + COL_OUTCOME], 1) << s;
+}
+
+// On steps with no check due (and no neighbor list build, no log, no
+// sample changing), the fix syncs no per-atom array to the host: a run
+// syncs at its setup, its first step (the values no step checked yet) and
+// its end, however long it is.
+TEST(FixNVDynKokkos, NoHostSyncOnStepsWithoutChecks)
+{
+  if (!lammps_config_has_package("KOKKOS")) GTEST_SKIP() << no_kokkos_reason();
+  Lammps l({"-k", "on", "-sf", "kk"});
+  l.cmds(lj_clusters(4));
+  l.cmds({"neigh_modify every 1000 delay 0 check no",
+          "fix nv all nvdyn samples molecule stage md nve until steps 5000 every 1000"});
+  int dim = 0;
+  auto *counts = (LAMMPS_NS::bigint *) l.fix("nv")->extract("kokkos_steps", dim);
+  l.cmd("run 50");
+  const LAMMPS_NS::bigint short_run = counts[2], device = counts[0];
+  l.cmd("run 150");
+  EXPECT_EQ(short_run, 3) << "setup, first step, end of the run";
+  EXPECT_EQ(counts[2] - short_run, 3) << "the same for a run three times as long";
+  EXPECT_EQ(counts[0] - device, 3 * 150) << "every half step and end of step on the device";
+  EXPECT_EQ(counts[1], 0) << "none handed to the host core";
 }

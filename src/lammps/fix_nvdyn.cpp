@@ -355,8 +355,7 @@ void FixNVDyn::plan_step(bigint step)
 {
   const bool log_due = config.log_every > 0 && step % config.log_every == 0;
   if (log_due) check(nvdyn_refresh_values(engine), "log");
-  int need = 0;
-  if (energy_stages) check(nvdyn_need_energy(engine, &need), "checks");
+  const bool need = energy_stages && energy_due();
   // the first and last step of a run, a step on which a fix halt may end
   // it, and a step that writes a restart file leave no sample waiting for
   // its energy
@@ -463,8 +462,7 @@ void FixNVDyn::end_of_step()
     if (c_pe->invoked_peratom != ntimestep) c_pe->compute_peratom();
     a.pe = c_pe->vector_atom;
   }
-  int changed = 0;
-  check(nvdyn_end_step(engine, &a, &changed), "end_of_step");
+  const int changed = end_engine_step(a);
   table->stepped();
   const bool waited = !pending.empty() && energies;
   if (waited) finish_pending(a.pe);
@@ -476,6 +474,22 @@ void FixNVDyn::end_of_step()
   }
   if (config.log_every > 0 && ntimestep % config.log_every == 0) write_log();
   plan_step(ntimestep + 1);
+}
+
+// the engine's end of the step; returns the number of samples that changed
+int FixNVDyn::end_engine_step(nvdyn_atoms &a)
+{
+  int changed = 0;
+  check(nvdyn_end_step(engine, &a, &changed), "end_of_step");
+  return changed;
+}
+
+// the next step checks a sample with an energy criterion or drift monitor
+bool FixNVDyn::energy_due()
+{
+  int need = 0;
+  check(nvdyn_need_energy(engine, &need), "checks");
+  return need != 0;
 }
 
 void FixNVDyn::refresh_state()

@@ -135,6 +135,8 @@ class FixNVDyn : public Fix {
   void write_log();
   virtual void set_stage_masks();    // local atoms; ghosts by forward comm
   virtual void fill_atoms(::nvdyn_atoms &);
+  virtual int end_engine_step(::nvdyn_atoms &);
+  virtual bool energy_due();
   void check(int status, const char *where);
   struct NVDynSaved saved_now() const;    // collective: what a restart file must match
 };
