@@ -99,8 +99,8 @@ template <class DeviceType> NVDYN_NS::DeviceAtoms FixNVDynKokkos<DeviceType>::de
 {
   const int nlocal = atom->nlocal;
   if (d_generation != atoms_generation) {
-    d_sample.bind(sample, (size_t) atom->nmax, "nvdyn:sample");
-    d_index.bind(atom_index, (size_t) atom->nmax, "nvdyn:atom_index");
+    d_sample.bind(sample, (size_t) atom->nmax, Device::separate_copies(), "nvdyn:sample");
+    d_index.bind(atom_index, (size_t) atom->nmax, Device::separate_copies(), "nvdyn:atom_index");
     d_sample.to_device((size_t) nlocal);
     d_index.to_device((size_t) nlocal);
     d_generation = atoms_generation;
@@ -198,7 +198,8 @@ template <class DeviceType> int FixNVDynKokkos<DeviceType>::end_engine_step(nvdy
   check(nvdyn_i_check_atoms(engine, &a), "end_of_step");
   NVDYN_NS::DeviceAtoms d = device_atoms();
   if (a.pe) {
-    d_pe.bind(const_cast<double *>(a.pe), (size_t) atom->nmax, "nvdyn:pe");
+    d_pe.bind(const_cast<double *>(a.pe), (size_t) atom->nmax, Device::separate_copies(),
+               "nvdyn:pe");
     d_pe.to_device((size_t) atom->nlocal);
     d.pe = d_pe.d.data();
   }

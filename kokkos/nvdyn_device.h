@@ -24,6 +24,8 @@
 #include "host.h"
 
 #include <cstddef>
+#include <cstdlib>
+#include <cstring>
 #include <string>
 
 namespace NVDYN_NS {
@@ -81,44 +83,62 @@ template <class DeviceType> class NVDynDevice {
  public:
   using exec_space = typename DeviceType::execution_space;
   using memory_space = typename DeviceType::memory_space;
-  // the device can read and write host memory: the copies are the
+  // the device can read and write host memory: the copies can be the
   // engine's arrays
-  static constexpr bool shares_host =
+  static constexpr bool reaches_host =
       Kokkos::SpaceAccessibility<exec_space, Kokkos::HostSpace>::accessible;
 
-  // A device copy of one engine array.
+  // A device copy of one engine array: the array itself where the device
+  // reaches host memory, unless separate copies are asked for (as a GPU has
+  // them: NVDYN_KOKKOS_COPIES=1 in the environment, for the tests).
   template <class T> struct Copy {
     using HostView = Kokkos::View<T *, Kokkos::HostSpace, Kokkos::MemoryTraits<Kokkos::Unmanaged>>;
     Kokkos::View<T *, DeviceType> d;
     T *h = nullptr;
     size_t n = 0;
-    void bind(T *host, size_t count, const char *name)
+    bool shared = false;
+    // returns true when it is a new copy (its contents not yet copied)
+    bool bind(T *host, size_t count, bool separate, const char *name)
     {
-      if (host == h && count == n) return;
+      if (host == h && count == n) return false;
       h = host;
       n = count;
-      if constexpr (shares_host)
-        d = Kokkos::View<T *, DeviceType>(host, count);
-      else
-        d = Kokkos::View<T *, DeviceType>(
-            Kokkos::view_alloc(Kokkos::WithoutInitializing, std::string(name)), count);
+      shared = false;
+      if constexpr (reaches_host) {
+        if (!separate) {
+          d = Kokkos::View<T *, DeviceType>(host, count);
+          shared = true;
+          return true;
+        }
+      }
+      d = Kokkos::View<T *, DeviceType>(
+          Kokkos::view_alloc(Kokkos::WithoutInitializing, std::string(name)), count);
+      return true;
     }
     HostView host() const { return HostView(h, n); }
     void to_device(size_t count)
     {
-      if (!shares_host && count)
+      if (!shared && count)
         Kokkos::deep_copy(Kokkos::subview(d, std::make_pair((size_t) 0, count)),
                           Kokkos::subview(host(), std::make_pair((size_t) 0, count)));
     }
     void to_host(size_t count)
     {
-      if (!shares_host && count)
+      if (!shared && count)
         Kokkos::deep_copy(Kokkos::subview(host(), std::make_pair((size_t) 0, count)),
                           Kokkos::subview(d, std::make_pair((size_t) 0, count)));
     }
   };
 
-  explicit NVDynDevice(nvdyn_engine *engine) : e(engine) {}
+  explicit NVDynDevice(nvdyn_engine *engine) : e(engine), separate(separate_copies()) {}
+
+  // separate device copies of host arrays (always on a device that does
+  // not reach host memory)
+  static bool separate_copies()
+  {
+    const char *env = std::getenv("NVDYN_KOKKOS_COPIES");
+    return !reaches_host || (env && std::strcmp(env, "1") == 0);
+  }
 
   // Whether the next half of a step can run here. Not yet on the device:
   // hooks (they take host atoms), velocities to draw or zero on entering a
@@ -195,6 +215,7 @@ template <class DeviceType> class NVDynDevice {
 
  private:
   nvdyn_engine *e;
+  const bool separate;
   enum { HOST, DEVICE } where = HOST;
   Copy<nvdyn_stage_params> stages;
   Copy<nvdyn_sample> samples;
@@ -208,21 +229,25 @@ template <class DeviceType> class NVDynDevice {
   unsigned sel_mask = 0;    // the selection on the device: its styles and version
   uint64_t sel_version = 0;
 
+  // the copies of the engine's arrays (new ones: the host's state is the
+  // one to copy)
   void bind()
   {
+    bool fresh = false;
     const size_t n = (size_t) e->nsamples;
-    stages.bind(e->kstages, (size_t) e->nstages, "nvdyn:stages");
-    samples.bind(e->samples, n, "nvdyn:samples");
-    kind.bind(e->kind, n, "nvdyn:kind");
-    sdt.bind(e->sdt, n, "nvdyn:sdt");
-    coef.bind(e->coef, n, "nvdyn:coef");
-    active.bind(e->active, n, "nvdyn:active");
-    sel.bind(e->sel, n, "nvdyn:sel");
-    pos.bind(e->pos, n, "nvdyn:pos");
-    acc.bind(e->acc, n * NACC, "nvdyn:acc");
-    acc2.bind(e->acc2, n * NACC, "nvdyn:acc2");
-    due.bind(e->due, n, "nvdyn:due");
-    touched.bind(e->touched, n, "nvdyn:touched");
+    fresh |= stages.bind(e->kstages, (size_t) e->nstages, separate, "nvdyn:stages");
+    fresh |= samples.bind(e->samples, n, separate, "nvdyn:samples");
+    fresh |= kind.bind(e->kind, n, separate, "nvdyn:kind");
+    fresh |= sdt.bind(e->sdt, n, separate, "nvdyn:sdt");
+    fresh |= coef.bind(e->coef, n, separate, "nvdyn:coef");
+    fresh |= active.bind(e->active, n, separate, "nvdyn:active");
+    fresh |= sel.bind(e->sel, n, separate, "nvdyn:sel");
+    fresh |= pos.bind(e->pos, n, separate, "nvdyn:pos");
+    fresh |= acc.bind(e->acc, n * NACC, separate, "nvdyn:acc");
+    fresh |= acc2.bind(e->acc2, n * NACC, separate, "nvdyn:acc2");
+    fresh |= due.bind(e->due, n, separate, "nvdyn:due");
+    fresh |= touched.bind(e->touched, n, separate, "nvdyn:touched");
+    if (fresh) where = HOST;
     if (events.extent(0) != n) events = Kokkos::View<int *, DeviceType>("nvdyn:events", n);
   }
 };
