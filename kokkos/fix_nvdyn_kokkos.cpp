@@ -130,11 +130,11 @@ template <class DeviceType> NVDYN_NS::DeviceAtoms FixNVDynKokkos<DeviceType>::de
 
 template <class DeviceType> void FixNVDynKokkos<DeviceType>::initial_integrate(int vflag)
 {
-  if (first_step || !dev->can_pre_update()) {
+  if (first_step || !dev->can_step()) {
     // the first step's checks of the values no step has checked yet, and
     // what the device driver does not do, in the host core
     to_host(HOST_READ);
-    const bool here = dev->can_pre_update();
+    const bool here = dev->can_step();
     if (here) {
       nvdyn_atoms a;
       fill_atoms(a);
@@ -163,7 +163,7 @@ template <class DeviceType> void FixNVDynKokkos<DeviceType>::initial_integrate(i
 
 template <class DeviceType> void FixNVDynKokkos<DeviceType>::final_integrate()
 {
-  if (!dev->can_post_update()) {
+  if (!dev->can_step()) {
     to_host(HOST_READ);
     FixNVDyn::final_integrate();
     host_changed(V_MASK);
@@ -188,7 +188,7 @@ template <class DeviceType> void FixNVDynKokkos<DeviceType>::end_of_step()
 
 template <class DeviceType> int FixNVDynKokkos<DeviceType>::end_engine_step(nvdyn_atoms &a)
 {
-  if (!dev->can_end_step()) {
+  if (!dev->can_step()) {
     to_host(HOST_READ);
     host_synced = true;
     syncs.host_steps++;

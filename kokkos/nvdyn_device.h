@@ -140,19 +140,10 @@ template <class DeviceType> class NVDynDevice {
     return !reaches_host || (env && std::strcmp(env, "1") == 0);
   }
 
-  // Whether the next half of a step can run here. Not yet on the device:
-  // hooks (they take host atoms), velocities to draw or zero on entering a
-  // stage, nhc and fire/ase samples. The fix hands those steps to the host
-  // core.
-  bool can_pre_update() const
-  {
-    return e->nhooks == 0 && !e->vinit_due && !any_active(e, S(NHC) | S(FIRE_ASE));
-  }
-  bool can_post_update() const
-  {
-    return e->nhooks == 0 && !any_active(e, S(NHC) | S(FIRE_ASE));
-  }
-  bool can_end_step() const { return e->nhooks == 0; }
+  // Whether the step can run here: not with hooks (C callbacks of library
+  // callers, which take host atoms at their hook points); the fix then
+  // hands the step to the host core.
+  bool can_step() const { return e->nhooks == 0; }
 
   // The per-sample arrays of the engine, current on the device (after the
   // host core changed them).
@@ -185,11 +176,11 @@ template <class DeviceType> class NVDynDevice {
   void host_changed() { where = HOST; }
   bool on_device() const { return where == DEVICE; }
 
-  // nvdyn_pre_update() without its hooks (can_pre_update())
+  // nvdyn_pre_update() without its hooks
   nvdyn_status pre_update(const DeviceAtoms &a);
-  // nvdyn_post_update() without its hooks (can_post_update())
+  // nvdyn_post_update() without its hooks
   nvdyn_status post_update(const DeviceAtoms &a);
-  // nvdyn_end_step() without its hooks (can_end_step()): the checks,
+  // nvdyn_end_step() without its hooks: the checks,
   // criteria and outcomes on the device; what changed for the samples
   // whose outcome or stage changed (migration, the active list) in the
   // engine, whose state is then current on the host
@@ -201,11 +192,14 @@ template <class DeviceType> class NVDynDevice {
   int select(unsigned mask);
   void zero_acc(int width);
   nvdyn_status reduce(Copy<double> &values, int width, nvdyn_reduce_op op);
+  nvdyn_status init_velocities(const DeviceAtoms &a);
   nvdyn_status fire_decisions(const DeviceAtoms &a);
+  nvdyn_status fire_ase_positions(const DeviceAtoms &a);
+  nvdyn_status sum_mvv(const DeviceAtoms &a);
   void langevin_coefs();
   void atom_pass(const DeviceAtoms &a);
   int last_kick(const DeviceAtoms &a, int sums);
-  void csvr_factors();
+  void thermostat_factors();
   int scale_velocities(const DeviceAtoms &a, int check);
   int checks_due(int *energy);
   int any_hazard(const DeviceAtoms &a, unsigned mask);

@@ -48,7 +48,7 @@ nvdyn_status NVDynDevice<DeviceType>::reduce(Copy<double> &values, int width, nv
 
 /* FIRE: per-sample sums v.f, v.v, f.f and max |v_k| of the selected
  * samples, reduced, then each sample's decision (step_host.c
- * fire_decisions; fire/ase samples do not come here) */
+ * fire_decisions) */
 template <class DeviceType>
 nvdyn_status NVDynDevice<DeviceType>::fire_decisions(const DeviceAtoms &a)
 {
@@ -73,6 +73,7 @@ nvdyn_status NVDynDevice<DeviceType>::fire_decisions(const DeviceAtoms &a)
   if (rc != NVDYN_OK) return rc;
   if ((rc = reduce(acc2, 3, NVDYN_REDUCE_MAX)) != NVDYN_OK) return rc;
   auto slots = sel.d;
+  auto k_of = kind.d;
   auto ss_of = samples.d;
   auto sg_of = stages.d;
   auto c_of = coef.d;
@@ -81,11 +82,89 @@ nvdyn_status NVDynDevice<DeviceType>::fire_decisions(const DeviceAtoms &a)
       "nvdyn:fire_decide", Kokkos::RangePolicy<exec_space>(0, nsel), KOKKOS_LAMBDA(const int k) {
         const int s = slots(k);
         nvdyn_sample *ss = &ss_of(s);
-        c_of(s).fire = nvdyn_fire_decide(&sg_of(ss->stage), ss, sum(3 * k), sum(3 * k + 1),
-                                         sum(3 * k + 2), mx(3 * k));
+        const nvdyn_stage_params *sg = &sg_of(ss->stage);
+        if (k_of(s) == NVDYN_STYLE_FIRE)
+          c_of(s).fire =
+              nvdyn_fire_decide(sg, ss, sum(3 * k), sum(3 * k + 1), sum(3 * k + 2), mx(3 * k));
+        else
+          c_of(s).fire_ase = nvdyn_fire_ase_decide(sg, ss, sum(3 * k), sum(3 * k + 1), sum(3 * k + 2));
         dt_of(s) = ss->fdt;
       });
   return NVDYN_OK;
+}
+
+/* ASE FIRE: the step dr = dt v, limited to maxstep in norm over the sample
+ * (acc: the sample's sum of |v|^2 after the velocity update; step_host.c
+ * fire_ase_positions) */
+template <class DeviceType>
+nvdyn_status NVDynDevice<DeviceType>::fire_ase_positions(const DeviceAtoms &a)
+{
+  nvdyn_status rc = reduce(acc, e->width, NVDYN_REDUCE_SUM);
+  if (rc != NVDYN_OK) return rc;
+  auto slots = sel.d;
+  auto k_of = kind.d;
+  auto ss_of = samples.d;
+  auto sg_of = stages.d;
+  auto c_of = coef.d;
+  auto sum = acc.d;
+  const int width = e->width;
+  Kokkos::parallel_for(
+      "nvdyn:fire_ase_limit", Kokkos::RangePolicy<exec_space>(0, e->nsel),
+      KOKKOS_LAMBDA(const int k) {
+        const int s = slots(k);
+        if (k_of(s) == NVDYN_STYLE_FIRE_ASE)
+          c_of(s).fire_ase.dtv =
+              nvdyn_fire_ase_limit(&sg_of(ss_of(s).stage), &ss_of(s), sum(k * width));
+      });
+  Kokkos::parallel_for(
+      "nvdyn:fire_ase_drift", Kokkos::RangePolicy<exec_space>(0, a.natoms),
+      KOKKOS_LAMBDA(const int i) {
+        const int s = a.sample[i];
+        if (s >= 0 && k_of(s) == NVDYN_STYLE_FIRE_ASE)
+          nvdyn_drift(a.xi(i), a.xc, a.vi(i), a.vc, c_of(s).fire_ase.dtv);
+      });
+  return NVDYN_OK;
+}
+
+/* sum of m v^2 and number of atoms (acc, width 2) of the selected samples,
+ * reduced (step_host.c sum_mvv) */
+template <class DeviceType> nvdyn_status NVDynDevice<DeviceType>::sum_mvv(const DeviceAtoms &a)
+{
+  zero_acc(2);
+  auto p_of = pos.d;
+  auto sum = acc.d;
+  Kokkos::parallel_for(
+      "nvdyn:sum_mvv", Kokkos::RangePolicy<exec_space>(0, a.natoms), KOKKOS_LAMBDA(const int i) {
+        const int s = a.sample[i];
+        const int p = s >= 0 ? p_of(s) : -1;
+        if (p < 0) return;
+        Kokkos::atomic_add(&sum(2 * p), nvdyn_mvv_term(a.vi(i), a.vc, a.mass(i)));
+        Kokkos::atomic_add(&sum(2 * p + 1), 1.0);
+      });
+  return reduce(acc, 2, NVDYN_REDUCE_SUM);
+}
+
+/* the thermostats' velocity scale factors of the selected samples from
+ * their kinetic energy sums (acc, width 2): nhc half steps or csvr */
+template <class DeviceType> void NVDynDevice<DeviceType>::thermostat_factors()
+{
+  auto slots = sel.d;
+  auto k_of = kind.d;
+  auto ss_of = samples.d;
+  auto sg_of = stages.d;
+  auto c_of = coef.d;
+  auto sum = acc.d;
+  const nvdyn_units u = e->units;
+  Kokkos::parallel_for(
+      "nvdyn:thermostat", Kokkos::RangePolicy<exec_space>(0, e->nsel), KOKKOS_LAMBDA(const int k) {
+        const int s = slots(k);
+        nvdyn_sample *ss = &ss_of(s);
+        const nvdyn_stage_params *sg = &sg_of(ss->stage);
+        const double mvv = sum(2 * k) * u.mvv2e, natoms = sum(2 * k + 1);
+        c_of(s).scale = k_of(s) == NVDYN_STYLE_NHC
+            ? nvdyn_nhc_half_step(sg, ss, mvv, natoms, u.boltz)
+            : nvdyn_csvr_factor(sg, ss, 0.5 * mvv, natoms, u.boltz);
+      });
 }
 
 /* langevin: each active sample's O-step coefficients */
@@ -107,10 +186,14 @@ template <class DeviceType> void NVDynDevice<DeviceType>::langevin_coefs()
 }
 
 /* every active sample's atoms, whatever their style (step_host.c
- * mixed_step_loop, without nhc and fire/ase) */
+ * mixed_step_loop); fire/ase adds |v|^2 after its velocity update to acc
+ * (the FIRE selection's, width e->width) */
 template <class DeviceType> void NVDynDevice<DeviceType>::atom_pass(const DeviceAtoms &a)
 {
   auto k_of = kind.d;
+  auto p_of = pos.d;
+  auto sum = acc.d;
+  const int width = e->width;
   auto dt_of = sdt.d;
   auto c_of = coef.d;
   auto ss_of = samples.d;
@@ -126,6 +209,9 @@ template <class DeviceType> void NVDynDevice<DeviceType>::atom_pass(const Device
         const double fc = a.clamp(f, u.fclamp), m = a.mass(i);
         const nvdyn_step_coef c = c_of(s);
         switch (k_of(s)) {
+          case NVDYN_STYLE_NHC:
+            nvdyn_scale(v, a.vc, c.scale);
+            /* fall through */
           case NVDYN_STYLE_NVE:
           case NVDYN_STYLE_CSVR:
             nvdyn_kick_drift(x, a.xc, v, a.vc, f, a.fc, m, dt_of(s), u.ftm2v, fc);
@@ -140,7 +226,9 @@ template <class DeviceType> void NVDynDevice<DeviceType>::atom_pass(const Device
           case NVDYN_STYLE_FIRE:
             nvdyn_fire_atom(x, a.xc, v, a.vc, f, a.fc, m, fc, u.ftm2v, &c.fire);
             break;
-          default:
+          case NVDYN_STYLE_FIRE_ASE:
+            Kokkos::atomic_add(&sum(p_of(s) * width),
+                               nvdyn_fire_ase_velocity(v, a.vc, f, a.fc, fc, dt_of(s), &c.fire_ase));
             break;
         }
       });
@@ -149,13 +237,150 @@ template <class DeviceType> void NVDynDevice<DeviceType>::atom_pass(const Device
 template <class DeviceType>
 nvdyn_status NVDynDevice<DeviceType>::pre_update(const DeviceAtoms &a)
 {
+  nvdyn_status rc = init_velocities(a);
+  if (rc != NVDYN_OK) return rc;
+  if (a.natoms > 0 && !a.index && any_active(e, S(LANGEVIN)))
+    return nvdyn_i_fail(e, NVDYN_ERR_NULL,
+                        "langevin stages need each atom's index in its sample (index)");
   to_device();
-  if (select(S_FIRE_ANY)) {
-    nvdyn_status rc = fire_decisions(a);
-    if (rc != NVDYN_OK) return rc;
+  /* Nose-Hoover chains scale v before the drift: a sample whose scaled
+   * step has a hazard fails before it moves */
+  if (any_active(e, S(NHC)) && select(S(NHC))) {
+    if ((rc = sum_mvv(a)) != NVDYN_OK) return rc;
+    auto slots = sel.d;
+    auto ss_of = samples.d;
+    auto sg_of = stages.d;
+    auto c_of = coef.d;
+    auto sum = acc.d;
+    const nvdyn_units u = e->units;
+    Kokkos::parallel_for(
+        "nvdyn:nhc", Kokkos::RangePolicy<exec_space>(0, e->nsel), KOKKOS_LAMBDA(const int k) {
+          const int s = slots(k);
+          c_of(s).scale = nvdyn_nhc_half_step(&sg_of(ss_of(s).stage), &ss_of(s),
+                                              sum(2 * k) * u.mvv2e, sum(2 * k + 1), u.boltz);
+        });
+    if (nvdyn_i_safety_on(e)) {
+      int nfailed = 0;
+      if ((rc = fail_hazards(a, 1, &nfailed)) != NVDYN_OK) return rc;
+      e->pending += nfailed;
+      to_device();
+    }
   }
+  if (select(S_FIRE_ANY) && (rc = fire_decisions(a)) != NVDYN_OK) return rc;
   if (e->nstyle[NVDYN_STYLE_LANGEVIN]) langevin_coefs();
+  const int ase = any_active(e, S(FIRE_ASE));
+  if (ase) zero_acc(1);    // the selection is still FIRE's: its sums make way for |v|^2
   atom_pass(a);
+  return ase ? fire_ase_positions(a) : NVDYN_OK;
+}
+
+/* Velocities of the samples entering a stage (step_host.c
+ * init_velocities): drawn (or zeroed) on the device, each sample's net
+ * momentum removed and its temperature set exactly; the samples' state is
+ * kept on the host for it (a step on which samples entered stages, after
+ * the end of a step that changed them on the host) */
+template <class DeviceType>
+nvdyn_status NVDynDevice<DeviceType>::init_velocities(const DeviceAtoms &a)
+{
+  if (!e->vinit_due) return NVDYN_OK;
+  to_host();
+  nvdyn_i_clear_selection(e);
+  int draw = 0;
+  for (int k = 0; k < e->nactive; k++) {
+    const int s = e->active[k];
+    if (!e->samples[s].vinit) continue;
+    nvdyn_i_select_slot(e, s);
+    draw |= stage_of(e, s)->velocity > 0.0;
+  }
+  if (e->nsel == 0) {
+    e->vinit_due = 0;
+    return NVDYN_OK;
+  }
+  if (draw && a.natoms > 0 && !a.index)
+    return nvdyn_i_fail(e, NVDYN_ERR_NULL,
+                        "velocity initialisation needs each atom's index in its sample (index)");
+  to_device();
+  sel.to_device((size_t) e->nsel);
+  pos.to_device((size_t) e->nsamples);
+  sel_mask = 0;
+  zero_acc(5);
+  auto k_of = kind.d;
+  auto p_of = pos.d;
+  auto ss_of = samples.d;
+  auto sg_of = stages.d;
+  auto sum = acc.d, sum2 = acc2.d;
+  const nvdyn_units u = e->units;
+  /* draw (or zero), and sum momentum, mass and count per sample */
+  Kokkos::parallel_for(
+      "nvdyn:draw", Kokkos::RangePolicy<exec_space>(0, a.natoms), KOKKOS_LAMBDA(const int i) {
+        const int s = a.sample[i];
+        if (s < 0 || k_of(s) < 0 || p_of(s) < 0) return;
+        double *v = a.vi(i);
+        const nvdyn_sample &ss = ss_of(s);
+        const nvdyn_stage_params &sg = sg_of(ss.stage);
+        if (!(sg.velocity > 0.0)) {
+          nvdyn_zero(v, a.vc);
+          return;
+        }
+        const double m = a.mass(i);
+        nvdyn_rng r = nvdyn_rng_make(sg.velocity_seed, ss.key, (uint64_t) a.index[i],
+                                     (uint64_t) (ss.age + 1), NVDYN_PURPOSE_VELOCITY);
+        double p[3] = {0.0, 0.0, 0.0};
+        nvdyn_draw_velocity(v, a.vc, m, sg.velocity, &u, &r, p);
+        const int q = p_of(s);
+        for (int k = 0; k < 3; k++) Kokkos::atomic_add(&sum(5 * q + k), p[k]);
+        Kokkos::atomic_add(&sum(5 * q + 3), m);
+        Kokkos::atomic_add(&sum(5 * q + 4), 1.0);
+      });
+  const int nvinit = e->nsel;
+  if (!draw) {
+    for (int k = 0; k < nvinit; k++) e->samples[e->sel[k]].vinit = 0;
+    e->vinit_due = 0;
+    where = HOST;
+    return NVDYN_OK;
+  }
+  nvdyn_status rc = reduce(acc, 5, NVDYN_REDUCE_SUM);
+  if (rc != NVDYN_OK) return rc;
+  /* remove the net momentum, then scale to exactly the temperature */
+  Kokkos::parallel_for(
+      "nvdyn:momentum", Kokkos::RangePolicy<exec_space>(0, a.natoms), KOKKOS_LAMBDA(const int i) {
+        const int s = a.sample[i];
+        if (s < 0 || k_of(s) < 0 || p_of(s) < 0 || !(sg_of(ss_of(s).stage).velocity > 0.0)) return;
+        const int q = p_of(s);
+        double *v = a.vi(i);
+        const double mom[3] = {sum(5 * q), sum(5 * q + 1), sum(5 * q + 2)};
+        nvdyn_remove_momentum(v, a.vc, mom, sum(5 * q + 3));
+        Kokkos::atomic_add(&sum2(5 * q), nvdyn_mvv_term(v, a.vc, a.mass(i)));
+      });
+  if ((rc = reduce(acc2, 5, NVDYN_REDUCE_SUM)) != NVDYN_OK) return rc;
+  exec_space().fence();
+  acc.to_host((size_t) nvinit * 5);
+  acc2.to_host((size_t) nvinit * 5);
+  for (int k = 0; k < nvinit; k++) {
+    const int s = e->sel[k];
+    e->samples[s].vinit = 0;
+    e->coef[s].scale =
+        nvdyn_velocity_scale(stage_of(e, s), e->acc[k * 5 + 4], e->acc2[k * 5], &e->units);
+  }
+  where = HOST;
+  /* the drawn samples only: scaled, then checked before they move */
+  int keep = 0;
+  for (int k = 0; k < nvinit; k++) {
+    const int s = e->sel[k];
+    e->pos[s] = -1;
+    if (stage_of(e, s)->velocity > 0.0) e->sel[keep++] = s;
+  }
+  e->nsel = 0;
+  for (int k = 0; k < keep; k++) nvdyn_i_select_slot(e, e->sel[k]);
+  to_device();
+  coef.to_device((size_t) e->nsamples);
+  sel.to_device((size_t) e->nsel);
+  pos.to_device((size_t) e->nsamples);
+  scale_velocities(a, 0);
+  int nfailed = 0;
+  if (nvdyn_i_safety_on(e) && (rc = fail_hazards(a, 0, &nfailed)) != NVDYN_OK) return rc;
+  e->pending += nfailed;
+  e->vinit_due = 0;
   return NVDYN_OK;
 }
 
@@ -192,25 +417,6 @@ int NVDynDevice<DeviceType>::last_kick(const DeviceAtoms &a, const int sums)
   Kokkos::parallel_reduce("nvdyn:last_kick", Kokkos::RangePolicy<exec_space>(0, a.natoms),
                           BoundReduce<decltype(op)>{op}, b);
   return nvdyn_bound_flag(&b, e->units.maxmove);
-}
-
-/* csvr: each selected sample's velocity scale from its kinetic energy */
-template <class DeviceType> void NVDynDevice<DeviceType>::csvr_factors()
-{
-  auto slots = sel.d;
-  auto ss_of = samples.d;
-  auto sg_of = stages.d;
-  auto c_of = coef.d;
-  auto sum = acc.d;
-  const nvdyn_units u = e->units;
-  Kokkos::parallel_for(
-      "nvdyn:csvr_factor", Kokkos::RangePolicy<exec_space>(0, e->nsel),
-      KOKKOS_LAMBDA(const int k) {
-        const int s = slots(k);
-        nvdyn_sample *ss = &ss_of(s);
-        c_of(s).scale = nvdyn_csvr_factor(&sg_of(ss->stage), ss, 0.5 * sum(2 * k) * u.mvv2e,
-                                          sum(2 * k + 1), u.boltz);
-      });
 }
 
 /* v *= coef.scale for the atoms of the selected samples; with check, 1 if
@@ -255,7 +461,7 @@ nvdyn_status NVDynDevice<DeviceType>::post_update(const DeviceAtoms &a)
   e->flagged |= last_kick(a, 1) && safety;
   nvdyn_status rc = reduce(acc, 2, NVDYN_REDUCE_SUM);
   if (rc != NVDYN_OK) return rc;
-  csvr_factors();
+  thermostat_factors();
   e->flagged |= scale_velocities(a, safety);
   return NVDYN_OK;
 }
@@ -429,8 +635,9 @@ int NVDynDevice<DeviceType>::end_samples(const int stats, const int refresh, con
 }
 
 /* Fail every selected sample one of whose atoms has a hazard, before its
- * atoms move (host.c nvdyn_i_fail_hazards; the selection made on the host,
- * the samples' state current there) */
+ * atoms move, their velocities scaled by coef.scale if scaled (host.c
+ * nvdyn_i_fail_hazards; the selection made on the host). The samples that
+ * fail do in the engine, whose state is then current on the host. */
 template <class DeviceType>
 nvdyn_status NVDynDevice<DeviceType>::fail_hazards(const DeviceAtoms &a, const int scaled,
                                                    int *nfailed)
@@ -462,7 +669,10 @@ nvdyn_status NVDynDevice<DeviceType>::fail_hazards(const DeviceAtoms &a, const i
   if (rc != NVDYN_OK) return rc;
   exec_space().fence();
   acc2.to_host((size_t) nsel);
-  where = HOST;    // (the kernel changed no sample: the host's state is current)
+  int any = 0;
+  for (int k = 0; k < nsel; k++) any |= e->acc2[k] != 0.0;
+  if (!any) return NVDYN_OK;
+  to_host();
   int n = 0;
   for (int k = 0; k < nsel; k++) {
     const int s = e->sel[k];
@@ -472,6 +682,7 @@ nvdyn_status NVDynDevice<DeviceType>::fail_hazards(const DeviceAtoms &a, const i
     nvdyn_i_sync_slot(e, s);
     n++;
   }
+  where = HOST;
   if (n) nvdyn_i_sync_active(e);
   if (nfailed) *nfailed = n;
   return NVDYN_OK;

@@ -8,6 +8,7 @@
 // infinite force, on any number of MPI ranks. Skipped without KOKKOS.
 #include "lammps_harness.h"
 
+#include "nvdyn.h"
 #include "update.h"
 
 #include <cmath>
@@ -22,11 +23,20 @@ struct Batch {
   LAMMPS_NS::bigint step = 0, device = 0, host = 0;
 };
 
+// a hook that counts the steps it sees
+int count_steps(nvdyn_engine *, const nvdyn_hook_info *, void *user)
+{
+  ++*(int *) user;
+  return 0;
+}
+
 // a batch of n LJ clusters under the given stages, run to the end (at most
 // maxsteps), by fix nvdyn/kk (kk) or the host fix; bad: an infinite force
-// on one atom of cluster 3 from step 40 on
-Batch run(bool kk, int n, const std::string &stages, bool bad = false)
+// on one atom of cluster 3 from step 40 on; hooked: a C hook at the end of
+// every step
+Batch run(bool kk, int n, const std::string &stages, bool bad = false, bool hooked = false)
 {
+  int hooked_steps = 0;
   Lammps l({"-k", "on", "-sf", "kk"});
   l.cmds(lj_clusters(n));
   if (!kk) l.cmd("suffix off");
@@ -36,6 +46,11 @@ Batch run(bool kk, int n, const std::string &stages, bool bad = false)
     l.cmds({"group one molecule 3", "variable first equal count(one)",
             "variable push atom \"(step>=40)*(mol==3)*1e308*10\"",
             "fix push one addforce v_push 0 0"});
+  }
+  if (hooked) {
+    int dim = 0;
+    auto *engine = (nvdyn_engine *) l.fix("nv")->extract("engine", dim);
+    EXPECT_EQ(nvdyn_hook_add(engine, NVDYN_AFTER_STEP, 1, count_steps, &hooked_steps), NVDYN_OK);
   }
   l.cmds({"variable left equal f_nv[1]+f_nv[2]+f_nv[3]",
           "fix stop all halt 1 v_left == 0 error continue", "run 3000"});
@@ -47,6 +62,7 @@ Batch run(bool kk, int n, const std::string &stages, bool bad = false)
     for (int c = 1; c <= NCOL; c++)
       r.table.push_back(l.equal("f_nv[" + std::to_string(s) + "][" + std::to_string(c) + "]"));
   r.step = l.lmp->update->ntimestep;
+  if (hooked) EXPECT_EQ(hooked_steps, r.step) << "the hook saw every step";
   int dim = 0;
   if (kk) {
     auto *counts = (LAMMPS_NS::bigint *) l.fix("nv")->extract("kokkos_steps", dim);
@@ -65,22 +81,26 @@ bool same(const std::vector<double> &a, const std::vector<double> &b)
   return true;
 }
 
-void expect_same(const std::string &stages, int n, bool device_only, bool bad = false)
+void expect_same(const std::string &stages, int n, bool bad = false, bool hooked = false)
 {
   SCOPED_TRACE(stages);
-  const Batch host = run(false, n, stages, bad), kk = run(true, n, stages, bad);
+  const Batch host = run(false, n, stages, bad, hooked), kk = run(true, n, stages, bad, hooked);
   EXPECT_EQ(host.style, "nvdyn");
   EXPECT_EQ(kk.style, "nvdyn/kk");
   EXPECT_EQ(kk.step, host.step);
   EXPECT_TRUE(same(kk.table, host.table)) << "per-sample values";
   EXPECT_TRUE(same(kk.x, host.x)) << "positions";
   EXPECT_TRUE(same(kk.v, host.v)) << "velocities";
-  EXPECT_GT(kk.device, 0) << "halves of steps on the device";
+  if (hooked) {
+    EXPECT_EQ(kk.device, 0) << "steps with hooks: in the host core";
+    EXPECT_EQ(kk.host, 3 * kk.step) << "both halves and the end of every step";
+  } else {
+    EXPECT_EQ(kk.device, 3 * kk.step) << "both halves and the end of every step on the device";
+    EXPECT_EQ(kk.host, 0) << "none handed to the host core";
+  }
   // every sample went through every stage (or failed, if bad)
   for (size_t s = 0; s < kk.table.size() / NCOL; s++)
     if (!(bad && s == 2)) EXPECT_EQ(kk.table[s * NCOL + COL_OUTCOME], 1) << "sample " << s + 1;
-  // velocities zeroed on entering the FIRE stage: one first half in the host core
-  if (device_only) EXPECT_EQ(kk.host, 1) << "halves of steps handed to the host core";
 }
 
 const char *const relax = "stage relax fire until fmax 1e-3 every 10 maxsteps 2000 ";
@@ -93,32 +113,37 @@ TEST(FixNVDynKokkos, FireCsvrNveAsTheHostFix)
   expect_same(std::string(relax) +
                   "stage heat csvr 0.1 0.5 48213 until steps 200 every 50 "
                   "stage prod nve until steps 200 every 50",
-              6, true);
+              6);
 }
 
 TEST(FixNVDynKokkos, LangevinAndForceClampAsTheHostFix)
 {
   if (!lammps_config_has_package("KOKKOS")) GTEST_SKIP() << no_kokkos_reason();
-  expect_same(std::string(relax) + "stage md langevin 0.1 0.5 7391 until steps 300 fclamp 50", 5,
-              true);
+  expect_same(std::string(relax) + "stage md langevin 0.1 0.5 7391 until steps 300 fclamp 50", 5);
 }
 
-// fire/ase, nhc and velocities drawn on entering a stage run in the host
-// core (for now): the same values, with the other halves on the device
-TEST(FixNVDynKokkos, HostHalvesAsTheHostFix)
+TEST(FixNVDynKokkos, FireAseVelocitiesAndNhcAsTheHostFix)
 {
   if (!lammps_config_has_package("KOKKOS")) GTEST_SKIP() << no_kokkos_reason();
   expect_same("stage relax fire/ase until fmax 1e-3 maxsteps 2000 "
               "stage heat csvr 0.1 0.5 48213 velocity 0.1 4928 until steps 150 every 50 "
               "stage cool nhc 0.05 0.5 until steps 150",
-              5, false);
+              5);
+}
+
+// with a C hook (nvdyn_hook_add on the fix's engine) the steps run in the
+// host core, on host atoms
+TEST(FixNVDynKokkos, HookedStepsInTheHostCoreAsTheHostFix)
+{
+  if (!lammps_config_has_package("KOKKOS")) GTEST_SKIP() << no_kokkos_reason();
+  expect_same(std::string(relax) + "stage md nve velocity 0.1 77 until steps 100", 4, false, true);
 }
 
 TEST(FixNVDynKokkos, InfiniteForceFailsItsSampleAsInTheHostFix)
 {
   if (!lammps_config_has_package("KOKKOS")) GTEST_SKIP() << no_kokkos_reason();
   const std::string stages = std::string(relax) + "stage md nve until steps 100";
-  expect_same(stages, 5, true, true);
+  expect_same(stages, 5, true);
   const Batch kk = run(true, 5, stages, true);
   EXPECT_EQ(kk.table[2 * NCOL + COL_OUTCOME], 3) << "cluster 3 failed";
   EXPECT_EQ(kk.table[2 * NCOL + COL_REASON], 1) << "reason nan";
