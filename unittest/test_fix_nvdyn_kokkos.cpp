@@ -52,8 +52,14 @@ Batch run(bool kk, int n, const std::string &stages, bool bad = false, bool hook
     auto *engine = (nvdyn_engine *) l.fix("nv")->extract("engine", dim);
     EXPECT_EQ(nvdyn_hook_add(engine, NVDYN_AFTER_STEP, 1, count_steps, &hooked_steps), NVDYN_OK);
   }
-  l.cmds({"variable left equal f_nv[1]+f_nv[2]+f_nv[3]",
-          "fix stop all halt 1 v_left == 0 error continue", "run 3000"});
+  // f_nv: the active samples of each stage, then done, failed, timed out
+  int nstages = 0;
+  for (size_t at = stages.find("stage "); at != std::string::npos; at = stages.find("stage ", at + 1))
+    nstages++;
+  std::string left = "0";
+  for (int k = 1; k <= nstages; k++) left += "+f_nv[" + std::to_string(k) + "]";
+  l.cmds({"variable left equal " + left, "fix stop all halt 1 v_left == 0 error continue",
+          "run 3000"});
   Batch r;
   r.style = l.fix("nv")->style;
   r.x = l.gather3("x");
@@ -88,6 +94,7 @@ void expect_same(const std::string &stages, int n, bool bad = false, bool hooked
   EXPECT_EQ(host.style, "nvdyn");
   EXPECT_EQ(kk.style, "nvdyn/kk");
   EXPECT_EQ(kk.step, host.step);
+  EXPECT_LT(host.step, 3000) << "ended by fix halt when no sample was active";
   EXPECT_TRUE(same(kk.table, host.table)) << "per-sample values";
   EXPECT_TRUE(same(kk.x, host.x)) << "positions";
   EXPECT_TRUE(same(kk.v, host.v)) << "velocities";
@@ -170,4 +177,33 @@ TEST(FixNVDynKokkos, NoHostSyncOnStepsWithoutChecks)
   EXPECT_EQ(counts[2] - short_run, 3) << "the same for a run three times as long";
   EXPECT_EQ(counts[0] - device, 3 * 150) << "every half step and end of step on the device";
   EXPECT_EQ(counts[1], 0) << "none handed to the host core";
+}
+
+// run_style nvpipeline under -sf kk is nvpipeline/kk: VerletKokkos's loop,
+// ended by the fix after the step on which the last sample finished (one
+// step later when finished samples wait for their energies, which that
+// step tallies: the frozen samples do not move); then it makes no step,
+// and a later run without a fix nvdyn runs in full (the timeout is reset)
+TEST(FixNVDynKokkos, NvpipelineKkEndsTheRunWhenAllAreFinished)
+{
+  if (!lammps_config_has_package("KOKKOS")) GTEST_SKIP() << no_kokkos_reason();
+  const std::string stages = std::string(relax) + "stage md nve until steps 100";
+  const Batch halted = run(true, 4, stages);
+  Lammps l({"-k", "on", "-sf", "kk"});
+  l.cmds(lj_clusters(4));
+  l.cmds({"fix nv all nvdyn samples molecule " + stages, "run_style nvpipeline", "run 100000"});
+  EXPECT_STREQ(l.lmp->update->integrate_style, "verlet/nvpipeline/kk");
+  EXPECT_STREQ(l.fix("nv")->style, "nvdyn/kk");
+  const LAMMPS_NS::bigint end = l.lmp->update->ntimestep;
+  EXPECT_GE(end, halted.step);
+  EXPECT_LE(end, halted.step + 1);
+  for (int s = 1; s <= 4; s++) {
+    const std::string row = "f_nv[" + std::to_string(s) + "]";
+    EXPECT_EQ(l.equal(row + "[6]"), 1) << "sample " << s << " done";
+    EXPECT_TRUE(std::isfinite(l.equal(row + "[4]"))) << "sample " << s << ": its energy";
+  }
+  l.cmd("run 100");
+  EXPECT_EQ(l.lmp->update->ntimestep, end) << "nothing left to run";
+  l.cmds({"unfix nv", "fix 1 all nve", "run 10"});
+  EXPECT_EQ(l.lmp->update->ntimestep, end + 10);
 }

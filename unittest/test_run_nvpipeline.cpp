@@ -333,24 +333,23 @@ TEST(RunNVPipeline, TimerTimeoutEndsTheRun)
   EXPECT_EQ(l.equal("f_nv[1]"), 1);
 }
 
-// Under the KOKKOS package, "run_style nvpipeline" finds no nvpipeline/kk
-// and the run is refused with an error that names it and the way out.
-TEST(RunNVPipeline, KokkosIsRefusedWithAClearError)
+// Under the KOKKOS package, "run_style nvpipeline" is nvpipeline/kk (with
+// no fix nvdyn it runs like verlet/kk); the host variant, named without
+// the suffix, is refused with an error that names the way out.
+TEST(RunNVPipeline, KokkosTakesTheKokkosVariant)
 {
   if (!lammps_config_has_package("KOKKOS")) GTEST_SKIP() << no_kokkos_reason();
   Lammps l({"-k", "on", "-sf", "kk"});
   l.cmds(lj_liquid(3));
   l.cmds({"fix 1 all nve", "run_style nvpipeline"});
-  EXPECT_STREQ(l.lmp->update->integrate_style, "nvpipeline");
-  const std::string msg = l.error_of("run 10");
-  EXPECT_NE(msg.find("Run style nvpipeline"), std::string::npos) << msg;
-  EXPECT_NE(msg.find("KOKKOS"), std::string::npos) << msg;
-  EXPECT_NE(msg.find("run_style verlet/kk"), std::string::npos) << msg;
-  EXPECT_EQ(l.lmp->update->ntimestep, 0);
-  // the suggestion works
-  l.cmd("run_style verlet");
-  EXPECT_STREQ(l.lmp->update->integrate_style, "verlet/kk");
+  EXPECT_STREQ(l.lmp->update->integrate_style, "nvpipeline/kk");
   EXPECT_EQ(l.error_of("run 10"), "");
+  EXPECT_STREQ(l.lmp->update->integrate_style, "verlet/nvpipeline/kk");
+  EXPECT_EQ(l.lmp->update->ntimestep, 10);
+  l.cmds({"suffix off", "run_style nvpipeline"});
+  const std::string msg = l.error_of("run 10");
+  EXPECT_NE(msg.find("Run style nvpipeline is the host variant"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("nvpipeline/kk"), std::string::npos) << msg;
   EXPECT_EQ(l.lmp->update->ntimestep, 10);
 }
 

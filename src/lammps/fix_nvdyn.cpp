@@ -30,6 +30,7 @@
 #include "modify.h"
 #include "neighbor.h"
 #include "output.h"
+#include "timer.h"
 #include "update.h"
 #include "utils.h"
 
@@ -43,7 +44,8 @@ using namespace FixConst;
 /* ---------------------------------------------------------------------- */
 
 FixNVDyn::FixNVDyn(LAMMPS *lmp, int narg, char **arg) :
-    Fix(lmp, narg, arg), external_compute_hooks(false), engine(nullptr), nstages(0),
+    Fix(lmp, narg, arg), external_compute_hooks(false), run_batches(nullptr), engine(nullptr),
+    nstages(0),
     sample(nullptr), atom_index(nullptr), nsamples(0), step_start(0.0), c_pe(nullptr), pe_step(-1),
     exclude_frozen(false), energy_stages(false), frozen_listed(0), isolation_said(false),
     escape_margin(0.0), first_step(false), restart_failed(false), in_step(false),
@@ -359,7 +361,8 @@ void FixNVDyn::plan_step(bigint step)
   // the first and last step of a run, a step on which a fix halt may end
   // it, and a step that writes a restart file leave no sample waiting for
   // its energy
-  if (need || log_due || (!pending.empty() && step >= pending_due) || first_step ||
+  if (need || log_due || (!pending.empty() && (step >= pending_due || (run_batches && finished()))) ||
+      first_step ||
       step == update->laststep || step == output->next_restart ||
       NVDYN_NS::halt_may_end_run(modify, step)) {
     pe_step = step;
@@ -474,6 +477,10 @@ void FixNVDyn::end_of_step()
   }
   if (config.log_every > 0 && ntimestep % config.log_every == 0) write_log();
   plan_step(ntimestep + 1);
+  if (run_batches && !run_batches->empty() && run_batches->back() == this &&
+      std::all_of(run_batches->begin(), run_batches->end(),
+                  [](FixNVDyn *b) { return b->finished() && !b->waits_for_energies(); }))
+    timer->force_timeout();
 }
 
 // the engine's end of the step; returns the number of samples that changed

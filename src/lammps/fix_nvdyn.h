@@ -80,6 +80,12 @@ class FixNVDyn : public Fix {
   void begin_compute();
   void end_compute();
   bool external_compute_hooks;
+  // set by run_style nvpipeline/kk (which runs VerletKokkos's loop): the
+  // fix nvdyn instances of the run. The last of them ends the run after
+  // the step on which all are finished and none waits for energies (a
+  // finished one with samples waiting tallies them on the next step), as
+  // fix halt ends a run: timer->force_timeout()
+  const std::vector<FixNVDyn *> *run_batches;
 
   // per stage, for the end-of-run summary
   using StageSummary = NVDynStageSummary;

@@ -11,6 +11,7 @@
 #include "run_nvpipeline.h"
 #ifdef NVDYN_KOKKOS
 #include "fix_nvdyn_kokkos.h"
+#include "run_nvpipeline_kokkos.h"
 #endif
 
 using namespace LAMMPS_NS;
@@ -29,6 +30,11 @@ static Fix *nvdyn_kk_creator(LAMMPS *lmp, int argc, char **argv)
 static Fix *nvdyn_kk_host_creator(LAMMPS *lmp, int argc, char **argv)
 {
   return new FixNVDynKokkos<LMPHostType>(lmp, argc, argv);
+}
+
+static Integrate *nvpipeline_kk_creator(LAMMPS *lmp, int argc, char **argv)
+{
+  return new RunNVPipelineKokkos(lmp, argc, argv);
 }
 #endif
 
@@ -75,4 +81,13 @@ extern "C" void lammpsplugin_init(void *lmp, void *handle, void *regfunc)
   plugin.name = "verlet/nvpipeline";
   plugin.info = "NVDYN run style nvpipeline, under the name it runs with";
   NVDYN_NS::register_run_style((LAMMPS *) lmp, &plugin, regfunc);
+#ifdef NVDYN_KOKKOS
+  plugin.info = "NVDYN run style nvpipeline, KOKKOS";
+  plugin.creator.v2 = (lammpsplugin_factory2 *) &nvpipeline_kk_creator;
+  for (const char *name :
+       {"nvpipeline/kk", "nvpipeline/kk/device", "nvpipeline/kk/host", "verlet/nvpipeline/kk"}) {
+    plugin.name = name;
+    NVDYN_NS::register_run_style((LAMMPS *) lmp, &plugin, regfunc);
+  }
+#endif
 }

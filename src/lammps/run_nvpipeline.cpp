@@ -67,21 +67,11 @@ RunNVPipeline::~RunNVPipeline()
 
 void RunNVPipeline::init()
 {
-  if (nargs > 0) error->all(FLERR, "Illegal run_style nvpipeline command: it takes no arguments");
   if (lmp->kokkos)
     error->all(FLERR,
-               "Run style nvpipeline has no KOKKOS variant yet (nvpipeline/kk): "
-               "use run_style verlet/kk under -k on / -sf kk");
-  if (universe->nworlds > 1)
-    error->all(FLERR,
-               "Run style nvpipeline supports a single partition only in this version: "
-               "use run_style verlet with -partition");
-  // LAMMPS fixes (addforce, setforce, ...) take any run style whose name
-  // does not start with "verlet" for respa; this is a Verlet loop
-  if (strcmp(update->integrate_style, "verlet/nvpipeline") != 0) {
-    delete[] update->integrate_style;
-    update->integrate_style = utils::strdup("verlet/nvpipeline");
-  }
+               "Run style nvpipeline is the host variant: under -k on use nvpipeline/kk "
+               "(which -sf kk picks)");
+  NVDYN_NS::init_run_style(lmp, nargs, "nvpipeline");
   Verlet::init();
 }
 
@@ -108,25 +98,13 @@ void RunNVPipeline::setup(int flag)
 
 void RunNVPipeline::find_batches()
 {
-  batches.clear();
-  for (int i = 0; i < modify->nfix; i++) {
-    auto batch = dynamic_cast<FixNVDyn *>(modify->fix[i]);
-    if (batch) {
-      batch->external_compute_hooks = true;
-      batches.push_back(batch);
-    }
-  }
+  batches = NVDYN_NS::find_batches(modify);
+  for (auto batch : batches) batch->external_compute_hooks = true;
 }
-
-/* ----------------------------------------------------------------------
-   true when every fix nvdyn has no active sample left; the same on all
-   ranks, since each rank's engine holds the state of every sample
-------------------------------------------------------------------------- */
 
 bool RunNVPipeline::all_finished() const
 {
-  return !batches.empty() &&
-      std::all_of(batches.begin(), batches.end(), [](FixNVDyn *b) { return b->finished(); });
+  return NVDYN_NS::all_finished(batches);
 }
 
 /* ----------------------------------------------------------------------
@@ -377,18 +355,58 @@ void RunNVPipeline::cleanup()
   // and a fix deleted since (unfix) may still be in the list of its setup,
   // when a command that calls cleanup() without setup() comes (rerun)
   find_batches();
-  if (comm->me == 0) print_summary();
+  NVDYN_NS::print_stage_summaries(lmp, batches);
   for (auto batch : batches) batch->external_compute_hooks = false;
   batches.clear();
 }
 
 /* ----------------------------------------------------------------------
-   one table per fix nvdyn, in the layout of LAMMPS's timing breakdown;
-   counts since the fix was defined, times are wall times on rank 0
+   what nvpipeline and nvpipeline/kk share
 ------------------------------------------------------------------------- */
 
-void RunNVPipeline::print_summary()
+namespace NVDYN_NS {
+
+void init_run_style(LAMMPS *lmp, int nargs, const std::string &name)
 {
+  if (nargs > 0)
+    lmp->error->all(FLERR, "Illegal run_style {} command: it takes no arguments", name);
+  if (lmp->universe->nworlds > 1)
+    lmp->error->all(FLERR,
+                    "Run style {} supports a single partition only in this version: "
+                    "use run_style verlet with -partition",
+                    name);
+  // LAMMPS fixes (addforce, setforce, ...) take any run style whose name
+  // does not start with "verlet" for respa; this is a Verlet loop
+  const std::string runs_as = "verlet/" + name;
+  if (runs_as != lmp->update->integrate_style) {
+    delete[] lmp->update->integrate_style;
+    lmp->update->integrate_style = utils::strdup(runs_as);
+  }
+}
+
+std::vector<FixNVDyn *> find_batches(Modify *modify)
+{
+  std::vector<FixNVDyn *> batches;
+  for (int i = 0; i < modify->nfix; i++) {
+    auto batch = dynamic_cast<FixNVDyn *>(modify->fix[i]);
+    if (batch) batches.push_back(batch);
+  }
+  return batches;
+}
+
+// true when every fix nvdyn has no active sample left; the same on all
+// ranks, since each rank's engine holds the state of every sample
+bool all_finished(const std::vector<FixNVDyn *> &batches)
+{
+  return !batches.empty() &&
+      std::all_of(batches.begin(), batches.end(), [](FixNVDyn *b) { return b->finished(); });
+}
+
+// one table per fix nvdyn, in the layout of LAMMPS's timing breakdown;
+// counts since the fix was defined, times are wall times on rank 0
+void print_stage_summaries(LAMMPS *lmp, const std::vector<FixNVDyn *> &batches)
+{
+  if (lmp->comm->me != 0) return;
   for (auto batch : batches) {
     const auto table = batch->stage_summary();
     size_t width = 5;
@@ -411,3 +429,5 @@ void RunNVPipeline::print_summary()
     utils::logmesg(lmp, mesg + "\n");
   }
 }
+
+}    // namespace NVDYN_NS

@@ -20,6 +20,7 @@ IntegrateStyle(verlet/nvpipeline,RunNVPipeline);
 
 #include "verlet.h"
 
+#include <string>
 #include <vector>
 
 namespace LAMMPS_NS {
@@ -46,10 +47,21 @@ class RunNVPipeline : public Verlet {
   void compute_forces();
   void last_step_output();
   bool tally_last_step();
-  void print_summary();
 };
 
 }    // namespace LAMMPS_NS
+
+// what run_style nvpipeline and nvpipeline/kk share
+namespace NVDYN_NS {
+// the run style's checks at init (no arguments, one partition), and the
+// name "verlet/<name>" it runs under
+void init_run_style(LAMMPS_NS::LAMMPS *, int nargs, const std::string &name);
+// the fix nvdyn instances now defined
+std::vector<LAMMPS_NS::FixNVDyn *> find_batches(LAMMPS_NS::Modify *);
+bool all_finished(const std::vector<LAMMPS_NS::FixNVDyn *> &);
+// the per-stage summary of each, on rank 0
+void print_stage_summaries(LAMMPS_NS::LAMMPS *, const std::vector<LAMMPS_NS::FixNVDyn *> &);
+}    // namespace NVDYN_NS
 
 #endif
 #endif
