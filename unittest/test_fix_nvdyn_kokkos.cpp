@@ -180,10 +180,10 @@ TEST(FixNVDynKokkos, NoHostSyncOnStepsWithoutChecks)
 }
 
 // run_style nvpipeline under -sf kk is nvpipeline/kk: VerletKokkos's loop,
-// ended by the fix after the step on which the last sample finished (one
-// step later when finished samples wait for their energies, which that
-// step tallies: the frozen samples do not move); then it makes no step,
-// and a later run without a fix nvdyn runs in full (the timeout is reset)
+// ended by the fix on the step after the one on which the last sample
+// finished (a step with thermo output and energy tallies, on which the
+// frozen samples do not move); then it makes no step, and a later run
+// without a fix nvdyn runs in full (the timeout is reset)
 TEST(FixNVDynKokkos, NvpipelineKkEndsTheRunWhenAllAreFinished)
 {
   if (!lammps_config_has_package("KOKKOS")) GTEST_SKIP() << no_kokkos_reason();
@@ -195,8 +195,7 @@ TEST(FixNVDynKokkos, NvpipelineKkEndsTheRunWhenAllAreFinished)
   EXPECT_STREQ(l.lmp->update->integrate_style, "verlet/nvpipeline/kk");
   EXPECT_STREQ(l.fix("nv")->style, "nvdyn/kk");
   const LAMMPS_NS::bigint end = l.lmp->update->ntimestep;
-  EXPECT_GE(end, halted.step);
-  EXPECT_LE(end, halted.step + 1);
+  EXPECT_EQ(end, halted.step + 1) << "the step after the last sample finished";
   for (int s = 1; s <= 4; s++) {
     const std::string row = "f_nv[" + std::to_string(s) + "]";
     EXPECT_EQ(l.equal(row + "[6]"), 1) << "sample " << s << " done";

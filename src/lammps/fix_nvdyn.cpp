@@ -18,6 +18,7 @@
 #include "nvdyn_lammps_compat.h"
 #include "nvdyn_output.h"
 #include "nvdyn_restart.h"
+#include "run_nvpipeline.h"
 
 #include "atom.h"
 #include "comm.h"
@@ -44,7 +45,8 @@ using namespace FixConst;
 /* ---------------------------------------------------------------------- */
 
 FixNVDyn::FixNVDyn(LAMMPS *lmp, int narg, char **arg) :
-    Fix(lmp, narg, arg), external_compute_hooks(false), run_batches(nullptr), engine(nullptr),
+    Fix(lmp, narg, arg), external_compute_hooks(false), run_batches(nullptr), run_last_step(-1),
+    engine(nullptr),
     nstages(0),
     sample(nullptr), atom_index(nullptr), nsamples(0), step_start(0.0), c_pe(nullptr), pe_step(-1),
     exclude_frozen(false), energy_stages(false), frozen_listed(0), isolation_said(false),
@@ -238,6 +240,7 @@ void FixNVDyn::setup(int /*vflag*/)
   apply_changes(before, true);
   first_step = true;
   in_step = false;
+  run_last_step = -1;
   plan_step(update->ntimestep + 1);
   step_start = MPI_Wtime();
   frozen_listed = 0;    // the setup has built the neighbor lists
@@ -361,8 +364,8 @@ void FixNVDyn::plan_step(bigint step)
   // the first and last step of a run, a step on which a fix halt may end
   // it, and a step that writes a restart file leave no sample waiting for
   // its energy
-  if (need || log_due || (!pending.empty() && (step >= pending_due || (run_batches && finished()))) ||
-      first_step ||
+  if (need || log_due || (!pending.empty() && step >= pending_due) || first_step ||
+      step == run_last_step ||
       step == update->laststep || step == output->next_restart ||
       NVDYN_NS::halt_may_end_run(modify, step)) {
     pe_step = step;
@@ -477,10 +480,36 @@ void FixNVDyn::end_of_step()
   }
   if (config.log_every > 0 && ntimestep % config.log_every == 0) write_log();
   plan_step(ntimestep + 1);
-  if (run_batches && !run_batches->empty() && run_batches->back() == this &&
-      std::all_of(run_batches->begin(), run_batches->end(),
-                  [](FixNVDyn *b) { return b->finished() && !b->waits_for_energies(); }))
+  if (run_batches && !run_batches->empty() && run_batches->back() == this) end_run_if_finished();
+}
+
+/* ----------------------------------------------------------------------
+   run_style nvpipeline/kk: the last fix nvdyn of the run ends it once
+   every sample of every batch is finished. The step after that is the
+   run's last: it has thermo output and per-atom energy tallies (for the
+   samples that wait for theirs), and no neighbor list build; the frozen
+   samples do not move. At its end the fix ends the run as fix halt does.
+------------------------------------------------------------------------- */
+
+void FixNVDyn::end_run_if_finished()
+{
+  if (!NVDYN_NS::all_finished(*run_batches)) return;
+  const bigint ntimestep = update->ntimestep;
+  if (run_last_step < 0) {
+    const bigint last = ntimestep + 1;
+    output->next_thermo = last;
+    output->next = std::min(output->next, last);
+    modify->addstep_compute_all(last);
+    for (auto batch : *run_batches) {
+      batch->run_last_step = last;
+      batch->plan_step(last);
+      // frozen atoms stay in the neighbor lists for this last step: its
+      // thermo output sees the energies that nvpipeline's last step sees
+      if (batch->next_reneighbor == last) batch->next_reneighbor = -1;
+    }
+  } else if (ntimestep >= run_last_step) {
     timer->force_timeout();
+  }
 }
 
 // the engine's end of the step; returns the number of samples that changed

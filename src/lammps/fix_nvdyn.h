@@ -86,6 +86,7 @@ class FixNVDyn : public Fix {
   // finished one with samples waiting tallies them on the next step), as
   // fix halt ends a run: timer->force_timeout()
   const std::vector<FixNVDyn *> *run_batches;
+  bigint run_last_step;    // with run_batches: the run's last step, once all are finished
 
   // per stage, for the end-of-run summary
   using StageSummary = NVDynStageSummary;
@@ -138,6 +139,7 @@ class FixNVDyn : public Fix {
   void refresh_state();
   void refresh_values();
   void plan_step(bigint);
+  void end_run_if_finished();
   void write_log();
   virtual void set_stage_masks();    // local atoms; ghosts by forward comm
   virtual void fill_atoms(::nvdyn_atoms &);
