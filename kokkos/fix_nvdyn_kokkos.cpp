@@ -252,6 +252,13 @@ template <class DeviceType> void FixNVDynKokkos<DeviceType>::write_restart(FILE 
   FixNVDyn::write_restart(fp);
 }
 
+// the samples' state from a restart file: in the engine
+template <class DeviceType> void FixNVDynKokkos<DeviceType>::restart(char *buf)
+{
+  FixNVDyn::restart(buf);
+  dev->host_changed();
+}
+
 namespace LAMMPS_NS {
 template class FixNVDynKokkos<LMPDeviceType>;
 #ifdef LMP_KOKKOS_GPU

@@ -38,6 +38,7 @@ template <class DeviceType> class FixNVDynKokkos : public FixNVDyn {
   double compute_array(int, int) override;
   void *extract(const char *, int &) override;
   void write_restart(FILE *) override;
+  void restart(char *) override;
 
  protected:
   int end_engine_step(::nvdyn_atoms &) override;

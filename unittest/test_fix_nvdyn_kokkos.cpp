@@ -206,3 +206,54 @@ TEST(FixNVDynKokkos, NvpipelineKkEndsTheRunWhenAllAreFinished)
   l.cmds({"unfix nv", "fix 1 all nve", "run 10"});
   EXPECT_EQ(l.lmp->update->ntimestep, end + 10);
 }
+
+// A run split by write_restart / read_restart in the middle of the
+// workflow (samples in several stages) ends with fix nvdyn/kk as with the
+// host fix, bit for bit, and like the uninterrupted run of fix nvdyn/kk
+// (to 1e-9: the restarted run sorts its atoms otherwise)
+TEST(FixNVDynKokkos, RestartSplitAsTheHostFix)
+{
+  if (!lammps_config_has_package("KOKKOS")) GTEST_SKIP() << no_kokkos_reason();
+  const std::string stages = std::string(relax) +
+      "stage heat csvr 0.1 0.5 48213 velocity 0.1 4928 until steps 200 every 50 "
+      "stage prod nve until steps 200 every 50";
+  const std::string fix = "fix nv all nvdyn samples molecule " + stages;
+  const std::string file = "nvdyn_kk_split_np" + std::to_string(mpi_size()) + ".restart";
+  auto split = [&](bool kk) {
+    {
+      Lammps l({"-k", "on", "-sf", "kk"});
+      l.cmds(lj_clusters(6));
+      if (!kk) l.cmd("suffix off");
+      l.cmd(fix);
+      l.cmds({"suffix on", "run 150", "write_restart " + file});
+    }
+    Lammps l({"-k", "on", "-sf", "kk"});
+    l.cmd("read_restart " + file);
+    l.cmds(lj_cluster_potential());
+    if (!kk) l.cmd("suffix off");
+    l.cmd(fix);
+    l.cmds({"suffix on", "run_style nvpipeline", "run 3000 upto"});
+    Batch r;
+    r.style = l.fix("nv")->style;
+    r.x = l.gather3("x");
+    r.v = l.gather3("v");
+    for (int s = 1; s <= 6; s++)
+      for (int c = 1; c <= NCOL; c++)
+        r.table.push_back(l.equal("f_nv[" + std::to_string(s) + "][" + std::to_string(c) + "]"));
+    return r;
+  };
+  const Batch host = split(false), kk = split(true);
+  EXPECT_EQ(host.style, "nvdyn");
+  EXPECT_EQ(kk.style, "nvdyn/kk");
+  EXPECT_TRUE(same(kk.table, host.table)) << "per-sample values";
+  EXPECT_TRUE(same(kk.x, host.x)) << "positions";
+  EXPECT_TRUE(same(kk.v, host.v)) << "velocities";
+  for (int s = 0; s < 6; s++) EXPECT_EQ(kk.table[s * NCOL + COL_OUTCOME], 1) << "sample " << s + 1;
+  Lammps l({"-k", "on", "-sf", "kk"});
+  l.cmds(lj_clusters(6));
+  l.cmds({fix, "run_style nvpipeline", "run 3000"});
+  EXPECT_LE(max_rel_diff(l.gather3("x"), kk.x), 1e-9) << "as the uninterrupted run";
+  int rank = 0;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  if (rank == 0) remove(file.c_str());
+}
