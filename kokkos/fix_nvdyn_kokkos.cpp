@@ -93,8 +93,9 @@ template <class DeviceType> void FixNVDynKokkos<DeviceType>::post_run()
   host_changed(MASK_MASK);
 }
 
-// the atoms of this rank on the device; the sample indices copied when
-// atoms were exchanged or sorted (or a run set up) since the last copy
+// the atoms of this rank on the device; the sample indices copied, and
+// the samples' lists of atoms made, when atoms were exchanged or sorted (or
+// a run set up) since the last copy
 template <class DeviceType> NVDYN_NS::DeviceAtoms FixNVDynKokkos<DeviceType>::device_atoms()
 {
   const int nlocal = atom->nlocal;
@@ -103,6 +104,7 @@ template <class DeviceType> NVDYN_NS::DeviceAtoms FixNVDynKokkos<DeviceType>::de
     d_index.bind(atom_index, (size_t) atom->nmax, Device::separate_copies(), "nvdyn:atom_index");
     d_sample.to_device((size_t) nlocal);
     d_index.to_device((size_t) nlocal);
+    dev->index_atoms(sample, nlocal);
     d_generation = atoms_generation;
   }
   auto x = atomKK->k_x.view<DeviceType>();

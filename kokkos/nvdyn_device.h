@@ -3,9 +3,12 @@
  * over the atoms' views and over the samples, calling the kernels'
  * functions (src/core/kernels/) as the host driver (src/core/step_host.c)
  * does, in the same order: on one thread every value is the host's, bit
- * for bit. Per-sample sums are atomic additions, atom by atom in the
- * atoms' order on one thread (the host adds them in that order too, see
- * host.h "runs"); maxima and the safety bound are exact in any order.
+ * for bit. Each per-sample sum is added up by one thread over the
+ * sample's atoms in the order of the atoms (a per-sample list of them,
+ * made when atoms are exchanged or sorted), the order in which the host
+ * driver adds them (host.h, "runs"): the values do not depend on the
+ * number of threads, and on any number of them they are the host's, bit
+ * for bit. Maxima and the safety bound are exact in any order.
  *
  * The engine (host memory) stays the owner of every per-sample array. The
  * driver works on device copies of them; where the device can read host
@@ -27,6 +30,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <vector>
 
 namespace NVDYN_NS {
 
@@ -174,6 +178,25 @@ template <class DeviceType> class NVDynDevice {
 
   // the engine's arrays were changed by the host core
   void host_changed() { where = HOST; }
+
+  // the per-sample lists of the atoms (sample[0..natoms) on the host: each
+  // sample's atoms in their order), after atoms were exchanged or sorted
+  void index_atoms(const int *sample, int natoms)
+  {
+    const int ns = e->nsamples;
+    h_start.assign((size_t) ns + 1, 0);
+    for (int i = 0; i < natoms; i++)
+      if (sample[i] >= 0) h_start[(size_t) sample[i] + 1]++;
+    for (int s = 0; s < ns; s++) h_start[(size_t) s + 1] += h_start[(size_t) s];
+    h_order.resize((size_t) h_start[(size_t) ns]);
+    std::vector<int> next(h_start.begin(), h_start.end() - 1);
+    for (int i = 0; i < natoms; i++)
+      if (sample[i] >= 0) h_order[(size_t) next[(size_t) sample[i]]++] = i;
+    start.bind(h_start.data(), h_start.size(), separate, "nvdyn:start");
+    order.bind(h_order.data(), h_order.size(), separate, "nvdyn:order");
+    start.to_device(h_start.size());
+    order.to_device(h_order.size());
+  }
   bool on_device() const { return where == DEVICE; }
 
   // nvdyn_pre_update() without its hooks
@@ -192,6 +215,11 @@ template <class DeviceType> class NVDynDevice {
   int select(unsigned mask);
   void zero_acc(int width);
   nvdyn_status reduce(Copy<double> &values, int width, nvdyn_reduce_op op);
+  // per selected sample k, over its atoms i in their order:
+  // term(i, sum, max) adds atom i to sum[0..width) and max[0..width),
+  // which then go to sums[width k ..] and, if given, maxima[width k ..]
+  template <class Term>
+  void sample_sums(int width, Copy<double> &sums, Copy<double> *maxima, const Term &term);
   nvdyn_status init_velocities(const DeviceAtoms &a);
   nvdyn_status fire_decisions(const DeviceAtoms &a);
   nvdyn_status fire_ase_positions(const DeviceAtoms &a);
@@ -219,6 +247,8 @@ template <class DeviceType> class NVDynDevice {
   Copy<int> active, sel, pos;
   Copy<signed char> due;
   Copy<unsigned char> touched;
+  std::vector<int> h_start, h_order;    // each sample's atoms: order[start[s] .. start[s + 1])
+  Copy<int> start, order;
   Kokkos::View<int *, DeviceType> events;    // what the end of the step did to active[k]
   unsigned sel_mask = 0;    // the selection on the device: its styles and version
   uint64_t sel_version = 0;

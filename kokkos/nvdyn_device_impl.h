@@ -46,6 +46,32 @@ nvdyn_status NVDynDevice<DeviceType>::reduce(Copy<double> &values, int width, nv
   return rc;
 }
 
+template <class DeviceType>
+template <class Term>
+void NVDynDevice<DeviceType>::sample_sums(const int width, Copy<double> &sums,
+                                          Copy<double> *maxima, const Term &term)
+{
+  e->width = width;
+  auto slots = sel.d;
+  auto first = start.d;
+  auto atoms = order.d;
+  auto sum = sums.d;
+  auto mx = maxima ? maxima->d : Kokkos::View<double *, DeviceType>();
+  const bool with_max = maxima != nullptr;
+  Kokkos::parallel_for(
+      "nvdyn:sample_sums", Kokkos::RangePolicy<exec_space>(0, e->nsel),
+      KOKKOS_LAMBDA(const int k) {
+        const int s = slots(k);
+        double t[NACC], m[NACC];
+        for (int q = 0; q < NACC; q++) t[q] = m[q] = 0.0;
+        for (int j = first(s); j < first(s + 1); j++) term(atoms(j), t, m);
+        for (int q = 0; q < width; q++) {
+          sum(width * k + q) = t[q];
+          if (with_max) mx(width * k + q) = m[q];
+        }
+      });
+}
+
 /* FIRE: per-sample sums v.f, v.v, f.f and max |v_k| of the selected
  * samples, reduced, then each sample's decision (step_host.c
  * fire_decisions) */
@@ -53,22 +79,13 @@ template <class DeviceType>
 nvdyn_status NVDynDevice<DeviceType>::fire_decisions(const DeviceAtoms &a)
 {
   const int nsel = e->nsel;
-  zero_acc(3);
-  auto sum = acc.d, mx = acc2.d;
-  auto p_of = pos.d;
   const double fclamp = e->units.fclamp;
-  Kokkos::parallel_for(
-      "nvdyn:fire_sums", Kokkos::RangePolicy<exec_space>(0, a.natoms),
-      KOKKOS_LAMBDA(const int i) {
-        const int s = a.sample[i];
-        const int p = s >= 0 ? p_of(s) : -1;
-        if (p < 0) return;
-        const double *v = a.vi(i), *f = a.fi(i);
-        double t[3] = {0.0, 0.0, 0.0};
-        const double vm = nvdyn_fire_terms(v, a.vc, f, a.fc, a.clamp(f, fclamp), t);
-        for (int k = 0; k < 3; k++) Kokkos::atomic_add(&sum(3 * p + k), t[k]);
-        Kokkos::atomic_fetch_max(&mx(3 * p), vm);
-      });
+  sample_sums(3, acc, &acc2, KOKKOS_LAMBDA(const int i, double *t, double *m) {
+    const double *v = a.vi(i), *f = a.fi(i);
+    const double vm = nvdyn_fire_terms(v, a.vc, f, a.fc, a.clamp(f, fclamp), t);
+    m[0] = vm > m[0] ? vm : m[0];
+  });
+  auto sum = acc.d, mx = acc2.d;
   nvdyn_status rc = reduce(acc, 3, NVDYN_REDUCE_SUM);
   if (rc != NVDYN_OK) return rc;
   if ((rc = reduce(acc2, 3, NVDYN_REDUCE_MAX)) != NVDYN_OK) return rc;
@@ -94,11 +111,17 @@ nvdyn_status NVDynDevice<DeviceType>::fire_decisions(const DeviceAtoms &a)
 }
 
 /* ASE FIRE: the step dr = dt v, limited to maxstep in norm over the sample
- * (acc: the sample's sum of |v|^2 after the velocity update; step_host.c
+ * (the sample's sum of |v|^2 after the velocity update; step_host.c
  * fire_ase_positions) */
 template <class DeviceType>
 nvdyn_status NVDynDevice<DeviceType>::fire_ase_positions(const DeviceAtoms &a)
 {
+  {
+    auto k_of = kind.d;
+    sample_sums(1, acc, nullptr, KOKKOS_LAMBDA(const int i, double *t, double *) {
+      if (k_of(a.sample[i]) == NVDYN_STYLE_FIRE_ASE) t[0] += nvdyn_dot(a.vi(i), a.vc, a.vi(i), a.vc);
+    });
+  }
   nvdyn_status rc = reduce(acc, e->width, NVDYN_REDUCE_SUM);
   if (rc != NVDYN_OK) return rc;
   auto slots = sel.d;
@@ -130,17 +153,10 @@ nvdyn_status NVDynDevice<DeviceType>::fire_ase_positions(const DeviceAtoms &a)
  * reduced (step_host.c sum_mvv) */
 template <class DeviceType> nvdyn_status NVDynDevice<DeviceType>::sum_mvv(const DeviceAtoms &a)
 {
-  zero_acc(2);
-  auto p_of = pos.d;
-  auto sum = acc.d;
-  Kokkos::parallel_for(
-      "nvdyn:sum_mvv", Kokkos::RangePolicy<exec_space>(0, a.natoms), KOKKOS_LAMBDA(const int i) {
-        const int s = a.sample[i];
-        const int p = s >= 0 ? p_of(s) : -1;
-        if (p < 0) return;
-        Kokkos::atomic_add(&sum(2 * p), nvdyn_mvv_term(a.vi(i), a.vc, a.mass(i)));
-        Kokkos::atomic_add(&sum(2 * p + 1), 1.0);
-      });
+  sample_sums(2, acc, &acc2, KOKKOS_LAMBDA(const int i, double *t, double *) {
+    t[0] += nvdyn_mvv_term(a.vi(i), a.vc, a.mass(i));
+    t[1] += 1.0;
+  });
   return reduce(acc, 2, NVDYN_REDUCE_SUM);
 }
 
@@ -186,14 +202,10 @@ template <class DeviceType> void NVDynDevice<DeviceType>::langevin_coefs()
 }
 
 /* every active sample's atoms, whatever their style (step_host.c
- * mixed_step_loop); fire/ase adds |v|^2 after its velocity update to acc
- * (the FIRE selection's, width e->width) */
+ * mixed_step_loop) */
 template <class DeviceType> void NVDynDevice<DeviceType>::atom_pass(const DeviceAtoms &a)
 {
   auto k_of = kind.d;
-  auto p_of = pos.d;
-  auto sum = acc.d;
-  const int width = e->width;
   auto dt_of = sdt.d;
   auto c_of = coef.d;
   auto ss_of = samples.d;
@@ -226,9 +238,8 @@ template <class DeviceType> void NVDynDevice<DeviceType>::atom_pass(const Device
           case NVDYN_STYLE_FIRE:
             nvdyn_fire_atom(x, a.xc, v, a.vc, f, a.fc, m, fc, u.ftm2v, &c.fire);
             break;
-          case NVDYN_STYLE_FIRE_ASE:
-            Kokkos::atomic_add(&sum(p_of(s) * width),
-                               nvdyn_fire_ase_velocity(v, a.vc, f, a.fc, fc, dt_of(s), &c.fire_ase));
+          case NVDYN_STYLE_FIRE_ASE:    // (its |v|^2: fire_ase_positions)
+            nvdyn_fire_ase_velocity(v, a.vc, f, a.fc, fc, dt_of(s), &c.fire_ase);
             break;
         }
       });
@@ -268,10 +279,9 @@ nvdyn_status NVDynDevice<DeviceType>::pre_update(const DeviceAtoms &a)
   }
   if (select(S_FIRE_ANY) && (rc = fire_decisions(a)) != NVDYN_OK) return rc;
   if (e->nstyle[NVDYN_STYLE_LANGEVIN]) langevin_coefs();
-  const int ase = any_active(e, S(FIRE_ASE));
-  if (ase) zero_acc(1);    // the selection is still FIRE's: its sums make way for |v|^2
   atom_pass(a);
-  return ase ? fire_ase_positions(a) : NVDYN_OK;
+  /* (the selection is still FIRE's: its sums make way for |v|^2) */
+  return any_active(e, S(FIRE_ASE)) ? fire_ase_positions(a) : NVDYN_OK;
 }
 
 /* Velocities of the samples entering a stage (step_host.c
@@ -303,14 +313,12 @@ nvdyn_status NVDynDevice<DeviceType>::init_velocities(const DeviceAtoms &a)
   sel.to_device((size_t) e->nsel);
   pos.to_device((size_t) e->nsamples);
   sel_mask = 0;
-  zero_acc(5);
   auto k_of = kind.d;
   auto p_of = pos.d;
   auto ss_of = samples.d;
   auto sg_of = stages.d;
-  auto sum = acc.d, sum2 = acc2.d;
   const nvdyn_units u = e->units;
-  /* draw (or zero), and sum momentum, mass and count per sample */
+  /* draw (or zero), then sum momentum, mass and count per sample */
   Kokkos::parallel_for(
       "nvdyn:draw", Kokkos::RangePolicy<exec_space>(0, a.natoms), KOKKOS_LAMBDA(const int i) {
         const int s = a.sample[i];
@@ -322,15 +330,10 @@ nvdyn_status NVDynDevice<DeviceType>::init_velocities(const DeviceAtoms &a)
           nvdyn_zero(v, a.vc);
           return;
         }
-        const double m = a.mass(i);
         nvdyn_rng r = nvdyn_rng_make(sg.velocity_seed, ss.key, (uint64_t) a.index[i],
                                      (uint64_t) (ss.age + 1), NVDYN_PURPOSE_VELOCITY);
         double p[3] = {0.0, 0.0, 0.0};
-        nvdyn_draw_velocity(v, a.vc, m, sg.velocity, &u, &r, p);
-        const int q = p_of(s);
-        for (int k = 0; k < 3; k++) Kokkos::atomic_add(&sum(5 * q + k), p[k]);
-        Kokkos::atomic_add(&sum(5 * q + 3), m);
-        Kokkos::atomic_add(&sum(5 * q + 4), 1.0);
+        nvdyn_draw_velocity(v, a.vc, a.mass(i), sg.velocity, &u, &r, p);
       });
   const int nvinit = e->nsel;
   if (!draw) {
@@ -339,19 +342,33 @@ nvdyn_status NVDynDevice<DeviceType>::init_velocities(const DeviceAtoms &a)
     where = HOST;
     return NVDYN_OK;
   }
+  /* (nvdyn_draw_velocity's momentum is m v of the drawn v) */
+  auto drawn = KOKKOS_LAMBDA(const int i)
+  {
+    return sg_of(ss_of(a.sample[i]).stage).velocity > 0.0;
+  };
+  sample_sums(5, acc, &acc2, KOKKOS_LAMBDA(const int i, double *t, double *) {
+    if (!drawn(i)) return;
+    const double m = a.mass(i), *v = a.vi(i);
+    for (int k = 0; k < 3; k++) t[k] += m * v[k * a.vc];
+    t[3] += m;
+    t[4] += 1.0;
+  });
   nvdyn_status rc = reduce(acc, 5, NVDYN_REDUCE_SUM);
   if (rc != NVDYN_OK) return rc;
   /* remove the net momentum, then scale to exactly the temperature */
+  auto sum = acc.d;
   Kokkos::parallel_for(
       "nvdyn:momentum", Kokkos::RangePolicy<exec_space>(0, a.natoms), KOKKOS_LAMBDA(const int i) {
         const int s = a.sample[i];
-        if (s < 0 || k_of(s) < 0 || p_of(s) < 0 || !(sg_of(ss_of(s).stage).velocity > 0.0)) return;
+        if (s < 0 || k_of(s) < 0 || p_of(s) < 0 || !drawn(i)) return;
         const int q = p_of(s);
-        double *v = a.vi(i);
         const double mom[3] = {sum(5 * q), sum(5 * q + 1), sum(5 * q + 2)};
-        nvdyn_remove_momentum(v, a.vc, mom, sum(5 * q + 3));
-        Kokkos::atomic_add(&sum2(5 * q), nvdyn_mvv_term(v, a.vc, a.mass(i)));
+        nvdyn_remove_momentum(a.vi(i), a.vc, mom, sum(5 * q + 3));
       });
+  sample_sums(5, acc2, nullptr, KOKKOS_LAMBDA(const int i, double *t, double *) {
+    if (drawn(i)) t[0] += nvdyn_mvv_term(a.vi(i), a.vc, a.mass(i));
+  });
   if ((rc = reduce(acc2, 5, NVDYN_REDUCE_SUM)) != NVDYN_OK) return rc;
   exec_space().fence();
   acc.to_host((size_t) nvinit * 5);
@@ -391,11 +408,9 @@ nvdyn_status NVDynDevice<DeviceType>::init_velocities(const DeviceAtoms &a)
 template <class DeviceType>
 int NVDynDevice<DeviceType>::last_kick(const DeviceAtoms &a, const int sums)
 {
-  if (sums) zero_acc(2);
   auto k_of = kind.d;
   auto dt_of = sdt.d;
   auto p_of = pos.d;
-  auto sum = acc.d;
   const double ftm2v = e->units.ftm2v, fclamp = e->units.fclamp;
   auto op = KOKKOS_LAMBDA(const int i, nvdyn_step_bound &b)
   {
@@ -405,17 +420,16 @@ int NVDynDevice<DeviceType>::last_kick(const DeviceAtoms &a, const int sums)
     const double *f = a.fi(i);
     const double m = a.mass(i), dt = dt_of(s), fc = a.clamp(f, fclamp);
     const double hdt = nvdyn_kick_last(v, a.vc, f, a.fc, m, dt, ftm2v, fc);
-    const int p = sums ? p_of(s) : -1;
-    if (p < 0) {
-      nvdyn_bound_add(&b, v, a.vc, f, a.fc, fc, hdt, dt);
-    } else {
-      Kokkos::atomic_add(&sum(2 * p), nvdyn_mvv_term(v, a.vc, m));
-      Kokkos::atomic_add(&sum(2 * p + 1), 1.0);
-    }
+    if (!sums || p_of(s) < 0) nvdyn_bound_add(&b, v, a.vc, f, a.fc, fc, hdt, dt);
   };
   nvdyn_step_bound b;
   Kokkos::parallel_reduce("nvdyn:last_kick", Kokkos::RangePolicy<exec_space>(0, a.natoms),
                           BoundReduce<decltype(op)>{op}, b);
+  if (sums)
+    sample_sums(2, acc, &acc2, KOKKOS_LAMBDA(const int i, double *t, double *) {
+      t[0] += nvdyn_mvv_term(a.vi(i), a.vc, a.mass(i));
+      t[1] += 1.0;
+    });
   return nvdyn_bound_flag(&b, e->units.maxmove);
 }
 
@@ -542,32 +556,33 @@ template <class DeviceType>
 nvdyn_status NVDynDevice<DeviceType>::sample_stats(const DeviceAtoms &a)
 {
   const int nsel = select(S_ALL);
-  zero_acc(3);
   auto k_of = kind.d;
   auto dt_of = sdt.d;
   auto p_of = pos.d;
-  auto sum = acc.d, mx = acc2.d;
   const nvdyn_units u = e->units;
   auto op = KOKKOS_LAMBDA(const int i, nvdyn_step_bound &b)
   {
     const int s = a.sample[i];
     if (s < 0 || k_of(s) < 0) return;
-    const int p = p_of(s);
-    const double *x = a.xi(i), *v = a.vi(i), *f = a.fi(i);
-    const double m = a.mass(i);
-    Kokkos::atomic_add(&sum(3 * p), nvdyn_mvv_term(v, a.vc, m));
-    if (a.pe) {
-      Kokkos::atomic_add(&sum(3 * p + 1), a.pe[i]);
-      Kokkos::atomic_fetch_max(&mx(3 * p + 2), 1.0);
-    }
-    Kokkos::atomic_add(&sum(3 * p + 2), 1.0);
-    Kokkos::atomic_fetch_max(&mx(3 * p), nvdyn_dot(f, a.fc, f, a.fc));
-    nvdyn_bound_add_atom(&b, x, a.xc, v, a.vc, f, a.fc, a.clamp(f, u.fclamp), m, k_of(s), dt_of(s),
-                         &u);
+    const double *f = a.fi(i);
+    nvdyn_bound_add_atom(&b, a.xi(i), a.xc, a.vi(i), a.vc, f, a.fc, a.clamp(f, u.fclamp),
+                         a.mass(i), k_of(s), dt_of(s), &u);
   };
   nvdyn_step_bound b;
-  Kokkos::parallel_reduce("nvdyn:stats", Kokkos::RangePolicy<exec_space>(0, a.natoms),
+  Kokkos::parallel_reduce("nvdyn:stats_bound", Kokkos::RangePolicy<exec_space>(0, a.natoms),
                           BoundReduce<decltype(op)>{op}, b);
+  sample_sums(3, acc, &acc2, KOKKOS_LAMBDA(const int i, double *t, double *m) {
+    const double *f = a.fi(i);
+    const double f2 = nvdyn_dot(f, a.fc, f, a.fc);
+    t[0] += nvdyn_mvv_term(a.vi(i), a.vc, a.mass(i));
+    if (a.pe) {
+      t[1] += a.pe[i];
+      m[2] = 1.0;
+    }
+    t[2] += 1.0;
+    m[0] = f2 > m[0] ? f2 : m[0];
+  });
+  auto mx = acc2.d;
   /* a bound that flags: every sample of the step is tested exactly */
   if (nvdyn_bound_flag(&b, u.maxmove))
     Kokkos::parallel_for(
