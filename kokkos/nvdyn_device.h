@@ -57,6 +57,20 @@ struct DeviceAtoms {
   }
 };
 
+// DeviceAtoms in LAMMPS's layout (x, v, f interleaved: atom stride 3,
+// component stride 1), with per-atom (RMass) or per-type masses and no
+// force clamp, as constants the compiler sees (host.h, with_layout): the
+// step's hot kernels take these where they apply (NVDynDevice::packed)
+template <int RMass> struct PackedAtoms : DeviceAtoms {
+  static constexpr ptrdiff_t xc = 1, vc = 1, fc = 1;
+  explicit PackedAtoms(const DeviceAtoms &a) : DeviceAtoms(a) {}
+  KOKKOS_INLINE_FUNCTION double *xi(int i) const { return x + 3 * (ptrdiff_t) i; }
+  KOKKOS_INLINE_FUNCTION double *vi(int i) const { return v + 3 * (ptrdiff_t) i; }
+  KOKKOS_INLINE_FUNCTION const double *fi(int i) const { return f + 3 * (ptrdiff_t) i; }
+  KOKKOS_INLINE_FUNCTION double mass(int i) const { return RMass ? rmass[i] : type_mass[type[i]]; }
+  KOKKOS_INLINE_FUNCTION double clamp(const double *, double) const { return 1.0; }
+};
+
 // The bound of many atoms' next steps (nvdyn_step_bound) as a Kokkos
 // reduction over atoms: op(i, b) adds atom i to b. Exact in any order
 // (maxima and an "or").
@@ -226,7 +240,20 @@ template <class DeviceType> class NVDynDevice {
   nvdyn_status sum_mvv(const DeviceAtoms &a);
   void langevin_coefs();
   void atom_pass(const DeviceAtoms &a);
+  template <class Atoms> void kick_drift(const Atoms &a);
+  template <class Atoms> void fire_step(const Atoms &a);
+  void atom_mixed(const DeviceAtoms &a);
   int last_kick(const DeviceAtoms &a, int sums);
+  template <class Atoms> int last_kick_kernel(const Atoms &a, int sums);
+  template <class Atoms> void fire_sums(const Atoms &a);
+  // op(atoms): atoms as PackedAtoms where they are such, else as they are
+  template <class Op> auto packed(const DeviceAtoms &a, const Op &op)
+  {
+    const bool plain = a.xa == 3 && a.va == 3 && a.fa == 3 && a.xc == 1 && a.vc == 1 &&
+        a.fc == 1 && !(e->units.fclamp > 0.0);
+    if (!plain) return op(a);
+    return a.rmass ? op(PackedAtoms<1>(a)) : op(PackedAtoms<0>(a));
+  }
   void thermostat_factors();
   int scale_velocities(const DeviceAtoms &a, int check);
   int checks_due(int *energy);

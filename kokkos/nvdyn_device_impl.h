@@ -79,12 +79,7 @@ template <class DeviceType>
 nvdyn_status NVDynDevice<DeviceType>::fire_decisions(const DeviceAtoms &a)
 {
   const int nsel = e->nsel;
-  const double fclamp = e->units.fclamp;
-  sample_sums(3, acc, &acc2, KOKKOS_LAMBDA(const int i, double *t, double *m) {
-    const double *v = a.vi(i), *f = a.fi(i);
-    const double vm = nvdyn_fire_terms(v, a.vc, f, a.fc, a.clamp(f, fclamp), t);
-    m[0] = vm > m[0] ? vm : m[0];
-  });
+  packed(a, [&](const auto &b) { fire_sums(b); });
   auto sum = acc.d, mx = acc2.d;
   nvdyn_status rc = reduce(acc, 3, NVDYN_REDUCE_SUM);
   if (rc != NVDYN_OK) return rc;
@@ -108,6 +103,18 @@ nvdyn_status NVDynDevice<DeviceType>::fire_decisions(const DeviceAtoms &a)
         dt_of(s) = ss->fdt;
       });
   return NVDYN_OK;
+}
+
+template <class DeviceType>
+template <class Atoms>
+void NVDynDevice<DeviceType>::fire_sums(const Atoms &a)
+{
+  const double fclamp = e->units.fclamp;
+  sample_sums(3, acc, &acc2, KOKKOS_LAMBDA(const int i, double *t, double *m) {
+    const double *v = a.vi(i), *f = a.fi(i);
+    const double vm = nvdyn_fire_terms(v, a.vc, f, a.fc, a.clamp(f, fclamp), t);
+    m[0] = vm > m[0] ? vm : m[0];
+  });
 }
 
 /* ASE FIRE: the step dr = dt v, limited to maxstep in norm over the sample
@@ -201,9 +208,54 @@ template <class DeviceType> void NVDynDevice<DeviceType>::langevin_coefs()
       });
 }
 
-/* every active sample's atoms, whatever their style (step_host.c
- * mixed_step_loop) */
+/* every active sample's atoms: tight kernels in the common cases (every
+ * active sample in a kick-drift stage, nve or csvr, or in a fire stage),
+ * else one kernel for every style (step_host.c mixed_step_loop) */
 template <class DeviceType> void NVDynDevice<DeviceType>::atom_pass(const DeviceAtoms &a)
+{
+  if (!any_active(e, S_ALL & ~(S(NVE) | S(CSVR))))
+    packed(a, [&](const auto &b) { kick_drift(b); });
+  else if (!any_active(e, S_ALL & ~S(FIRE)))
+    packed(a, [&](const auto &b) { fire_step(b); });
+  else
+    atom_mixed(a);
+}
+
+template <class DeviceType>
+template <class Atoms>
+void NVDynDevice<DeviceType>::kick_drift(const Atoms &a)
+{
+  auto k_of = kind.d;
+  auto dt_of = sdt.d;
+  const nvdyn_units u = e->units;
+  Kokkos::parallel_for(
+      "nvdyn:kick_drift", Kokkos::RangePolicy<exec_space>(0, a.natoms), KOKKOS_LAMBDA(const int i) {
+        const int s = a.sample[i];
+        if (s < 0 || k_of(s) < 0) return;
+        const double *f = a.fi(i);
+        nvdyn_kick_drift(a.xi(i), a.xc, a.vi(i), a.vc, f, a.fc, a.mass(i), dt_of(s), u.ftm2v,
+                         a.clamp(f, u.fclamp));
+      });
+}
+
+template <class DeviceType>
+template <class Atoms>
+void NVDynDevice<DeviceType>::fire_step(const Atoms &a)
+{
+  auto k_of = kind.d;
+  auto c_of = coef.d;
+  const nvdyn_units u = e->units;
+  Kokkos::parallel_for(
+      "nvdyn:fire_step", Kokkos::RangePolicy<exec_space>(0, a.natoms), KOKKOS_LAMBDA(const int i) {
+        const int s = a.sample[i];
+        if (s < 0 || k_of(s) < 0) return;
+        const double *f = a.fi(i);
+        nvdyn_fire_atom(a.xi(i), a.xc, a.vi(i), a.vc, f, a.fc, a.mass(i), a.clamp(f, u.fclamp),
+                        u.ftm2v, &c_of(s).fire);
+      });
+}
+
+template <class DeviceType> void NVDynDevice<DeviceType>::atom_mixed(const DeviceAtoms &a)
 {
   auto k_of = kind.d;
   auto dt_of = sdt.d;
@@ -219,7 +271,7 @@ template <class DeviceType> void NVDynDevice<DeviceType>::atom_pass(const Device
         double *x = a.xi(i), *v = a.vi(i);
         const double *f = a.fi(i);
         const double fc = a.clamp(f, u.fclamp), m = a.mass(i);
-        const nvdyn_step_coef c = c_of(s);
+        const nvdyn_step_coef &c = c_of(s);
         switch (k_of(s)) {
           case NVDYN_STYLE_NHC:
             nvdyn_scale(v, a.vc, c.scale);
@@ -408,6 +460,19 @@ nvdyn_status NVDynDevice<DeviceType>::init_velocities(const DeviceAtoms &a)
 template <class DeviceType>
 int NVDynDevice<DeviceType>::last_kick(const DeviceAtoms &a, const int sums)
 {
+  const int flag = packed(a, [&](const auto &b) { return last_kick_kernel(b, sums); });
+  if (sums)
+    sample_sums(2, acc, &acc2, KOKKOS_LAMBDA(const int i, double *t, double *) {
+      t[0] += nvdyn_mvv_term(a.vi(i), a.vc, a.mass(i));
+      t[1] += 1.0;
+    });
+  return flag;
+}
+
+template <class DeviceType>
+template <class Atoms>
+int NVDynDevice<DeviceType>::last_kick_kernel(const Atoms &a, const int sums)
+{
   auto k_of = kind.d;
   auto dt_of = sdt.d;
   auto p_of = pos.d;
@@ -425,11 +490,6 @@ int NVDynDevice<DeviceType>::last_kick(const DeviceAtoms &a, const int sums)
   nvdyn_step_bound b;
   Kokkos::parallel_reduce("nvdyn:last_kick", Kokkos::RangePolicy<exec_space>(0, a.natoms),
                           BoundReduce<decltype(op)>{op}, b);
-  if (sums)
-    sample_sums(2, acc, &acc2, KOKKOS_LAMBDA(const int i, double *t, double *) {
-      t[0] += nvdyn_mvv_term(a.vi(i), a.vc, a.mass(i));
-      t[1] += 1.0;
-    });
   return nvdyn_bound_flag(&b, e->units.maxmove);
 }
 

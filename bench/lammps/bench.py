@@ -14,6 +14,13 @@
                 fire or one csvr stage of fix nvdyn vs fix nve on the same
                 atoms: ratio of the medians of the Modify time per step
                 (target: within 2x)
+  threads   the relaxation of (b) by fix nvdyn/kk under -k on t N -sf kk
+                against -k on t 1: ratio of the medians of the loop times
+                (target: N = 2 threads at least 1.6x faster)
+
+--kokkos N runs every LAMMPS of nve, clusters and dimers under -k on t N
+-sf kk (fix nvdyn/kk against nve/kk; the targets of nve under KOKKOS:
+--loop-target 1.03).
 
 Usually started by bench/lammps/run.sh, which builds everything and passes
 --lmp and --plugin. Logs, data and dumps stay in --workdir.
@@ -38,14 +45,22 @@ FLOAT = r"([-+0-9.eE]+)"
 
 # ---------------------------------------------------------------- LAMMPS
 
-def run_lammps(args, name, inp, variables):
-    """Runs lmp on input inp (in this folder) with -var settings; returns
+def kokkos_args(threads):
+    """lmp's command-line switches for KOKKOS with that many threads (0: none)"""
+    return ["-k", "on", "t", str(threads), "-sf", "kk"] if threads else []
+
+
+def run_lammps(args, name, inp, variables, threads=None):
+    """Runs lmp on input inp (in this folder) with -var settings, under
+    KOKKOS with `threads` threads (default: --kokkos; 0: without); returns
     (wall seconds, log text). The log is kept as WORKDIR/name.log."""
     log = os.path.join(args.workdir, name + ".log")
     cmd = [args.lmp, "-in", inp, "-log", log, "-screen", "none"]
+    cmd += kokkos_args(args.kokkos if threads is None else threads)
     for key, val in variables.items():
         cmd += ["-var", key, str(val)]
-    env = dict(os.environ, OMP_NUM_THREADS="1")
+    # (Kokkos's OpenMP backend warns without OMP_PROC_BIND)
+    env = dict(os.environ, OMP_NUM_THREADS="1", OMP_PROC_BIND="false")
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, cwd=HERE, env=env, stdout=subprocess.PIPE,
                           stderr=subprocess.STDOUT, text=True)
@@ -87,13 +102,20 @@ def verdict(ok):
     return "MET" if ok else "MISSED"
 
 
+def under_kokkos(args):
+    """the header's words for --kokkos"""
+    return (f", KOKKOS (-k on t {args.kokkos} -sf kk: fix nvdyn/kk vs fix nve/kk)"
+            if args.kokkos else "")
+
+
 # ---------------------------------------------------------------- (a)
 
 def bench_nve(args):
     variables = {"nvdyn_plugin": args.plugin, "n": args.n, "nsteps": args.nsteps,
                  "warmup": args.warmup}
     natoms = 4 * args.n**3
-    print(f"NVDYN LAMMPS benchmark (a): fix nvdyn (one nve stage) vs fix nve\n"
+    print(f"NVDYN LAMMPS benchmark (a): fix nvdyn (one nve stage) vs fix nve"
+          f"{under_kokkos(args)}\n"
           f"{natoms} atoms, LJ liquid (fcc 0.8442, lj/cut 2.5, T 3.0), 1 MPI rank; "
           f"{args.nsteps} timed steps per run after {args.warmup} warm-up steps;\n"
           f"{args.reps} runs of each, alternating (nve first in odd rounds, nvdyn first "
@@ -202,7 +224,7 @@ def bench_clusters(args):
     if not methods or any(m not in ("nvdyn", "sequential", "global") for m in methods):
         sys.exit(f"bench: --methods takes nvdyn, sequential, global; not {args.methods}")
     base = methods[0]
-    print(f"NVDYN LAMMPS benchmark (b): relaxing {args.nclusters} LJ clusters "
+    print(f"NVDYN LAMMPS benchmark (b){under_kokkos(args)}: relaxing {args.nclusters} LJ clusters "
           f"({sum(sizes)} atoms, {min(sizes)}..{max(sizes)} per cluster, seed {args.seed}, "
           f"perturbation {args.amp})\n"
           f"to a largest per-atom force below {args.fmax:g} (FIRE, dt {args.dt:g}, "
@@ -272,7 +294,7 @@ def bench_dimers(args):
                  "nsteps": args.nsteps, "warmup": args.warmup}
     ndimers = args.nx * args.ny * args.nz
     integrators = ("nve", "fire", "csvr")
-    print(f"NVDYN LAMMPS benchmark (c): many tiny samples\n"
+    print(f"NVDYN LAMMPS benchmark (c){under_kokkos(args)}: many tiny samples\n"
           f"{ndimers} LJ dimers ({2 * ndimers} atoms, one molecule and one sample each, 5 sigma "
           f"apart), 1 MPI rank; {args.nsteps} timed steps\nper run after {args.warmup} warm-up "
           f"steps; fix nve, and fix nvdyn with one fire stage or one csvr stage (no criteria);\n"
@@ -302,6 +324,41 @@ def bench_dimers(args):
           "the timed run")
 
 
+# ---------------------------------------------------------------- threads
+
+def bench_threads(args):
+    datadir = os.path.join(args.workdir, "clusters")
+    sizes = clusters.write_all(datadir, args.nclusters, args.min, args.max, args.seed, args.amp)
+    print(f"NVDYN LAMMPS benchmark (threads): fix nvdyn/kk relaxing {args.nclusters} LJ "
+          f"clusters ({sum(sizes)} atoms, seed {args.seed}) to fmax {args.fmax:g},\n"
+          f"under -k on t {args.threads} -sf kk against -k on t 1; 1 MPI rank, "
+          f"{args.reps} rounds, alternating\n")
+    common = {"dir": datadir, "fmax": args.fmax, "maxiter": args.maxiter, "dt": args.dt,
+              "nvdyn_plugin": args.plugin, "every": 1}
+    loops_of = {1: [], args.threads: []}
+    outcomes = set()
+    for rep in range(args.reps):
+        for t in ((1, args.threads) if rep % 2 == 0 else (args.threads, 1)):
+            out = os.path.join(args.workdir, f"final_threads_t{t}.extxyz")
+            if os.path.exists(out):
+                os.remove(out)
+            _, text = run_lammps(args, f"threads_t{t}_{rep + 1}", "in.clusters_nvdyn",
+                                 dict(common, out=out), threads=t)
+            loop, steps, _ = loops(text)[-1]
+            outcome = list(re.finditer(r"NVDYN outcome: (.*)", text))[-1].group(1)
+            outcomes.add((t, outcome, steps))
+            loops_of[t].append(loop)
+            print(f"  round {rep + 1}: t {t}  loop {loop:8.3f} s, {steps} steps, {outcome}",
+                  flush=True)
+    one, many = median(loops_of[1]), median(loops_of[args.threads])
+    speedup = one / many
+    print(f"\nmedian loop time: t 1 {one:.3f} s, t {args.threads} {many:.3f} s; speedup "
+          f"{speedup:.2f}   target >= {args.target:g}: {verdict(speedup >= args.target)}")
+    same = len({(o, n) for _, o, n in outcomes}) == 1
+    print("outcomes and steps: " + ("the same on every run and thread count" if same
+                                     else f"DIFFER: {sorted(outcomes)}"))
+
+
 # ---------------------------------------------------------------- main
 
 def main():
@@ -309,6 +366,8 @@ def main():
     ap.add_argument("--lmp", required=True, help="the LAMMPS executable")
     ap.add_argument("--plugin", required=True, help="nvdynplugin.so")
     ap.add_argument("--workdir", default="bench-lammps", help="for logs, data and dumps")
+    ap.add_argument("--kokkos", type=int, default=0, metavar="N",
+                    help="run under -k on t N -sf kk (0: without KOKKOS)")
     sub = ap.add_subparsers(dest="what", required=True)
     a = sub.add_parser("nve", help="(a) fix nvdyn nve stage vs fix nve")
     a.add_argument("--n", type=int, default=20, help="fcc cells per side (4 n^3 atoms)")
@@ -342,12 +401,25 @@ def main():
     c.add_argument("--warmup", type=int, default=20)
     c.add_argument("--reps", type=int, default=3)
     c.add_argument("--target", type=float, default=2.0)
+    t = sub.add_parser("threads", help="fix nvdyn/kk relaxing clusters, t N vs t 1")
+    t.add_argument("--threads", type=int, default=2)
+    t.add_argument("--nclusters", type=int, default=256)
+    t.add_argument("--min", type=int, default=13)
+    t.add_argument("--max", type=int, default=60)
+    t.add_argument("--seed", type=int, default=1)
+    t.add_argument("--amp", type=float, default=0.1)
+    t.add_argument("--fmax", type=float, default=1e-4)
+    t.add_argument("--maxiter", type=int, default=100000)
+    t.add_argument("--dt", type=float, default=0.005)
+    t.add_argument("--reps", type=int, default=3)
+    t.add_argument("--target", type=float, default=1.6)
     args = ap.parse_args()
     args.workdir = os.path.abspath(args.workdir)
     args.lmp = os.path.abspath(args.lmp)
     args.plugin = os.path.abspath(args.plugin)
     os.makedirs(args.workdir, exist_ok=True)
-    {"nve": bench_nve, "clusters": bench_clusters, "dimers": bench_dimers}[args.what](args)
+    {"nve": bench_nve, "clusters": bench_clusters, "dimers": bench_dimers,
+     "threads": bench_threads}[args.what](args)
 
 
 if __name__ == "__main__":
