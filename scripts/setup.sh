@@ -4,7 +4,12 @@
 #   2. the LAMMPS release named by NVDYN_LAMMPS, from a Debian source package,
 #      cached under ${NVDYN_CACHE:-~/.cache/nvdyn}, keyed by version and options:
 #        29Sep2021 (default) update 2, from bookworm: MPI, PLUGIN, KOKKOS
-#                  (Debian's Kokkos 3.4.01, Serial) and MOLECULE;
+#                  and MOLECULE, against Kokkos 3.4.01 with the OpenMP and
+#                  Serial backends (run with -k on t N -sf kk), built from
+#                  bookworm's trilinos source package and cached beside it in
+#                  kokkos-3.4.01-<key>/ (its Kokkos_DIR is recorded in the
+#                  LAMMPS build's CMakeCache.txt); about 15 s for Kokkos and
+#                  7-10 minutes for LAMMPS on 2 cores, once;
 #        4Feb2025  from trixie, 4Jul2026 from sid: MPI, PLUGIN and MOLECULE.
 # Prints, as its last line, the LAMMPS prefix (holding lammps/ and build/).
 # Exit status 2: the source of a newer release could not be fetched.
@@ -17,7 +22,7 @@ jobs=${NVDYN_JOBS:-$(nproc)}
 log() { echo "nvdyn-setup: $*" >&2; }
 
 packages=(build-essential cmake ninja-build ccache dpkg-dev
-          libopenmpi-dev openmpi-bin libtrilinos-kokkos-dev
+          libopenmpi-dev openmpi-bin
           libgtest-dev pkgconf python3 python3-ase python3-numpy python3-matplotlib)
 
 missing=()
@@ -97,33 +102,87 @@ flock 9
 launcher=()
 command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
 
+# ---- Kokkos 3.4.01 (the version LAMMPS 29Sep2021's EXTERNAL_KOKKOS requires)
+# with the OpenMP and Serial backends: Debian's own libtrilinos-kokkos-dev has
+# the Serial backend only, which hides every race. Built from packages/kokkos
+# (a stand-alone CMake project) of bookworm's trilinos source package, of
+# whose 166 MB .orig.tar.gz (checked by apt) only that folder is unpacked,
+# and installed into $cache/kokkos-3.4.01-<key> (key: the trilinos source
+# version and the options), once, under its own lock. Sets kokkos_key and
+# kokkos_prefix; its CMake config is $kokkos_prefix/lib/cmake/Kokkos.
+kokkos_version=3.4.01
+build_kokkos() {
+  local tri_version options tarball src v start seconds
+  tri_version=$(apt-cache showsrc trilinos 2>/dev/null | awk '/^Version:/{print $2; exit}')
+  [ -n "$tri_version" ] || { log "apt-cache showsrc trilinos found nothing: are deb-src lines configured?"; exit 1; }
+  options=(-DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_COMPILER=g++ -DBUILD_SHARED_LIBS=ON
+    -DCMAKE_POSITION_INDEPENDENT_CODE=ON -DKokkos_ENABLE_OPENMP=ON -DKokkos_ENABLE_SERIAL=ON
+    -DCMAKE_INSTALL_LIBDIR=lib)
+  kokkos_key=$(printf '%s\n' "$tri_version" "${options[@]}" | sha256sum | cut -c1-12)
+  kokkos_prefix="$cache/kokkos-$kokkos_version-$kokkos_key"
+  exec 8>"$cache/.lock-kokkos-$kokkos_version"
+  flock 8
+  if [ -f "$kokkos_prefix/.complete" ]; then
+    log "Kokkos $kokkos_version (OpenMP, Serial) cached at $kokkos_prefix"
+    exec 8>&-; return
+  fi
+
+  log "building Kokkos $kokkos_version (OpenMP, Serial) from trilinos $tri_version into $kokkos_prefix" \
+      "(about 15 seconds on 2 cores, once)"
+  rm -rf "$kokkos_prefix"; mkdir -p "$kokkos_prefix/dl"
+  ( cd "$kokkos_prefix/dl" && apt-get source -qq --download-only "trilinos=$tri_version" >&2 ) ||
+    { log "could not download the trilinos $tri_version source package"; exit 1; }
+  tarball=$(find "$kokkos_prefix/dl" -maxdepth 1 -name 'trilinos_*.orig.tar.*' | head -n 1)
+  [ -n "$tarball" ] || { log "the trilinos source package holds no .orig.tar"; exit 1; }
+  tar -xf "$tarball" -C "$kokkos_prefix/dl" --no-same-owner --wildcards '*/packages/kokkos/*' ||
+    { log "$tarball holds no packages/kokkos"; exit 1; }
+  src=$(find "$kokkos_prefix/dl" -mindepth 3 -maxdepth 3 -type d -path '*/packages/kokkos' | head -n 1)
+  [ -n "$src" ] && [ -f "$src/CMakeLists.txt" ] || { log "no packages/kokkos/CMakeLists.txt in $tarball"; exit 1; }
+  v=$(awk -F'[ )]' '/^set\(Kokkos_VERSION_(MAJOR|MINOR|PATCH) /{printf "%s%s", sep, $2; sep = "."}' "$src/CMakeLists.txt")
+  [ "$v" = "$kokkos_version" ] ||
+    { log "trilinos $tri_version holds Kokkos '$v', not $kokkos_version (which LAMMPS 29Sep2021 needs)"; exit 1; }
+
+  start=$(date +%s)
+  cmake -G Ninja -S "$src" -B "$kokkos_prefix/dl/build" -DCMAKE_INSTALL_PREFIX="$kokkos_prefix" \
+    "${options[@]}" "${launcher[@]}" >&2
+  cmake --build "$kokkos_prefix/dl/build" -j "$jobs" >&2
+  cmake --install "$kokkos_prefix/dl/build" >/dev/null
+  [ -f "$kokkos_prefix/lib/cmake/Kokkos/KokkosConfig.cmake" ] ||
+    { log "the Kokkos install in $kokkos_prefix has no lib/cmake/Kokkos/KokkosConfig.cmake"; exit 1; }
+  rm -rf "$kokkos_prefix/dl"
+  touch "$kokkos_prefix/.complete"
+  seconds=$(( $(date +%s) - start ))
+  log "Kokkos ready at $kokkos_prefix (built in $seconds s)"
+  exec 8>&-
+}
+
 if [ "$lmp_release" = 29Sep2021 ]; then
   # ---- LAMMPS 29Sep2021 from bookworm's source package (the machine's deb-src entries)
   lmp_version=$(apt-cache showsrc lammps 2>/dev/null | awk '/^Version:/{print $2; exit}')
   [ -n "$lmp_version" ] || { log "apt-cache showsrc lammps found nothing: are deb-src lines configured?"; exit 1; }
 
-  kokkos_dir="$here/cmake/kokkos-debian"
+  build_kokkos
   lmp_options=(-DCMAKE_BUILD_TYPE=Release -DBUILD_SHARED_LIBS=on -DBUILD_MPI=on
     -DLAMMPS_EXCEPTIONS=on -DPKG_PLUGIN=on -DPKG_MOLECULE=on
-    -DPKG_KOKKOS=on -DEXTERNAL_KOKKOS=on -DBUILD_OMP=off)
-  # the key covers the version, the options and the Kokkos wrapper's contents
-  # (not its path: clones in other folders share the cache)
-  key=$( { printf '%s\n' "$lmp_version" "${lmp_options[@]}"; cat "$kokkos_dir"/*.cmake; } \
+    -DPKG_KOKKOS=on -DEXTERNAL_KOKKOS=on -DBUILD_OMP=on)
+  # the key covers the version, the options and the Kokkos build's key (not
+  # the cache's path: clones in other folders share the cache)
+  key=$(printf '%s\n' "$lmp_version" "${lmp_options[@]}" "kokkos-$kokkos_version-$kokkos_key" \
         | sha256sum | cut -c1-12)
   prefix="$cache/lammps-${lmp_version//[^A-Za-z0-9._-]/_}-$key"
   if [ -f "$prefix/.complete" ]; then
-    log "LAMMPS cached at $prefix"
+    log "LAMMPS cached at $prefix (Kokkos: $kokkos_prefix)"
     echo "$prefix"; exit 0
   fi
 
-  log "building LAMMPS $lmp_version into $prefix (about 10-15 minutes on 2 cores, once)"
+  log "building LAMMPS $lmp_version into $prefix (about 7-10 minutes on 2 cores, once)"
   rm -rf "$prefix"; mkdir -p "$prefix/dl"
   ( cd "$prefix/dl" && apt-get source -qq lammps >&2 )
   srcdir=$(find "$prefix/dl" -mindepth 1 -maxdepth 1 -type d -name 'lammps*' | head -n1)
   mv "$srcdir" "$prefix/lammps"; rm -rf "$prefix/dl"
-  # the cached build must not depend on this clone: it gets its own wrapper copy
-  cp -r "$kokkos_dir" "$prefix/kokkos-debian"
-  lmp_options+=(-DKokkos_DIR="$prefix/kokkos-debian")
+  # recorded in the build's CMakeCache.txt: consumers (NVDYN's /kk code)
+  # find exactly this Kokkos there
+  lmp_options+=(-DKokkos_DIR="$kokkos_prefix/lib/cmake/Kokkos")
 else
   # ---- a newer LAMMPS from the .orig.tar of a newer suite's source package.
   # Its .dsc cannot be fetched here, so 'apt-get source' fails: the index is
@@ -194,5 +253,6 @@ cmake -G Ninja -S "$prefix/lammps/cmake" -B "$prefix/build" \
 cmake --build "$prefix/build" -j "$jobs" >&2
 touch "$prefix/.complete"
 seconds=$(( $(date +%s) - start ))
-log "LAMMPS ready at $prefix (built in $(( seconds / 60 )) min $(( seconds % 60 )) s)"
+log "LAMMPS ready at $prefix (built in $(( seconds / 60 )) min $(( seconds % 60 )) s)" \
+    "${kokkos_prefix:+with Kokkos $kokkos_prefix}"
 echo "$prefix"
