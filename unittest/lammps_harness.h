@@ -19,6 +19,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <set>
 #include <string>
 #include <vector>
@@ -95,8 +96,25 @@ class Lammps {
 inline const char *no_kokkos_reason()
 {
   return "this LAMMPS has no KOKKOS package: scripts/setup.sh builds KOKKOS only into "
-         "LAMMPS 29Sep2021 (Debian's Kokkos 3.4.01 fits no newer LAMMPS, and the Debian "
+         "LAMMPS 29Sep2021 (against Kokkos 3.4.01, which fits no newer LAMMPS; the Debian "
          "sources of 4Feb2025 and 4Jul2026 lack lib/kokkos)";
+}
+
+// The Kokkos (OpenMP) threads of this process's KOKKOS tests:
+// NVDYN_TEST_KOKKOS_THREADS, 1 if unset (ctest runs kokkos_t1 and kokkos_t2).
+// Kokkos is initialised once per process, by the first LAMMPS made with
+// -k on, so every instance of a process must ask for the same count.
+inline int kokkos_threads()
+{
+  const char *s = getenv("NVDYN_TEST_KOKKOS_THREADS");
+  const int n = s ? atoi(s) : 1;
+  return n > 0 ? n : 1;
+}
+
+// the command-line arguments of a LAMMPS under KOKKOS: -k on t N -sf kk
+inline std::vector<std::string> kokkos_args()
+{
+  return {"-k", "on", "t", std::to_string(kokkos_threads()), "-sf", "kk"};
 }
 
 // largest relative difference, with an absolute floor of 1 for values near zero
