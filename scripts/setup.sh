@@ -113,7 +113,10 @@ command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
 kokkos_version=3.4.01
 build_kokkos() {
   local tri_version options tarball src v start seconds
-  tri_version=$(apt-cache showsrc trilinos 2>/dev/null | awk '/^Version:/{print $2; exit}')
+  # awk reads to the end: an early exit would kill apt-cache (SIGPIPE, and
+  # pipefail with set -e ends this script with status 141) when its output
+  # comes in more than one write, as trilinos's does
+  tri_version=$(apt-cache showsrc trilinos 2>/dev/null | awk '/^Version:/ && v == "" {v = $2} END {print v}')
   [ -n "$tri_version" ] || { log "apt-cache showsrc trilinos found nothing: are deb-src lines configured?"; exit 1; }
   options=(-DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_COMPILER=g++ -DBUILD_SHARED_LIBS=ON
     -DCMAKE_POSITION_INDEPENDENT_CODE=ON -DKokkos_ENABLE_OPENMP=ON -DKokkos_ENABLE_SERIAL=ON
@@ -158,7 +161,7 @@ build_kokkos() {
 
 if [ "$lmp_release" = 29Sep2021 ]; then
   # ---- LAMMPS 29Sep2021 from bookworm's source package (the machine's deb-src entries)
-  lmp_version=$(apt-cache showsrc lammps 2>/dev/null | awk '/^Version:/{print $2; exit}')
+  lmp_version=$(apt-cache showsrc lammps 2>/dev/null | awk '/^Version:/ && v == "" {v = $2} END {print v}')
   [ -n "$lmp_version" ] || { log "apt-cache showsrc lammps found nothing: are deb-src lines configured?"; exit 1; }
 
   build_kokkos
