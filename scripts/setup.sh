@@ -9,7 +9,7 @@
 #                  bookworm's trilinos source package and cached beside it in
 #                  kokkos-3.4.01-<key>/ (its Kokkos_DIR is recorded in the
 #                  LAMMPS build's CMakeCache.txt); about 15 s for Kokkos and
-#                  7-10 minutes for LAMMPS on 2 cores, once;
+#                  5 minutes for LAMMPS on 2 cores, once;
 #        4Feb2025  from trixie, 4Jul2026 from sid: MPI, PLUGIN and MOLECULE.
 # Prints, as its last line, the LAMMPS prefix (holding lammps/ and build/).
 # Exit status 2: the source of a newer release could not be fetched.
@@ -178,7 +178,7 @@ if [ "$lmp_release" = 29Sep2021 ]; then
     echo "$prefix"; exit 0
   fi
 
-  log "building LAMMPS $lmp_version into $prefix (about 7-10 minutes on 2 cores, once)"
+  log "building LAMMPS $lmp_version into $prefix (about 5 minutes on 2 cores, once)"
   rm -rf "$prefix"; mkdir -p "$prefix/dl"
   ( cd "$prefix/dl" && apt-get source -qq lammps >&2 )
   srcdir=$(find "$prefix/dl" -mindepth 1 -maxdepth 1 -type d -name 'lammps*' | head -n1)
