@@ -88,6 +88,8 @@ if(LAMMPS_HAS_KOKKOS)
       "names no Kokkos_DIR: NVDYN's /kk styles need the Kokkos it was built against "
       "(an external Kokkos, -DEXTERNAL_KOKKOS=on -DKokkos_DIR=...).")
   endif()
+  # (forced: a build folder pointed at another LAMMPS takes that one's Kokkos)
+  set(Kokkos_DIR "${_LMP_Kokkos_DIR}" CACHE PATH "The Kokkos of the LAMMPS build" FORCE)
   find_package(Kokkos CONFIG REQUIRED PATHS "${_LMP_Kokkos_DIR}" NO_DEFAULT_PATH)
   message(STATUS "NVDYN: Kokkos ${Kokkos_VERSION} from ${_LMP_Kokkos_DIR} for the /kk styles")
   add_library(nvdyn_lammps_kokkos INTERFACE)

@@ -9,4 +9,6 @@ lmp_release=${NVDYN_LAMMPS:-29Sep2021}
 build=${NVDYN_BUILD_DIR:-$here/build$([ "$lmp_release" = 29Sep2021 ] || echo "-$lmp_release")}
 prefix=$("$here/scripts/build.sh" | tail -n 1)
 cd "$here/examples/clusters"
+# (Kokkos's OpenMP backend warns without it, under -k on)
+export OMP_PROC_BIND=${OMP_PROC_BIND:-false}
 exec "$prefix/build/lmp" -in in.clusters -var nvdyn_plugin "$build/nvdynplugin.so" "$@"
