@@ -234,6 +234,11 @@ template <class DeviceType> class NVDynDevice {
   // which then go to sums[width k ..] and, if given, maxima[width k ..]
   template <class Term>
   void sample_sums(int width, Copy<double> &sums, Copy<double> *maxima, const Term &term);
+  // the same, and bound(i, b) adds atom i to a bound of the selected
+  // samples' atoms, which it returns
+  template <class Term, class Bound>
+  nvdyn_step_bound sample_sums(int width, Copy<double> &sums, Copy<double> *maxima,
+                               const Term &term, const Bound &bound);
   nvdyn_status init_velocities(const DeviceAtoms &a);
   nvdyn_status fire_decisions(const DeviceAtoms &a);
   nvdyn_status fire_ase_positions(const DeviceAtoms &a);
@@ -259,6 +264,7 @@ template <class DeviceType> class NVDynDevice {
   int checks_due(int *energy);
   int any_hazard(const DeviceAtoms &a, unsigned mask);
   nvdyn_status sample_stats(const DeviceAtoms &a);
+  template <class Atoms> int stats_kernel(const Atoms &a);
   int end_samples(int stats, int refresh, int safety);
   nvdyn_status fail_hazards(const DeviceAtoms &a, int scaled, int *nfailed);
 

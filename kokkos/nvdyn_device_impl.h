@@ -72,6 +72,39 @@ void NVDynDevice<DeviceType>::sample_sums(const int width, Copy<double> &sums,
       });
 }
 
+template <class DeviceType>
+template <class Term, class Bound>
+nvdyn_step_bound NVDynDevice<DeviceType>::sample_sums(const int width, Copy<double> &sums,
+                                                      Copy<double> *maxima, const Term &term,
+                                                      const Bound &bound)
+{
+  e->width = width;
+  auto slots = sel.d;
+  auto first = start.d;
+  auto atoms = order.d;
+  auto sum = sums.d;
+  auto mx = maxima ? maxima->d : Kokkos::View<double *, DeviceType>();
+  const bool with_max = maxima != nullptr;
+  auto op = KOKKOS_LAMBDA(const int k, nvdyn_step_bound &b)
+  {
+    const int s = slots(k);
+    double t[NACC], m[NACC];
+    for (int q = 0; q < NACC; q++) t[q] = m[q] = 0.0;
+    for (int j = first(s); j < first(s + 1); j++) {
+      term(atoms(j), t, m);
+      bound(atoms(j), b);
+    }
+    for (int q = 0; q < width; q++) {
+      sum(width * k + q) = t[q];
+      if (with_max) mx(width * k + q) = m[q];
+    }
+  };
+  nvdyn_step_bound b;
+  Kokkos::parallel_reduce("nvdyn:sample_sums_bound", Kokkos::RangePolicy<exec_space>(0, e->nsel),
+                          BoundReduce<decltype(op)>{op}, b);
+  return b;
+}
+
 /* FIRE: per-sample sums v.f, v.v, f.f and max |v_k| of the selected
  * samples, reduced, then each sample's decision (step_host.c
  * fire_decisions) */
@@ -616,35 +649,14 @@ template <class DeviceType>
 nvdyn_status NVDynDevice<DeviceType>::sample_stats(const DeviceAtoms &a)
 {
   const int nsel = select(S_ALL);
+  const int flag = packed(a, [&](const auto &b) { return stats_kernel(b); });
   auto k_of = kind.d;
   auto dt_of = sdt.d;
   auto p_of = pos.d;
   const nvdyn_units u = e->units;
-  auto op = KOKKOS_LAMBDA(const int i, nvdyn_step_bound &b)
-  {
-    const int s = a.sample[i];
-    if (s < 0 || k_of(s) < 0) return;
-    const double *f = a.fi(i);
-    nvdyn_bound_add_atom(&b, a.xi(i), a.xc, a.vi(i), a.vc, f, a.fc, a.clamp(f, u.fclamp),
-                         a.mass(i), k_of(s), dt_of(s), &u);
-  };
-  nvdyn_step_bound b;
-  Kokkos::parallel_reduce("nvdyn:stats_bound", Kokkos::RangePolicy<exec_space>(0, a.natoms),
-                          BoundReduce<decltype(op)>{op}, b);
-  sample_sums(3, acc, &acc2, KOKKOS_LAMBDA(const int i, double *t, double *m) {
-    const double *f = a.fi(i);
-    const double f2 = nvdyn_dot(f, a.fc, f, a.fc);
-    t[0] += nvdyn_mvv_term(a.vi(i), a.vc, a.mass(i));
-    if (a.pe) {
-      t[1] += a.pe[i];
-      m[2] = 1.0;
-    }
-    t[2] += 1.0;
-    m[0] = f2 > m[0] ? f2 : m[0];
-  });
   auto mx = acc2.d;
   /* a bound that flags: every sample of the step is tested exactly */
-  if (nvdyn_bound_flag(&b, u.maxmove))
+  if (flag)
     Kokkos::parallel_for(
         "nvdyn:flag_all", Kokkos::RangePolicy<exec_space>(0, nsel),
         KOKKOS_LAMBDA(const int k) { mx(3 * k + 1) = 1.0; });
@@ -673,6 +685,38 @@ nvdyn_status NVDynDevice<DeviceType>::sample_stats(const DeviceAtoms &a)
         Kokkos::atomic_fetch_max(&mx(3 * p_of(s) + 1), h);
       });
   return reduce(acc2, 3, NVDYN_REDUCE_MAX);
+}
+
+/* the statistics' sums and maxima, and the flag of a bound of every
+ * active atom's next step (every active sample is selected) */
+template <class DeviceType>
+template <class Atoms>
+int NVDynDevice<DeviceType>::stats_kernel(const Atoms &a)
+{
+  auto k_of = kind.d;
+  auto dt_of = sdt.d;
+  const nvdyn_units u = e->units;
+  auto term = KOKKOS_LAMBDA(const int i, double *t, double *m)
+  {
+    const double *f = a.fi(i);
+    const double f2 = nvdyn_dot(f, a.fc, f, a.fc);
+    t[0] += nvdyn_mvv_term(a.vi(i), a.vc, a.mass(i));
+    if (a.pe) {
+      t[1] += a.pe[i];
+      m[2] = 1.0;
+    }
+    t[2] += 1.0;
+    m[0] = f2 > m[0] ? f2 : m[0];
+  };
+  auto bound = KOKKOS_LAMBDA(const int i, nvdyn_step_bound &b)
+  {
+    const int s = a.sample[i];
+    const double *f = a.fi(i);
+    nvdyn_bound_add_atom(&b, a.xi(i), a.xc, a.vi(i), a.vc, f, a.fc, a.clamp(f, u.fclamp),
+                         a.mass(i), k_of(s), dt_of(s), &u);
+  };
+  const nvdyn_step_bound b = sample_sums(3, acc, &acc2, term, bound);
+  return nvdyn_bound_flag(&b, u.maxmove);
 }
 
 /* Every active sample's end of the step (steps counted, nvdyn_end_sample):
