@@ -411,7 +411,7 @@ def main():
     t.add_argument("--fmax", type=float, default=1e-4)
     t.add_argument("--maxiter", type=int, default=100000)
     t.add_argument("--dt", type=float, default=0.005)
-    t.add_argument("--reps", type=int, default=3)
+    t.add_argument("--reps", type=int, default=5)
     t.add_argument("--target", type=float, default=1.6)
     args = ap.parse_args()
     args.workdir = os.path.abspath(args.workdir)
