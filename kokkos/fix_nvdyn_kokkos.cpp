@@ -35,8 +35,7 @@ FixNVDynKokkos<DeviceType>::FixNVDynKokkos(LAMMPS *lmp, int narg, char **arg) :
     FixNVDyn(lmp, narg, arg), syncs{0, 0, 0}, host_synced(false), d_generation(0)
 {
   if (!lmp->kokkos)
-    error->all(FLERR, "Fix {} needs the KOKKOS package enabled (command-line switch -k on)",
-               style);
+    error->all(FLERR, "Fix {} needs the KOKKOS package enabled (command-line switch -k on)", style);
   kokkosable = 1;
   atomKK = (AtomKokkos *) atom;
   execution_space = ExecutionSpaceFromDevice<DeviceType>::space;
@@ -201,7 +200,7 @@ template <class DeviceType> int FixNVDynKokkos<DeviceType>::end_engine_step(nvdy
   NVDYN_NS::DeviceAtoms d = device_atoms();
   if (a.pe) {
     d_pe.bind(const_cast<double *>(a.pe), (size_t) atom->nmax, Device::separate_copies(),
-               "nvdyn:pe");
+              "nvdyn:pe");
     d_pe.to_device((size_t) atom->nlocal);
     d.pe = d_pe.d.data();
   }

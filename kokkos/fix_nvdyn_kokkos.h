@@ -43,14 +43,14 @@ template <class DeviceType> class FixNVDynKokkos : public FixNVDyn {
  protected:
   int end_engine_step(::nvdyn_atoms &) override;
   bool energy_due() override;
- public:
 
+ public:
   // the per-atom data the fix read and wrote on the device, and on the
   // host, since its creation (a test's proof of where a step ran)
   struct Syncs {
-    bigint device_steps;       // halves of steps run on the device
-    bigint host_steps;         // ... handed to the host core
-    bigint host_callbacks;     // callbacks that synced per-atom data to the host
+    bigint device_steps;      // halves of steps run on the device
+    bigint host_steps;        // ... handed to the host core
+    bigint host_callbacks;    // callbacks that synced per-atom data to the host
   } syncs;
 
  private:
@@ -58,8 +58,8 @@ template <class DeviceType> class FixNVDynKokkos : public FixNVDyn {
   std::unique_ptr<Device> dev;
   typename Device::template Copy<int> d_sample, d_index;
   typename Device::template Copy<double> d_pe;    // per-atom energies on the device
-  bool host_synced;                                // this end of a step synced to the host
-  uint64_t d_generation;    // atoms_generation of d_sample and d_index
+  bool host_synced;                               // this end of a step synced to the host
+  uint64_t d_generation;                          // atoms_generation of d_sample and d_index
 
   NVDYN_NS::DeviceAtoms device_atoms();
   // per-atom data the host core reads (mask: what else the host part

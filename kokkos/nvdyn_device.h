@@ -40,7 +40,7 @@ struct DeviceAtoms {
   double *x, *v;
   const double *f;
   ptrdiff_t xa, xc, va, vc, fa, fc;
-  const double *rmass;        // per-atom masses, or nullptr: type_mass[type[i]]
+  const double *rmass;    // per-atom masses, or nullptr: type_mass[type[i]]
   const double *type_mass;
   const int *type;
   const int *sample, *index;    // per-atom sample and index within it (device)
@@ -175,7 +175,7 @@ template <class DeviceType> class NVDynDevice {
     kind.to_device(n);
     sdt.to_device(n);
     active.to_device((size_t) e->nactive);
-    sel_mask = 0; // the selection is copied when it is used
+    sel_mask = 0;    // the selection is copied when it is used
     where = DEVICE;
   }
 
@@ -229,6 +229,21 @@ template <class DeviceType> class NVDynDevice {
   int select(unsigned mask);
   void zero_acc(int width);
   nvdyn_status reduce(Copy<double> &values, int width, nvdyn_reduce_op op);
+  // op(i, s) for every atom i of an active sample s (a kernel over atoms)
+  template <class Op> void for_atoms(const char *name, int natoms, const int *sample, const Op &op);
+  // the same with op(i, s, b) adding atoms to a bound of their next steps;
+  // returns the bound's flag (nvdyn_bound_flag)
+  template <class Op>
+  int bound_atoms(const char *name, int natoms, const int *sample, const Op &op);
+  // op(k, s) for every selected sample s = sel[k]
+  template <class Op> void for_selected(const char *name, const Op &op);
+  // a selection the host made, to the device
+  void selection_to_device()
+  {
+    sel.to_device((size_t) e->nsel);
+    pos.to_device((size_t) e->nsamples);
+    sel_mask = 0;
+  }
   // per selected sample k, over its atoms i in their order:
   // term(i, sum, max) adds atom i to sum[0..width) and max[0..width),
   // which then go to sums[width k ..] and, if given, maxima[width k ..]
@@ -254,14 +269,15 @@ template <class DeviceType> class NVDynDevice {
   // op(atoms): atoms as PackedAtoms where they are such, else as they are
   template <class Op> auto packed(const DeviceAtoms &a, const Op &op)
   {
-    const bool plain = a.xa == 3 && a.va == 3 && a.fa == 3 && a.xc == 1 && a.vc == 1 &&
-        a.fc == 1 && !(e->units.fclamp > 0.0);
+    const bool plain = a.xa == 3 && a.va == 3 && a.fa == 3 && a.xc == 1 && a.vc == 1 && a.fc == 1 &&
+        !(e->units.fclamp > 0.0);
     if (!plain) return op(a);
     return a.rmass ? op(PackedAtoms<1>(a)) : op(PackedAtoms<0>(a));
   }
   void thermostat_factors();
   int scale_velocities(const DeviceAtoms &a, int check);
   int checks_due(int *energy);
+  template <class Op> int active_or(const char *name, const Op &op);
   int any_hazard(const DeviceAtoms &a, unsigned mask);
   nvdyn_status sample_stats(const DeviceAtoms &a);
   template <class Atoms> int stats_kernel(const Atoms &a);
@@ -283,7 +299,7 @@ template <class DeviceType> class NVDynDevice {
   std::vector<int> h_start, h_order;    // each sample's atoms: order[start[s] .. start[s + 1])
   Copy<int> start, order;
   Kokkos::View<int *, DeviceType> events;    // what the end of the step did to active[k]
-  unsigned sel_mask = 0;    // the selection on the device: its styles and version
+  unsigned sel_mask = 0;                     // the selection on the device: its styles and version
   uint64_t sel_version = 0;
 
   // the copies of the engine's arrays (new ones: the host's state is the

@@ -32,6 +32,46 @@ template <class DeviceType> void NVDynDevice<DeviceType>::zero_acc(int width)
       });
 }
 
+template <class DeviceType>
+template <class Op>
+void NVDynDevice<DeviceType>::for_atoms(const char *name, const int natoms, const int *sample,
+                                        const Op &op)
+{
+  auto k_of = kind.d;
+  Kokkos::parallel_for(
+      name, Kokkos::RangePolicy<exec_space>(0, natoms), KOKKOS_LAMBDA(const int i) {
+        const int s = sample[i];
+        if (s >= 0 && k_of(s) >= 0) op(i, s);
+      });
+}
+
+template <class DeviceType>
+template <class Op>
+int NVDynDevice<DeviceType>::bound_atoms(const char *name, const int natoms, const int *sample,
+                                         const Op &op)
+{
+  auto k_of = kind.d;
+  auto each = KOKKOS_LAMBDA(const int i, nvdyn_step_bound &b)
+  {
+    const int s = sample[i];
+    if (s >= 0 && k_of(s) >= 0) op(i, s, b);
+  };
+  nvdyn_step_bound b;
+  Kokkos::parallel_reduce(name, Kokkos::RangePolicy<exec_space>(0, natoms),
+                          BoundReduce<decltype(each)>{each}, b);
+  return nvdyn_bound_flag(&b, e->units.maxmove);
+}
+
+template <class DeviceType>
+template <class Op>
+void NVDynDevice<DeviceType>::for_selected(const char *name, const Op &op)
+{
+  auto slots = sel.d;
+  Kokkos::parallel_for(
+      name, Kokkos::RangePolicy<exec_space>(0, e->nsel),
+      KOKKOS_LAMBDA(const int k) { op(k, slots(k)); });
+}
+
 /* the selected samples' width values over every rank (the reduction
  * callback, on host memory) */
 template <class DeviceType>
@@ -48,28 +88,10 @@ nvdyn_status NVDynDevice<DeviceType>::reduce(Copy<double> &values, int width, nv
 
 template <class DeviceType>
 template <class Term>
-void NVDynDevice<DeviceType>::sample_sums(const int width, Copy<double> &sums,
-                                          Copy<double> *maxima, const Term &term)
+void NVDynDevice<DeviceType>::sample_sums(const int width, Copy<double> &sums, Copy<double> *maxima,
+                                          const Term &term)
 {
-  e->width = width;
-  auto slots = sel.d;
-  auto first = start.d;
-  auto atoms = order.d;
-  auto sum = sums.d;
-  auto mx = maxima ? maxima->d : Kokkos::View<double *, DeviceType>();
-  const bool with_max = maxima != nullptr;
-  Kokkos::parallel_for(
-      "nvdyn:sample_sums", Kokkos::RangePolicy<exec_space>(0, e->nsel),
-      KOKKOS_LAMBDA(const int k) {
-        const int s = slots(k);
-        double t[NACC], m[NACC];
-        for (int q = 0; q < NACC; q++) t[q] = m[q] = 0.0;
-        for (int j = first(s); j < first(s + 1); j++) term(atoms(j), t, m);
-        for (int q = 0; q < width; q++) {
-          sum(width * k + q) = t[q];
-          if (with_max) mx(width * k + q) = m[q];
-        }
-      });
+  sample_sums(width, sums, maxima, term, KOKKOS_LAMBDA(const int, nvdyn_step_bound &){});
 }
 
 template <class DeviceType>
@@ -111,28 +133,26 @@ nvdyn_step_bound NVDynDevice<DeviceType>::sample_sums(const int width, Copy<doub
 template <class DeviceType>
 nvdyn_status NVDynDevice<DeviceType>::fire_decisions(const DeviceAtoms &a)
 {
-  const int nsel = e->nsel;
   packed(a, [&](const auto &b) { fire_sums(b); });
   auto sum = acc.d, mx = acc2.d;
   nvdyn_status rc = reduce(acc, 3, NVDYN_REDUCE_SUM);
   if (rc != NVDYN_OK) return rc;
   if ((rc = reduce(acc2, 3, NVDYN_REDUCE_MAX)) != NVDYN_OK) return rc;
-  auto slots = sel.d;
   auto k_of = kind.d;
   auto ss_of = samples.d;
   auto sg_of = stages.d;
   auto c_of = coef.d;
   auto dt_of = sdt.d;
-  Kokkos::parallel_for(
-      "nvdyn:fire_decide", Kokkos::RangePolicy<exec_space>(0, nsel), KOKKOS_LAMBDA(const int k) {
-        const int s = slots(k);
+  for_selected(
+      "nvdyn:fire_decide", KOKKOS_LAMBDA(const int k, const int s) {
         nvdyn_sample *ss = &ss_of(s);
         const nvdyn_stage_params *sg = &sg_of(ss->stage);
         if (k_of(s) == NVDYN_STYLE_FIRE)
           c_of(s).fire =
               nvdyn_fire_decide(sg, ss, sum(3 * k), sum(3 * k + 1), sum(3 * k + 2), mx(3 * k));
         else
-          c_of(s).fire_ase = nvdyn_fire_ase_decide(sg, ss, sum(3 * k), sum(3 * k + 1), sum(3 * k + 2));
+          c_of(s).fire_ase =
+              nvdyn_fire_ase_decide(sg, ss, sum(3 * k), sum(3 * k + 1), sum(3 * k + 2));
         dt_of(s) = ss->fdt;
       });
   return NVDYN_OK;
@@ -143,11 +163,12 @@ template <class Atoms>
 void NVDynDevice<DeviceType>::fire_sums(const Atoms &a)
 {
   const double fclamp = e->units.fclamp;
-  sample_sums(3, acc, &acc2, KOKKOS_LAMBDA(const int i, double *t, double *m) {
-    const double *v = a.vi(i), *f = a.fi(i);
-    const double vm = nvdyn_fire_terms(v, a.vc, f, a.fc, a.clamp(f, fclamp), t);
-    m[0] = vm > m[0] ? vm : m[0];
-  });
+  sample_sums(
+      3, acc, &acc2, KOKKOS_LAMBDA(const int i, double *t, double *m) {
+        const double *v = a.vi(i), *f = a.fi(i);
+        const double vm = nvdyn_fire_terms(v, a.vc, f, a.fc, a.clamp(f, fclamp), t);
+        m[0] = vm > m[0] ? vm : m[0];
+      });
 }
 
 /* ASE FIRE: the step dr = dt v, limited to maxstep in norm over the sample
@@ -158,32 +179,29 @@ nvdyn_status NVDynDevice<DeviceType>::fire_ase_positions(const DeviceAtoms &a)
 {
   {
     auto k_of = kind.d;
-    sample_sums(1, acc, nullptr, KOKKOS_LAMBDA(const int i, double *t, double *) {
-      if (k_of(a.sample[i]) == NVDYN_STYLE_FIRE_ASE) t[0] += nvdyn_dot(a.vi(i), a.vc, a.vi(i), a.vc);
-    });
+    sample_sums(
+        1, acc, nullptr, KOKKOS_LAMBDA(const int i, double *t, double *) {
+          if (k_of(a.sample[i]) == NVDYN_STYLE_FIRE_ASE)
+            t[0] += nvdyn_dot(a.vi(i), a.vc, a.vi(i), a.vc);
+        });
   }
   nvdyn_status rc = reduce(acc, e->width, NVDYN_REDUCE_SUM);
   if (rc != NVDYN_OK) return rc;
-  auto slots = sel.d;
   auto k_of = kind.d;
   auto ss_of = samples.d;
   auto sg_of = stages.d;
   auto c_of = coef.d;
   auto sum = acc.d;
   const int width = e->width;
-  Kokkos::parallel_for(
-      "nvdyn:fire_ase_limit", Kokkos::RangePolicy<exec_space>(0, e->nsel),
-      KOKKOS_LAMBDA(const int k) {
-        const int s = slots(k);
+  for_selected(
+      "nvdyn:fire_ase_limit", KOKKOS_LAMBDA(const int k, const int s) {
         if (k_of(s) == NVDYN_STYLE_FIRE_ASE)
           c_of(s).fire_ase.dtv =
               nvdyn_fire_ase_limit(&sg_of(ss_of(s).stage), &ss_of(s), sum(k * width));
       });
-  Kokkos::parallel_for(
-      "nvdyn:fire_ase_drift", Kokkos::RangePolicy<exec_space>(0, a.natoms),
-      KOKKOS_LAMBDA(const int i) {
-        const int s = a.sample[i];
-        if (s >= 0 && k_of(s) == NVDYN_STYLE_FIRE_ASE)
+  for_atoms(
+      "nvdyn:fire_ase_drift", a.natoms, a.sample, KOKKOS_LAMBDA(const int i, const int s) {
+        if (k_of(s) == NVDYN_STYLE_FIRE_ASE)
           nvdyn_drift(a.xi(i), a.xc, a.vi(i), a.vc, c_of(s).fire_ase.dtv);
       });
   return NVDYN_OK;
@@ -193,10 +211,11 @@ nvdyn_status NVDynDevice<DeviceType>::fire_ase_positions(const DeviceAtoms &a)
  * reduced (step_host.c sum_mvv) */
 template <class DeviceType> nvdyn_status NVDynDevice<DeviceType>::sum_mvv(const DeviceAtoms &a)
 {
-  sample_sums(2, acc, &acc2, KOKKOS_LAMBDA(const int i, double *t, double *) {
-    t[0] += nvdyn_mvv_term(a.vi(i), a.vc, a.mass(i));
-    t[1] += 1.0;
-  });
+  sample_sums(
+      2, acc, &acc2, KOKKOS_LAMBDA(const int i, double *t, double *) {
+        t[0] += nvdyn_mvv_term(a.vi(i), a.vc, a.mass(i));
+        t[1] += 1.0;
+      });
   return reduce(acc, 2, NVDYN_REDUCE_SUM);
 }
 
@@ -204,16 +223,14 @@ template <class DeviceType> nvdyn_status NVDynDevice<DeviceType>::sum_mvv(const 
  * their kinetic energy sums (acc, width 2): nhc half steps or csvr */
 template <class DeviceType> void NVDynDevice<DeviceType>::thermostat_factors()
 {
-  auto slots = sel.d;
   auto k_of = kind.d;
   auto ss_of = samples.d;
   auto sg_of = stages.d;
   auto c_of = coef.d;
   auto sum = acc.d;
   const nvdyn_units u = e->units;
-  Kokkos::parallel_for(
-      "nvdyn:thermostat", Kokkos::RangePolicy<exec_space>(0, e->nsel), KOKKOS_LAMBDA(const int k) {
-        const int s = slots(k);
+  for_selected(
+      "nvdyn:thermostat", KOKKOS_LAMBDA(const int k, const int s) {
         nvdyn_sample *ss = &ss_of(s);
         const nvdyn_stage_params *sg = &sg_of(ss->stage);
         const double mvv = sum(2 * k) * u.mvv2e, natoms = sum(2 * k + 1);
@@ -258,13 +275,10 @@ template <class DeviceType>
 template <class Atoms>
 void NVDynDevice<DeviceType>::kick_drift(const Atoms &a)
 {
-  auto k_of = kind.d;
   auto dt_of = sdt.d;
   const nvdyn_units u = e->units;
-  Kokkos::parallel_for(
-      "nvdyn:kick_drift", Kokkos::RangePolicy<exec_space>(0, a.natoms), KOKKOS_LAMBDA(const int i) {
-        const int s = a.sample[i];
-        if (s < 0 || k_of(s) < 0) return;
+  for_atoms(
+      "nvdyn:kick_drift", a.natoms, a.sample, KOKKOS_LAMBDA(const int i, const int s) {
         const double *f = a.fi(i);
         nvdyn_kick_drift(a.xi(i), a.xc, a.vi(i), a.vc, f, a.fc, a.mass(i), dt_of(s), u.ftm2v,
                          a.clamp(f, u.fclamp));
@@ -275,13 +289,10 @@ template <class DeviceType>
 template <class Atoms>
 void NVDynDevice<DeviceType>::fire_step(const Atoms &a)
 {
-  auto k_of = kind.d;
   auto c_of = coef.d;
   const nvdyn_units u = e->units;
-  Kokkos::parallel_for(
-      "nvdyn:fire_step", Kokkos::RangePolicy<exec_space>(0, a.natoms), KOKKOS_LAMBDA(const int i) {
-        const int s = a.sample[i];
-        if (s < 0 || k_of(s) < 0) return;
+  for_atoms(
+      "nvdyn:fire_step", a.natoms, a.sample, KOKKOS_LAMBDA(const int i, const int s) {
         const double *f = a.fi(i);
         nvdyn_fire_atom(a.xi(i), a.xc, a.vi(i), a.vc, f, a.fc, a.mass(i), a.clamp(f, u.fclamp),
                         u.ftm2v, &c_of(s).fire);
@@ -296,11 +307,8 @@ template <class DeviceType> void NVDynDevice<DeviceType>::atom_mixed(const Devic
   auto ss_of = samples.d;
   auto sg_of = stages.d;
   const nvdyn_units u = e->units;
-  Kokkos::parallel_for(
-      "nvdyn:pre_update", Kokkos::RangePolicy<exec_space>(0, a.natoms),
-      KOKKOS_LAMBDA(const int i) {
-        const int s = a.sample[i];
-        if (s < 0 || k_of(s) < 0) return;
+  for_atoms(
+      "nvdyn:pre_update", a.natoms, a.sample, KOKKOS_LAMBDA(const int i, const int s) {
         double *x = a.xi(i), *v = a.vi(i);
         const double *f = a.fi(i);
         const double fc = a.clamp(f, u.fclamp), m = a.mass(i);
@@ -315,9 +323,9 @@ template <class DeviceType> void NVDynDevice<DeviceType>::atom_mixed(const Devic
             break;
           case NVDYN_STYLE_LANGEVIN: {
             const nvdyn_sample &ss = ss_of(s);
-            nvdyn_rng r = nvdyn_rng_make(sg_of(ss.stage).c.thermostat.seed, ss.key,
-                                         (uint64_t) a.index[i], (uint64_t) (ss.age + 1),
-                                         NVDYN_PURPOSE_LANGEVIN);
+            nvdyn_rng r =
+                nvdyn_rng_make(sg_of(ss.stage).c.thermostat.seed, ss.key, (uint64_t) a.index[i],
+                               (uint64_t) (ss.age + 1), NVDYN_PURPOSE_LANGEVIN);
             nvdyn_baoab_atom(x, a.xc, v, a.vc, f, a.fc, m, fc, dt_of(s), u.ftm2v, &c.langevin, &r);
           } break;
           case NVDYN_STYLE_FIRE:
@@ -330,8 +338,7 @@ template <class DeviceType> void NVDynDevice<DeviceType>::atom_mixed(const Devic
       });
 }
 
-template <class DeviceType>
-nvdyn_status NVDynDevice<DeviceType>::pre_update(const DeviceAtoms &a)
+template <class DeviceType> nvdyn_status NVDynDevice<DeviceType>::pre_update(const DeviceAtoms &a)
 {
   nvdyn_status rc = init_velocities(a);
   if (rc != NVDYN_OK) return rc;
@@ -343,18 +350,7 @@ nvdyn_status NVDynDevice<DeviceType>::pre_update(const DeviceAtoms &a)
    * step has a hazard fails before it moves */
   if (any_active(e, S(NHC)) && select(S(NHC))) {
     if ((rc = sum_mvv(a)) != NVDYN_OK) return rc;
-    auto slots = sel.d;
-    auto ss_of = samples.d;
-    auto sg_of = stages.d;
-    auto c_of = coef.d;
-    auto sum = acc.d;
-    const nvdyn_units u = e->units;
-    Kokkos::parallel_for(
-        "nvdyn:nhc", Kokkos::RangePolicy<exec_space>(0, e->nsel), KOKKOS_LAMBDA(const int k) {
-          const int s = slots(k);
-          c_of(s).scale = nvdyn_nhc_half_step(&sg_of(ss_of(s).stage), &ss_of(s),
-                                              sum(2 * k) * u.mvv2e, sum(2 * k + 1), u.boltz);
-        });
+    thermostat_factors();
     if (nvdyn_i_safety_on(e)) {
       int nfailed = 0;
       if ((rc = fail_hazards(a, 1, &nfailed)) != NVDYN_OK) return rc;
@@ -379,14 +375,7 @@ nvdyn_status NVDynDevice<DeviceType>::init_velocities(const DeviceAtoms &a)
 {
   if (!e->vinit_due) return NVDYN_OK;
   to_host();
-  nvdyn_i_clear_selection(e);
-  int draw = 0;
-  for (int k = 0; k < e->nactive; k++) {
-    const int s = e->active[k];
-    if (!e->samples[s].vinit) continue;
-    nvdyn_i_select_slot(e, s);
-    draw |= stage_of(e, s)->velocity > 0.0;
-  }
+  const int draw = nvdyn_i_select_vinit(e);
   if (e->nsel == 0) {
     e->vinit_due = 0;
     return NVDYN_OK;
@@ -395,19 +384,15 @@ nvdyn_status NVDynDevice<DeviceType>::init_velocities(const DeviceAtoms &a)
     return nvdyn_i_fail(e, NVDYN_ERR_NULL,
                         "velocity initialisation needs each atom's index in its sample (index)");
   to_device();
-  sel.to_device((size_t) e->nsel);
-  pos.to_device((size_t) e->nsamples);
-  sel_mask = 0;
-  auto k_of = kind.d;
+  selection_to_device();
   auto p_of = pos.d;
   auto ss_of = samples.d;
   auto sg_of = stages.d;
   const nvdyn_units u = e->units;
   /* draw (or zero), then sum momentum, mass and count per sample */
-  Kokkos::parallel_for(
-      "nvdyn:draw", Kokkos::RangePolicy<exec_space>(0, a.natoms), KOKKOS_LAMBDA(const int i) {
-        const int s = a.sample[i];
-        if (s < 0 || k_of(s) < 0 || p_of(s) < 0) return;
+  for_atoms(
+      "nvdyn:draw", a.natoms, a.sample, KOKKOS_LAMBDA(const int i, const int s) {
+        if (p_of(s) < 0) return;
         double *v = a.vi(i);
         const nvdyn_sample &ss = ss_of(s);
         const nvdyn_stage_params &sg = sg_of(ss.stage);
@@ -432,52 +417,39 @@ nvdyn_status NVDynDevice<DeviceType>::init_velocities(const DeviceAtoms &a)
   {
     return sg_of(ss_of(a.sample[i]).stage).velocity > 0.0;
   };
-  sample_sums(5, acc, &acc2, KOKKOS_LAMBDA(const int i, double *t, double *) {
-    if (!drawn(i)) return;
-    const double m = a.mass(i), *v = a.vi(i);
-    for (int k = 0; k < 3; k++) t[k] += m * v[k * a.vc];
-    t[3] += m;
-    t[4] += 1.0;
-  });
+  sample_sums(
+      5, acc, &acc2, KOKKOS_LAMBDA(const int i, double *t, double *) {
+        if (!drawn(i)) return;
+        const double m = a.mass(i), *v = a.vi(i);
+        for (int k = 0; k < 3; k++) t[k] += m * v[k * a.vc];
+        t[3] += m;
+        t[4] += 1.0;
+      });
   nvdyn_status rc = reduce(acc, 5, NVDYN_REDUCE_SUM);
   if (rc != NVDYN_OK) return rc;
   /* remove the net momentum, then scale to exactly the temperature */
   auto sum = acc.d;
-  Kokkos::parallel_for(
-      "nvdyn:momentum", Kokkos::RangePolicy<exec_space>(0, a.natoms), KOKKOS_LAMBDA(const int i) {
-        const int s = a.sample[i];
-        if (s < 0 || k_of(s) < 0 || p_of(s) < 0 || !drawn(i)) return;
+  for_atoms(
+      "nvdyn:momentum", a.natoms, a.sample, KOKKOS_LAMBDA(const int i, const int s) {
+        if (p_of(s) < 0 || !drawn(i)) return;
         const int q = p_of(s);
         const double mom[3] = {sum(5 * q), sum(5 * q + 1), sum(5 * q + 2)};
         nvdyn_remove_momentum(a.vi(i), a.vc, mom, sum(5 * q + 3));
       });
-  sample_sums(5, acc2, nullptr, KOKKOS_LAMBDA(const int i, double *t, double *) {
-    if (drawn(i)) t[0] += nvdyn_mvv_term(a.vi(i), a.vc, a.mass(i));
-  });
+  sample_sums(
+      5, acc2, nullptr, KOKKOS_LAMBDA(const int i, double *t, double *) {
+        if (drawn(i)) t[0] += nvdyn_mvv_term(a.vi(i), a.vc, a.mass(i));
+      });
   if ((rc = reduce(acc2, 5, NVDYN_REDUCE_SUM)) != NVDYN_OK) return rc;
   exec_space().fence();
   acc.to_host((size_t) nvinit * 5);
   acc2.to_host((size_t) nvinit * 5);
-  for (int k = 0; k < nvinit; k++) {
-    const int s = e->sel[k];
-    e->samples[s].vinit = 0;
-    e->coef[s].scale =
-        nvdyn_velocity_scale(stage_of(e, s), e->acc[k * 5 + 4], e->acc2[k * 5], &e->units);
-  }
-  where = HOST;
   /* the drawn samples only: scaled, then checked before they move */
-  int keep = 0;
-  for (int k = 0; k < nvinit; k++) {
-    const int s = e->sel[k];
-    e->pos[s] = -1;
-    if (stage_of(e, s)->velocity > 0.0) e->sel[keep++] = s;
-  }
-  e->nsel = 0;
-  for (int k = 0; k < keep; k++) nvdyn_i_select_slot(e, e->sel[k]);
+  nvdyn_i_keep_drawn(e);
+  where = HOST;
   to_device();
   coef.to_device((size_t) e->nsamples);
-  sel.to_device((size_t) e->nsel);
-  pos.to_device((size_t) e->nsamples);
+  selection_to_device();
   scale_velocities(a, 0);
   int nfailed = 0;
   if (nvdyn_i_safety_on(e) && (rc = fail_hazards(a, 0, &nfailed)) != NVDYN_OK) return rc;
@@ -495,10 +467,11 @@ int NVDynDevice<DeviceType>::last_kick(const DeviceAtoms &a, const int sums)
 {
   const int flag = packed(a, [&](const auto &b) { return last_kick_kernel(b, sums); });
   if (sums)
-    sample_sums(2, acc, &acc2, KOKKOS_LAMBDA(const int i, double *t, double *) {
-      t[0] += nvdyn_mvv_term(a.vi(i), a.vc, a.mass(i));
-      t[1] += 1.0;
-    });
+    sample_sums(
+        2, acc, &acc2, KOKKOS_LAMBDA(const int i, double *t, double *) {
+          t[0] += nvdyn_mvv_term(a.vi(i), a.vc, a.mass(i));
+          t[1] += 1.0;
+        });
   return flag;
 }
 
@@ -510,20 +483,16 @@ int NVDynDevice<DeviceType>::last_kick_kernel(const Atoms &a, const int sums)
   auto dt_of = sdt.d;
   auto p_of = pos.d;
   const double ftm2v = e->units.ftm2v, fclamp = e->units.fclamp;
-  auto op = KOKKOS_LAMBDA(const int i, nvdyn_step_bound &b)
-  {
-    const int s = a.sample[i];
-    if (s < 0 || k_of(s) < NVDYN_STYLE_NVE) return;    // not active, or FIRE
-    double *v = a.vi(i);
-    const double *f = a.fi(i);
-    const double m = a.mass(i), dt = dt_of(s), fc = a.clamp(f, fclamp);
-    const double hdt = nvdyn_kick_last(v, a.vc, f, a.fc, m, dt, ftm2v, fc);
-    if (!sums || p_of(s) < 0) nvdyn_bound_add(&b, v, a.vc, f, a.fc, fc, hdt, dt);
-  };
-  nvdyn_step_bound b;
-  Kokkos::parallel_reduce("nvdyn:last_kick", Kokkos::RangePolicy<exec_space>(0, a.natoms),
-                          BoundReduce<decltype(op)>{op}, b);
-  return nvdyn_bound_flag(&b, e->units.maxmove);
+  return bound_atoms(
+      "nvdyn:last_kick", a.natoms, a.sample,
+      KOKKOS_LAMBDA(const int i, const int s, nvdyn_step_bound &b) {
+        if (k_of(s) < NVDYN_STYLE_NVE) return;    // FIRE
+        double *v = a.vi(i);
+        const double *f = a.fi(i);
+        const double m = a.mass(i), dt = dt_of(s), fc = a.clamp(f, fclamp);
+        const double hdt = nvdyn_kick_last(v, a.vc, f, a.fc, m, dt, ftm2v, fc);
+        if (!sums || p_of(s) < 0) nvdyn_bound_add(&b, v, a.vc, f, a.fc, fc, hdt, dt);
+      });
 }
 
 /* v *= coef.scale for the atoms of the selected samples; with check, 1 if
@@ -536,25 +505,21 @@ int NVDynDevice<DeviceType>::scale_velocities(const DeviceAtoms &a, const int ch
   auto p_of = pos.d;
   auto c_of = coef.d;
   const nvdyn_units u = e->units;
-  auto op = KOKKOS_LAMBDA(const int i, nvdyn_step_bound &b)
-  {
-    const int s = a.sample[i];
-    if (s < 0 || k_of(s) < 0 || p_of(s) < 0) return;
-    double *v = a.vi(i);
-    const double *f = a.fi(i);
-    nvdyn_scale(v, a.vc, c_of(s).scale);
-    if (check)
-      nvdyn_bound_add_atom(&b, a.xi(i), a.xc, v, a.vc, f, a.fc, a.clamp(f, u.fclamp), a.mass(i),
-                           k_of(s), dt_of(s), &u);
-  };
-  nvdyn_step_bound b;
-  Kokkos::parallel_reduce("nvdyn:scale", Kokkos::RangePolicy<exec_space>(0, a.natoms),
-                          BoundReduce<decltype(op)>{op}, b);
-  return check && nvdyn_bound_flag(&b, u.maxmove);
+  const int flag = bound_atoms(
+      "nvdyn:scale", a.natoms, a.sample,
+      KOKKOS_LAMBDA(const int i, const int s, nvdyn_step_bound &b) {
+        if (p_of(s) < 0) return;
+        double *v = a.vi(i);
+        const double *f = a.fi(i);
+        nvdyn_scale(v, a.vc, c_of(s).scale);
+        if (check)
+          nvdyn_bound_add_atom(&b, a.xi(i), a.xc, v, a.vc, f, a.fc, a.clamp(f, u.fclamp), a.mass(i),
+                               k_of(s), dt_of(s), &u);
+      });
+  return check && flag;
 }
 
-template <class DeviceType>
-nvdyn_status NVDynDevice<DeviceType>::post_update(const DeviceAtoms &a)
+template <class DeviceType> nvdyn_status NVDynDevice<DeviceType>::post_update(const DeviceAtoms &a)
 {
   to_device();
   const unsigned thermo = S(CSVR) | S(NHC);
@@ -573,7 +538,6 @@ nvdyn_status NVDynDevice<DeviceType>::post_update(const DeviceAtoms &a)
   return NVDYN_OK;
 }
 
-
 /* ---- the end of the step (end_host.c) ------------------------------------- */
 
 /* the active samples' checks due at this end of a step (due[k], on the
@@ -582,21 +546,14 @@ template <class DeviceType> int NVDynDevice<DeviceType>::checks_due(int *energy)
 {
   *energy = 0;
   if (!e->checks) return 0;
-  auto list = active.d;
-  auto ss_of = samples.d;
-  auto sg_of = stages.d;
   auto due_of = due.d;
-  int flags = 0;
-  Kokkos::parallel_reduce(
-      "nvdyn:due", Kokkos::RangePolicy<exec_space>(0, e->nactive),
-      KOKKOS_LAMBDA(const int k, int &f) {
-        const nvdyn_sample &ss = ss_of(list(k));
-        const nvdyn_stage_params *sg = &sg_of(ss.stage);
-        const int d = nvdyn_check_due(sg, &ss);
+  const int flags = active_or(
+      "nvdyn:due",
+      KOKKOS_LAMBDA(const int k, const nvdyn_sample &ss, const nvdyn_stage_params &sg) {
+        const int d = nvdyn_check_due(&sg, &ss);
         due_of(k) = (signed char) d;
-        f |= d | ((d && nvdyn_needs_energy(sg)) << 1);
-      },
-      Kokkos::BOr<int>(flags));
+        return d | ((d && nvdyn_needs_energy(&sg)) << 1);
+      });
   *energy = (flags >> 1) & 1;
   return flags & 1;
 }
@@ -604,19 +561,30 @@ template <class DeviceType> int NVDynDevice<DeviceType>::checks_due(int *energy)
 template <class DeviceType> int NVDynDevice<DeviceType>::need_energy()
 {
   to_device();
+  return active_or(
+      "nvdyn:need_energy",
+      KOKKOS_LAMBDA(const int, const nvdyn_sample &ss, const nvdyn_stage_params &sg) {
+        return (int) (nvdyn_needs_energy(&sg) && nvdyn_check_due(&sg, &ss));
+      });
+}
+
+/* the "or" over the active samples k of op(k, sample, its stage) */
+template <class DeviceType>
+template <class Op>
+int NVDynDevice<DeviceType>::active_or(const char *name, const Op &op)
+{
   auto list = active.d;
   auto ss_of = samples.d;
   auto sg_of = stages.d;
-  int need = 0;
+  int flags = 0;
   Kokkos::parallel_reduce(
-      "nvdyn:need_energy", Kokkos::RangePolicy<exec_space>(0, e->nactive),
+      name, Kokkos::RangePolicy<exec_space>(0, e->nactive),
       KOKKOS_LAMBDA(const int k, int &f) {
         const nvdyn_sample &ss = ss_of(list(k));
-        const nvdyn_stage_params *sg = &sg_of(ss.stage);
-        f |= nvdyn_needs_energy(sg) && nvdyn_check_due(sg, &ss);
+        f |= op(k, ss, sg_of(ss.stage));
       },
-      Kokkos::BOr<int>(need));
-  return need;
+      Kokkos::BOr<int>(flags));
+  return flags;
 }
 
 /* 1 if an atom of an active sample whose style is in mask may have a
@@ -627,26 +595,21 @@ int NVDynDevice<DeviceType>::any_hazard(const DeviceAtoms &a, const unsigned mas
   auto k_of = kind.d;
   auto dt_of = sdt.d;
   const nvdyn_units u = e->units;
-  auto op = KOKKOS_LAMBDA(const int i, nvdyn_step_bound &b)
-  {
-    const int s = a.sample[i];
-    if (s < 0 || k_of(s) < 0 || !((mask >> k_of(s)) & 1u)) return;
-    const double *f = a.fi(i);
-    nvdyn_bound_add_atom(&b, a.xi(i), a.xc, a.vi(i), a.vc, f, a.fc, a.clamp(f, u.fclamp),
-                         a.mass(i), k_of(s), dt_of(s), &u);
-  };
-  nvdyn_step_bound b;
-  Kokkos::parallel_reduce("nvdyn:any_hazard", Kokkos::RangePolicy<exec_space>(0, a.natoms),
-                          BoundReduce<decltype(op)>{op}, b);
-  return nvdyn_bound_flag(&b, u.maxmove);
+  return bound_atoms(
+      "nvdyn:any_hazard", a.natoms, a.sample,
+      KOKKOS_LAMBDA(const int i, const int s, nvdyn_step_bound &b) {
+        if (!((mask >> k_of(s)) & 1u)) return;
+        const double *f = a.fi(i);
+        nvdyn_bound_add_atom(&b, a.xi(i), a.xc, a.vi(i), a.vc, f, a.fc, a.clamp(f, u.fclamp),
+                             a.mass(i), k_of(s), dt_of(s), &u);
+      });
 }
 
 /* Statistics of every active sample (end_host.c sample_stats): acc = (sum
  * m v^2, PE, natoms), acc2 = (max |f|^2, largest atom hazard, PE given);
  * the hazards from a bound of all atoms' steps, then, when it flags on
  * some rank, exactly. */
-template <class DeviceType>
-nvdyn_status NVDynDevice<DeviceType>::sample_stats(const DeviceAtoms &a)
+template <class DeviceType> nvdyn_status NVDynDevice<DeviceType>::sample_stats(const DeviceAtoms &a)
 {
   const int nsel = select(S_ALL);
   const int flag = packed(a, [&](const auto &b) { return stats_kernel(b); });
@@ -676,10 +639,9 @@ nvdyn_status NVDynDevice<DeviceType>::sample_stats(const DeviceAtoms &a)
       },
       Kokkos::BOr<int>(flagged));
   if (!flagged) return NVDYN_OK;
-  Kokkos::parallel_for(
-      "nvdyn:hazards", Kokkos::RangePolicy<exec_space>(0, a.natoms), KOKKOS_LAMBDA(const int i) {
-        const int s = a.sample[i];
-        if (s < 0 || k_of(s) < 0 || !t_of(p_of(s))) return;
+  for_atoms(
+      "nvdyn:hazards", a.natoms, a.sample, KOKKOS_LAMBDA(const int i, const int s) {
+        if (!t_of(p_of(s))) return;
         const double h = nvdyn_atom_hazard(a.xi(i), a.xc, a.vi(i), a.vc, a.fi(i), a.fc, a.mass(i),
                                            1.0, k_of(s), dt_of(s), &u);
         Kokkos::atomic_fetch_max(&mx(3 * p_of(s) + 1), h);
@@ -712,8 +674,8 @@ int NVDynDevice<DeviceType>::stats_kernel(const Atoms &a)
   {
     const int s = a.sample[i];
     const double *f = a.fi(i);
-    nvdyn_bound_add_atom(&b, a.xi(i), a.xc, a.vi(i), a.vc, f, a.fc, a.clamp(f, u.fclamp),
-                         a.mass(i), k_of(s), dt_of(s), &u);
+    nvdyn_bound_add_atom(&b, a.xi(i), a.xc, a.vi(i), a.vc, f, a.fc, a.clamp(f, u.fclamp), a.mass(i),
+                         k_of(s), dt_of(s), &u);
   };
   const nvdyn_step_bound b = sample_sums(3, acc, &acc2, term, bound);
   return nvdyn_bound_flag(&b, u.maxmove);
@@ -743,8 +705,8 @@ int NVDynDevice<DeviceType>::end_samples(const int stats, const int refresh, con
         ss->age++;
         nvdyn_stats st;
         if (stats)
-          st = nvdyn_stats{sum(3 * k),    sum(3 * k + 1), sum(3 * k + 2),
-                           mx(3 * k), mx(3 * k + 1),  mx(3 * k + 2)};
+          st = nvdyn_stats{sum(3 * k), sum(3 * k + 1), sum(3 * k + 2),
+                           mx(3 * k),  mx(3 * k + 1),  mx(3 * k + 2)};
         const int event = nvdyn_end_sample(sg, ss, stats ? &st : nullptr, d, refresh, safety, &u);
         ev_of(k) = event;
         count += event != NVDYN_EVENT_NONE;
@@ -765,9 +727,7 @@ nvdyn_status NVDynDevice<DeviceType>::fail_hazards(const DeviceAtoms &a, const i
   const int nsel = e->nsel;
   if (nsel == 0) return NVDYN_OK;
   to_device();
-  sel.to_device((size_t) nsel);
-  pos.to_device((size_t) e->nsamples);
-  sel_mask = 0;
+  selection_to_device();
   zero_acc(1);
   auto k_of = kind.d;
   auto dt_of = sdt.d;
@@ -775,11 +735,9 @@ nvdyn_status NVDynDevice<DeviceType>::fail_hazards(const DeviceAtoms &a, const i
   auto c_of = coef.d;
   auto mx = acc2.d;
   const nvdyn_units u = e->units;
-  Kokkos::parallel_for(
-      "nvdyn:fail_hazards", Kokkos::RangePolicy<exec_space>(0, a.natoms),
-      KOKKOS_LAMBDA(const int i) {
-        const int s = a.sample[i];
-        if (s < 0 || k_of(s) < 0 || p_of(s) < 0) return;
+  for_atoms(
+      "nvdyn:fail_hazards", a.natoms, a.sample, KOKKOS_LAMBDA(const int i, const int s) {
+        if (p_of(s) < 0) return;
         const double h = nvdyn_atom_hazard(a.xi(i), a.xc, a.vi(i), a.vc, a.fi(i), a.fc, a.mass(i),
                                            scaled ? c_of(s).scale : 1.0, k_of(s), dt_of(s), &u);
         Kokkos::atomic_fetch_max(&mx(p_of(s)), h);
@@ -792,17 +750,8 @@ nvdyn_status NVDynDevice<DeviceType>::fail_hazards(const DeviceAtoms &a, const i
   for (int k = 0; k < nsel; k++) any |= e->acc2[k] != 0.0;
   if (!any) return NVDYN_OK;
   to_host();
-  int n = 0;
-  for (int k = 0; k < nsel; k++) {
-    const int s = e->sel[k];
-    const double h = e->acc2[k];
-    if (h == 0.0 || e->samples[s].outcome != NVDYN_ACTIVE) continue;
-    nvdyn_finish(&e->samples[s], NVDYN_FAILED, h >= 2.0 ? NVDYN_REASON_NAN : NVDYN_REASON_UNSTABLE);
-    nvdyn_i_sync_slot(e, s);
-    n++;
-  }
+  const int n = nvdyn_i_fail_flagged(e);
   where = HOST;
-  if (n) nvdyn_i_sync_active(e);
   if (nfailed) *nfailed = n;
   return NVDYN_OK;
 }
@@ -813,18 +762,14 @@ nvdyn_status NVDynDevice<DeviceType>::end_step(const DeviceAtoms &a, int *nchang
   to_device();
   int energy = 0;
   const int any_check = checks_due(&energy);
-  if (energy && a.natoms > 0 && !a.pe)
-    return nvdyn_i_fail(e, NVDYN_ERR_NULL,
-                        "an energy criterion or drift monitor is due on step %lld: "
-                        "per-atom energies (pe) are needed",
-                        (long long) (e->step + 1));
+  nvdyn_status rc = nvdyn_i_energies_given(e, energy, a.natoms, a.pe);
+  if (rc != NVDYN_OK) return rc;
   const int refresh = e->refresh;
   e->refresh = 0;
   const int safety = nvdyn_i_safety_on(e);
   int stats = any_check || refresh;
   const int flagged = e->flagged;
   e->flagged = 0;
-  nvdyn_status rc;
   if (!stats && safety) {
     double bad = flagged || (any_active(e, S_FIRE_ANY) && any_hazard(a, S_FIRE_ANY));
     if ((rc = nvdyn_i_reduce(e, &bad, 1, NVDYN_REDUCE_MAX)) != NVDYN_OK) return rc;
@@ -843,28 +788,14 @@ nvdyn_status NVDynDevice<DeviceType>::end_step(const DeviceAtoms &a, int *nchang
     int entered = 0;
     for (int k = 0; k < e->nactive; k++) {
       if (ev(k) == NVDYN_EVENT_NONE) continue;
-      const int s = e->active[k];
-      nvdyn_sample *ss = &e->samples[s];
-      if (ev(k) == NVDYN_EVENT_CONVERGED) {
-        e->converged[e->nconverged++] = s;
-        e->stage_steps[(size_t) s * (size_t) e->nstages + (size_t) ss->stage] = ss->steps;
-        nvdyn_enter_stage(e->kstages, e->nstages, ss, ss->stage + 1);
-        e->vinit_due |= ss->vinit;
-        entered++;
-      }
+      entered += nvdyn_i_end_event(e, e->active[k], ev(k));
       changed++;
-      nvdyn_i_sync_slot(e, s);
     }
     nvdyn_i_sync_active(e);
     /* samples that entered an MD stage keeping their velocities take its
      * time step from the next step on: checked with it before they move */
     if (entered && safety) {
-      nvdyn_i_clear_selection(e);
-      for (int k = 0; k < e->nconverged; k++) {
-        const int s = e->converged[k];
-        if (e->kind[s] >= 0 && ((S_MD >> e->kind[s]) & 1u) && !e->samples[s].vinit)
-          nvdyn_i_select_slot(e, s);
-      }
+      nvdyn_i_select_entered_md(e);
       if ((rc = fail_hazards(a, 0, nullptr)) != NVDYN_OK) return rc;    // counted already
     }
   }

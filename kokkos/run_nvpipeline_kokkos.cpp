@@ -35,8 +35,9 @@ RunNVPipelineKokkos::~RunNVPipelineKokkos()
 void RunNVPipelineKokkos::init()
 {
   if (!lmp->kokkos)
-    error->all(FLERR, "Run style nvpipeline/kk needs the KOKKOS package enabled "
-                      "(command-line switch -k on): use run_style nvpipeline");
+    error->all(FLERR,
+               "Run style nvpipeline/kk needs the KOKKOS package enabled "
+               "(command-line switch -k on): use run_style nvpipeline");
   NVDYN_NS::init_run_style(lmp, nargs, "nvpipeline/kk");
   VerletKokkos::init();
 }

@@ -41,8 +41,8 @@ std::vector<std::string> clusters(int n)
 enum { COL_STAGE = 1, COL_STEPS = 2, COL_OUTCOME = 5, COL_REASON = 8, NCOL = 9 };
 
 struct Batch {
-  std::string style;                      // the fix's style
-  std::vector<double> x, v, table;        // by atom ID; per sample and column
+  std::string style;                  // the fix's style
+  std::vector<double> x, v, table;    // by atom ID; per sample and column
   LAMMPS_NS::bigint step = 0, device = 0, host = 0;
 };
 
@@ -77,7 +77,8 @@ Batch run(bool kk, int n, const std::string &stages, bool bad = false, bool hook
   }
   // f_nv: the active samples of each stage, then done, failed, timed out
   int nstages = 0;
-  for (size_t at = stages.find("stage "); at != std::string::npos; at = stages.find("stage ", at + 1))
+  for (size_t at = stages.find("stage "); at != std::string::npos;
+       at = stages.find("stage ", at + 1))
     nstages++;
   std::string left = "0";
   for (int k = 1; k <= nstages; k++) left += "+f_nv[" + std::to_string(k) + "]";

@@ -149,11 +149,7 @@ nvdyn_status nvdyn_end_step(nvdyn_engine *e, const nvdyn_atoms *a, int *nchanged
     any_check |= due;
     energy |= due && nvdyn_needs_energy(sg);
   }
-  if (energy && a->natoms > 0 && !a->pe)
-    return nvdyn_i_fail(e, NVDYN_ERR_NULL,
-                        "an energy criterion or drift monitor is due on step %lld: "
-                        "per-atom energies (pe) are needed",
-                        (long long) (e->step + 1));
+  if ((rc = nvdyn_i_energies_given(e, energy, a->natoms, a->pe)) != NVDYN_OK) return rc;
   const int refresh = e->refresh;
   e->refresh = 0;
   /* without checks, the safety checks need the statistics pass only when
@@ -185,15 +181,8 @@ nvdyn_status nvdyn_end_step(nvdyn_engine *e, const nvdyn_atoms *a, int *nchanged
     }
     const int event = nvdyn_end_sample(sg, ss, stats ? &st : NULL, due, refresh, safety, &e->units);
     if (event == NVDYN_EVENT_NONE) continue;
-    if (event == NVDYN_EVENT_CONVERGED) {
-      e->converged[e->nconverged++] = s;
-      e->stage_steps[(size_t) s * (size_t) e->nstages + (size_t) ss->stage] = ss->steps;
-      nvdyn_enter_stage(e->kstages, e->nstages, ss, ss->stage + 1);
-      e->vinit_due |= ss->vinit;
-      entered++;
-    }
+    entered += nvdyn_i_end_event(e, s, event);
     changed++;
-    nvdyn_i_sync_slot(e, s);
   }
   changed += e->pending;
   e->pending = 0;
@@ -201,12 +190,7 @@ nvdyn_status nvdyn_end_step(nvdyn_engine *e, const nvdyn_atoms *a, int *nchanged
   /* samples that entered an MD stage keeping their velocities take its
    * time step from the next step on: checked with it before they move */
   if (entered && safety) {
-    nvdyn_i_clear_selection(e);
-    for (int k = 0; k < e->nconverged; k++) {
-      const int s = e->converged[k];
-      if (e->kind[s] >= 0 && ((S_MD >> e->kind[s]) & 1u) && !e->samples[s].vinit)
-        nvdyn_i_select_slot(e, s);
-    }
+    nvdyn_i_select_entered_md(e);
     if ((rc = nvdyn_i_fail_hazards(e, a, 0, NULL)) != NVDYN_OK) return rc; /* counted already */
   }
   e->step++;

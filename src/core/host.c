@@ -160,6 +160,25 @@ nvdyn_status nvdyn_i_fail_hazards(nvdyn_engine *e, const nvdyn_atoms *a, int sca
   }
   nvdyn_status rc = nvdyn_i_reduce_acc(e, e->acc2, NVDYN_REDUCE_MAX);
   if (rc != NVDYN_OK) return rc;
+  const int n = nvdyn_i_fail_flagged(e);
+  if (nfailed) *nfailed = n;
+  return NVDYN_OK;
+}
+
+/* ---- what the host and device drivers share: the engine's bookkeeping ---- */
+
+nvdyn_status nvdyn_i_energies_given(const nvdyn_engine *e, int energy, int natoms, const double *pe)
+{
+  if (energy && natoms > 0 && !pe)
+    return nvdyn_i_fail(e, NVDYN_ERR_NULL,
+                        "an energy criterion or drift monitor is due on step %lld: "
+                        "per-atom energies (pe) are needed",
+                        (long long) (e->step + 1));
+  return NVDYN_OK;
+}
+
+int nvdyn_i_fail_flagged(nvdyn_engine *e)
+{
   int n = 0;
   for (int k = 0; k < e->nsel; k++) {
     const int s = e->sel[k];
@@ -170,6 +189,62 @@ nvdyn_status nvdyn_i_fail_hazards(nvdyn_engine *e, const nvdyn_atoms *a, int sca
     n++;
   }
   if (n) nvdyn_i_sync_active(e);
-  if (nfailed) *nfailed = n;
-  return NVDYN_OK;
+  return n;
+}
+
+int nvdyn_i_select_vinit(nvdyn_engine *e)
+{
+  nvdyn_i_clear_selection(e);
+  int draw = 0;
+  for (int k = 0; k < e->nactive; k++) {
+    const int s = e->active[k];
+    if (!e->samples[s].vinit) continue;
+    nvdyn_i_select_slot(e, s);
+    draw |= stage_of(e, s)->velocity > 0.0;
+  }
+  return draw;
+}
+
+void nvdyn_i_keep_drawn(nvdyn_engine *e)
+{
+  for (int k = 0; k < e->nsel; k++) {
+    const int s = e->sel[k];
+    e->samples[s].vinit = 0;
+    e->coef[s].scale =
+        nvdyn_velocity_scale(stage_of(e, s), e->acc[k * 5 + 4], e->acc2[k * 5], &e->units);
+  }
+  const int n = e->nsel;
+  int keep = 0;
+  for (int k = 0; k < n; k++) {
+    const int s = e->sel[k];
+    e->pos[s] = -1;
+    if (stage_of(e, s)->velocity > 0.0) e->sel[keep++] = s;
+  }
+  e->nsel = 0;
+  for (int k = 0; k < keep; k++) nvdyn_i_select_slot(e, e->sel[k]);
+}
+
+int nvdyn_i_end_event(nvdyn_engine *e, int s, int event)
+{
+  nvdyn_sample *ss = &e->samples[s];
+  int entered = 0;
+  if (event == NVDYN_EVENT_CONVERGED) {
+    e->converged[e->nconverged++] = s;
+    e->stage_steps[(size_t) s * (size_t) e->nstages + (size_t) ss->stage] = ss->steps;
+    nvdyn_enter_stage(e->kstages, e->nstages, ss, ss->stage + 1);
+    e->vinit_due |= ss->vinit;
+    entered = 1;
+  }
+  nvdyn_i_sync_slot(e, s);
+  return entered;
+}
+
+void nvdyn_i_select_entered_md(nvdyn_engine *e)
+{
+  nvdyn_i_clear_selection(e);
+  for (int k = 0; k < e->nconverged; k++) {
+    const int s = e->converged[k];
+    if (e->kind[s] >= 0 && ((S_MD >> e->kind[s]) & 1u) && !e->samples[s].vinit)
+      nvdyn_i_select_slot(e, s);
+  }
 }

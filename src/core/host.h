@@ -166,6 +166,30 @@ int nvdyn_i_scale_velocities(nvdyn_engine *e, const nvdyn_atoms *a, int check);
 /* fail the selected samples with a hazard before their atoms move */
 nvdyn_status nvdyn_i_fail_hazards(nvdyn_engine *e, const nvdyn_atoms *a, int scaled, int *nfailed);
 
+/* The engine's bookkeeping, which the host driver and the device driver
+ * (kokkos/) share:
+ * the per-atom energies a step's checks need (energy) are given (pe) */
+nvdyn_status nvdyn_i_energies_given(const nvdyn_engine *e, int energy, int natoms,
+                                    const double *pe);
+/*
+ * fail the selected active samples whose hazard (acc2, width 1, reduced)
+ * is nonzero; returns their number */
+int nvdyn_i_fail_flagged(nvdyn_engine *e);
+/* select the active samples with velocities to set on entering a stage;
+ * returns 1 if one of them draws them */
+int nvdyn_i_select_vinit(nvdyn_engine *e);
+/* after the draws' sums (acc: momentum, mass, count; acc2: m v^2, width
+ * 5, reduced): each selected sample's velocity scale, its velocities set;
+ * then only the drawing samples stay selected */
+void nvdyn_i_keep_drawn(nvdyn_engine *e);
+/* what the end of a step did to sample s (nvdyn_end_sample's event, not
+ * NONE): its stage entered (CONVERGED) and its per-slot copies; returns 1
+ * if it entered a stage */
+int nvdyn_i_end_event(nvdyn_engine *e, int s, int event);
+/* select the samples that converged on this step into an MD stage keeping
+ * their velocities (checked with its time step before they move) */
+void nvdyn_i_select_entered_md(nvdyn_engine *e);
+
 #ifdef __cplusplus
 }
 #endif

@@ -27,14 +27,7 @@ static nvdyn_status sum_mvv(nvdyn_engine *e, const nvdyn_atoms *a)
 static nvdyn_status init_velocities(nvdyn_engine *e, const nvdyn_atoms *a)
 {
   if (!e->vinit_due) return NVDYN_OK;
-  nvdyn_i_clear_selection(e);
-  int draw = 0;
-  for (int k = 0; k < e->nactive; k++) {
-    const int s = e->active[k];
-    if (!e->samples[s].vinit) continue;
-    nvdyn_i_select_slot(e, s);
-    draw |= stage_of(e, s)->velocity > 0.0;
-  }
+  const int draw = nvdyn_i_select_vinit(e);
   if (e->nsel == 0) {
     e->vinit_due = 0;
     return NVDYN_OK;
@@ -77,22 +70,8 @@ static nvdyn_status init_velocities(nvdyn_engine *e, const nvdyn_atoms *a)
       e->acc2[e->pos[s] * 5] += nvdyn_mvv_term(v, L.vc, MASS(L, a, i));
     }
     if ((rc = nvdyn_i_reduce_acc(e, e->acc2, NVDYN_REDUCE_SUM)) != NVDYN_OK) return rc;
-    for (int k = 0; k < e->nsel; k++) {
-      const int s = e->sel[k];
-      e->samples[s].vinit = 0;
-      e->coef[s].scale =
-          nvdyn_velocity_scale(stage_of(e, s), e->acc[k * 5 + 4], e->acc2[k * 5], &e->units);
-    }
     /* the drawn samples only: scaled, then checked before they move */
-    const int n = e->nsel;
-    int keep = 0;
-    for (int k = 0; k < n; k++) {
-      const int s = e->sel[k];
-      e->pos[s] = -1;
-      if (stage_of(e, s)->velocity > 0.0) e->sel[keep++] = s;
-    }
-    e->nsel = 0;
-    for (int k = 0; k < keep; k++) nvdyn_i_select_slot(e, e->sel[k]);
+    nvdyn_i_keep_drawn(e);
     nvdyn_i_scale_velocities(e, a, 0);
     /* a sample whose drawn velocities would make an unsafe first step
      * fails before its atoms move */
