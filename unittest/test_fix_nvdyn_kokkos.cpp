@@ -13,6 +13,9 @@
 #include "update.h"
 
 #include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
 
 namespace {
 
@@ -43,8 +46,23 @@ enum { COL_STAGE = 1, COL_STEPS = 2, COL_OUTCOME = 5, COL_REASON = 8, NCOL = 9 }
 struct Batch {
   std::string style;                  // the fix's style
   std::vector<double> x, v, table;    // by atom ID; per sample and column
+  std::string sink, log, groups;      // the sink and log files; the groups' counts per step
   LAMMPS_NS::bigint step = 0, device = 0, host = 0;
 };
+
+// a file's text (rank 0 writes them); then the file is removed
+std::string slurp(const std::string &path)
+{
+  MPI_Barrier(MPI_COMM_WORLD);
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  MPI_Barrier(MPI_COMM_WORLD);
+  int rank = 0;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  if (rank == 0) std::remove(path.c_str());
+  return text.str();
+}
 
 // a hook that counts the steps it sees
 int count_steps(nvdyn_engine *, const nvdyn_hook_info *, void *user)
@@ -62,9 +80,19 @@ Batch run(bool kk, int n, const std::string &stages, bool bad = false, bool hook
   int hooked_steps = 0;
   Lammps l(kokkos_args());
   l.cmds(clusters(n));
+  const std::string files = std::string("nvdyn_kk_") + (kk ? "kk" : "host") + "_np" +
+      std::to_string(mpi_size()) + "_t" + std::to_string(kokkos_threads());
   if (!kk) l.cmd("suffix off");
-  l.cmd("fix nv all nvdyn samples molecule " + stages);
+  l.cmd("fix nv all nvdyn samples molecule " + stages + " sink " + files + ".extxyz log " + files +
+        ".csv every 10");
   if (!kk) l.cmd("suffix on");
+  // the atoms of each stage and outcome group, at the end of every step
+  std::string counts = "$(step)";
+  for (size_t at = stages.find("stage "); at != std::string::npos;
+       at = stages.find("stage ", at + 1))
+    counts += " $(count(" + stages.substr(at + 6, stages.find(' ', at + 6) - at - 6) + "))";
+  counts += " $(count(done)) $(count(failed)) $(count(timeout))";
+  l.cmd("fix groups all print 1 \"" + counts + "\" file " + files + ".groups screen no");
   if (bad) {
     l.cmds({"group one molecule 3", "variable first equal count(one)",
             "variable push atom \"(step>=40)*(mol==3)*1e308*10\"",
@@ -99,6 +127,10 @@ Batch run(bool kk, int n, const std::string &stages, bool bad = false, bool hook
     r.device = counts[0];
     r.host = counts[1];
   }
+  l.cmds({"unfix groups", "unfix nv"});    // (closes the files)
+  r.sink = slurp(files + ".extxyz");
+  r.log = slurp(files + ".csv");
+  r.groups = slurp(files + ".groups");
   return r;
 }
 
@@ -122,6 +154,11 @@ void expect_same(const std::string &stages, int n, bool bad = false, bool hooked
   EXPECT_TRUE(same(kk.table, host.table)) << "per-sample values";
   EXPECT_TRUE(same(kk.x, host.x)) << "positions";
   EXPECT_TRUE(same(kk.v, host.v)) << "velocities";
+  EXPECT_FALSE(host.sink.empty());
+  EXPECT_NE(host.groups.find("\n"), std::string::npos);
+  EXPECT_EQ(kk.sink, host.sink) << "the sink's text";
+  EXPECT_EQ(kk.log, host.log) << "the log's text";
+  EXPECT_EQ(kk.groups, host.groups) << "the groups' atoms at every step";
   if (hooked) {
     EXPECT_EQ(kk.device, 0) << "steps with hooks: in the host core";
     EXPECT_EQ(kk.host, 3 * kk.step) << "both halves and the end of every step";
