@@ -1,23 +1,23 @@
-/* NVDYN: the device driver of fix nvdyn/kk. The two halves of a step
- * (the core's nvdyn_pre_update and nvdyn_post_update) as Kokkos kernels
- * over the atoms' views and over the samples, calling the kernels'
- * functions (src/core/kernels/) as the host driver (src/core/step_host.c)
- * does, in the same order: on one thread every value is the host's, bit
- * for bit. Each per-sample sum is added up by one thread over the
- * sample's atoms in the order of the atoms (a per-sample list of them,
- * made when atoms are exchanged or sorted), the order in which the host
- * driver adds them (host.h, "runs"): the values do not depend on the
- * number of threads, and on any number of them they are the host's, bit
- * for bit. Maxima and the safety bound are exact in any order.
+/* NVDYN: the device driver of fix nvdyn/kk. A step (the core's
+ * nvdyn_pre_update, nvdyn_post_update and nvdyn_end_step, without hooks)
+ * as Kokkos kernels over the atoms' views and over the samples, calling
+ * the kernels' functions (src/core/kernels/) as the host driver
+ * (src/core/step_host.c, end_host.c) does, in the same order. Each
+ * per-sample sum is added up by one thread over the sample's atoms in the
+ * order of the atoms (a per-sample list of them, made when atoms are
+ * exchanged or sorted), the order in which the host driver adds them
+ * (host.h, "runs"): on any number of threads every value is the host's,
+ * bit for bit. Maxima and the safety bound are exact in any order.
  *
  * The engine (host memory) stays the owner of every per-sample array. The
  * driver works on device copies of them; where the device can read host
  * memory (Serial, OpenMP) the copies are the engine's arrays themselves
- * and no copy is ever made. The samples' state is copied back (to_host)
- * before the host core works on it: the end of the step, and whatever a
- * step cannot do here (see can_pre_update / can_post_update), which the
- * fix then hands to the host core. Not a LAMMPS file: the fix gives it
- * raw device pointers. */
+ * and no copy is made (unless NVDYN_KOKKOS_COPIES=1). The samples' state
+ * is copied back (to_host) before the host works on it: the engine's
+ * bookkeeping of samples that change stage or outcome (the active list,
+ * migration), velocity initialisation, and the steps with hooks
+ * (can_step), which the fix hands to the host core. Not a LAMMPS file:
+ * the fix gives it raw device pointers. */
 #ifndef NVDYN_DEVICE_H
 #define NVDYN_DEVICE_H
 

@@ -85,8 +85,8 @@ static inline int atom_hazard(const layout L, const nvdyn_engine *e, const nvdyn
  * through memory: a run loads the sample's values of acc (sums) and acc2
  * (maxima, all >= 0) when it starts and stores them when the sample
  * changes. Each sum is thus added up atom by atom in the order of the
- * atoms, however they fall into runs: the order in which a device kernel's
- * atomic additions on one thread add them (kokkos/). p is the sample's
+ * atoms, however they fall into runs: the order in which the device
+ * driver (kokkos/) adds them, one thread per sample. p is the sample's
  * position in the selection; a sample's first run starts from zero (no
  * pass zeroes the accumulators first), run_end() zeroes those of samples
  * without atoms here. W, the number of values, is a constant at every
