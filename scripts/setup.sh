@@ -109,10 +109,7 @@ case "$lmp_release" in
      exit 1 ;;
 esac
 
-# one build of a release at a time per cache (concurrent CI jobs, a second terminal)
 mkdir -p "$cache"
-exec 9>"$cache/.lock-$lmp_release"
-flock 9
 
 launcher=()
 command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
@@ -232,9 +229,18 @@ if [ "$lmp_release" != 29Sep2021 ] && { [ "$kokkos_device" != openmp ] || (( kok
   exit 1
 fi
 if (( kokkos_only )); then
-  build_kokkos "$kokkos_device"
+  build_kokkos "$kokkos_device"    # (under the Kokkos build's own lock)
   echo "$kokkos_prefix"; exit 0
 fi
+
+# one build of a release at a time per cache (concurrent CI jobs, a second
+# terminal); the CUDA variant's 20 minutes do not hold up the other
+if [ "$kokkos_device" = cuda ]; then
+  exec 9>"$cache/.lock-$lmp_release-cuda"
+else
+  exec 9>"$cache/.lock-$lmp_release"
+fi
+flock 9
 
 if [ "$lmp_release" = 29Sep2021 ]; then
   # ---- LAMMPS 29Sep2021 from bookworm's source package (the machine's deb-src entries)
