@@ -148,7 +148,7 @@ step() {
   if (( dry )); then echo "[$name]"; x "$@"; return 0; fi
   log "$name ..."
   t0=$(date +%s)
-  ( "$@" ) > "$steps/$name.log" 2>&1 || rc=$?
+  ( cd "$work" && "$@" ) > "$steps/$name.log" 2>&1 || rc=$?    # (tests write files in the folder)
   local line
   line=$(printf '%-4s %-26s %4d s' "$([ $rc = 0 ] && echo PASS || echo FAIL)" "$name" $(( $(date +%s) - t0 )))
   (( rc == 0 )) || { failed=1; line+="  (exit $rc; report.d/$name.log)"; }
