@@ -32,7 +32,8 @@ message(STATUS "NVDYN: LAMMPS ${LAMMPS_VERSION_NUMBER} from ${LAMMPS_SOURCE_DIR}
 
 # ---- settings of that LAMMPS build that change its headers' meaning
 load_cache("${LAMMPS_BUILD_DIR}" READ_WITH_PREFIX _LMP_
-  LAMMPS_SIZES LAMMPS_EXCEPTIONS BUILD_MPI PKG_KOKKOS PKG_PLUGIN BUILD_SHARED_LIBS Kokkos_DIR)
+  LAMMPS_SIZES LAMMPS_EXCEPTIONS BUILD_MPI PKG_KOKKOS PKG_PLUGIN BUILD_SHARED_LIBS Kokkos_DIR
+  CMAKE_CXX_COMPILER)
 if(NOT _LMP_PKG_PLUGIN)
   message(FATAL_ERROR "The LAMMPS in ${LAMMPS_BUILD_DIR} was built without PKG_PLUGIN: "
     "it cannot load nvdynplugin.so. Rebuild it with -DPKG_PLUGIN=on.")
@@ -92,6 +93,13 @@ if(LAMMPS_HAS_KOKKOS)
   set(Kokkos_DIR "${_LMP_Kokkos_DIR}" CACHE PATH "The Kokkos of the LAMMPS build" FORCE)
   find_package(Kokkos CONFIG REQUIRED PATHS "${_LMP_Kokkos_DIR}" NO_DEFAULT_PATH)
   message(STATUS "NVDYN: Kokkos ${Kokkos_VERSION} from ${_LMP_Kokkos_DIR} for the /kk styles")
+  # a CUDA Kokkos: Kokkos::kokkos adds nvcc's flags, so the plugin (every
+  # C++ source, as in that LAMMPS) is compiled by its nvcc_wrapper
+  if("CUDA" IN_LIST Kokkos_DEVICES AND NOT CMAKE_CXX_COMPILER MATCHES "nvcc_wrapper$")
+    message(FATAL_ERROR "The Kokkos of the LAMMPS in ${LAMMPS_BUILD_DIR} has the CUDA backend: "
+      "configure NVDYN with -DCMAKE_CXX_COMPILER=${_LMP_CMAKE_CXX_COMPILER} (the compiler of "
+      "that LAMMPS), in a new build folder; see doc/install.md, \"CUDA\".")
+  endif()
   add_library(nvdyn_lammps_kokkos INTERFACE)
   add_library(nvdyn::lammps_kokkos ALIAS nvdyn_lammps_kokkos)
   target_include_directories(nvdyn_lammps_kokkos INTERFACE "${LAMMPS_SOURCE_DIR}/KOKKOS")

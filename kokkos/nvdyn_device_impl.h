@@ -316,7 +316,7 @@ template <class DeviceType> void NVDynDevice<DeviceType>::atom_mixed(const Devic
         switch (k_of(s)) {
           case NVDYN_STYLE_NHC:
             nvdyn_scale(v, a.vc, c.scale);
-            /* fall through */
+            [[fallthrough]];    // (nvcc drops comments: gcc would warn)
           case NVDYN_STYLE_NVE:
           case NVDYN_STYLE_CSVR:
             nvdyn_kick_drift(x, a.xc, v, a.vc, f, a.fc, m, dt_of(s), u.ftm2v, fc);

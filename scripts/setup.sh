@@ -11,9 +11,24 @@
 #                  LAMMPS build's CMakeCache.txt); about 15 s for Kokkos and
 #                  5 minutes for LAMMPS on 2 cores, once;
 #        4Feb2025  from trixie, 4Jul2026 from sid: MPI, PLUGIN and MOLECULE.
-# Prints, as its last line, the LAMMPS prefix (holding lammps/ and build/).
+#      With NVDYN_KOKKOS_DEVICE=cuda (29Sep2021 only; default: openmp), the
+#      Kokkos has the CUDA and Serial backends for sm_80 instead (nvcc 13 from
+#      PATH or /usr/local/cuda/bin, cmake/kokkos-3.4.01-cuda13.patch applied;
+#      30 seconds on 2 cores) and LAMMPS is compiled with its
+#      nvcc_wrapper (about 20 minutes on 2 cores): run with -k on g 1 -sf kk
+#      on a GPU machine (doc/install.md, "CUDA").
+# Prints, as its last line, the LAMMPS prefix (holding lammps/ and build/);
+# with --kokkos-only, only the Kokkos is built (or found) and its prefix
+# printed (29Sep2021 only; scripts/cuda-compile-check.sh uses it).
 # Exit status 2: the source of a newer release could not be fetched.
 set -euo pipefail
+
+kokkos_only=0
+case "${1:-}" in
+  "") ;;
+  --kokkos-only) kokkos_only=1 ;;
+  *) echo "usage: $0 [--kokkos-only]" >&2; exit 1 ;;
+esac
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cache=${NVDYN_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/nvdyn}
@@ -94,44 +109,77 @@ case "$lmp_release" in
      exit 1 ;;
 esac
 
-# one build of a release at a time per cache (concurrent CI jobs, a second terminal)
 mkdir -p "$cache"
-exec 9>"$cache/.lock-$lmp_release"
-flock 9
 
 launcher=()
 command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
 
-# ---- Kokkos 3.4.01 (the version LAMMPS 29Sep2021's EXTERNAL_KOKKOS requires)
-# with the OpenMP and Serial backends: Debian's own libtrilinos-kokkos-dev has
-# the Serial backend only, which hides every race. Built from packages/kokkos
-# (a stand-alone CMake project) of bookworm's trilinos source package, of
-# whose 166 MB .orig.tar.gz (checked by apt) only that folder is unpacked,
-# and installed into $cache/kokkos-3.4.01-<key> (key: the trilinos source
-# version and the options), once, under its own lock. Sets kokkos_key and
-# kokkos_prefix; its CMake config is $kokkos_prefix/lib/cmake/Kokkos.
+# ---- Kokkos 3.4.01 (the version LAMMPS 29Sep2021's EXTERNAL_KOKKOS requires),
+# built from packages/kokkos (a stand-alone CMake project) of bookworm's
+# trilinos source package, of whose 166 MB .orig.tar.gz (checked by apt) only
+# that folder is unpacked, and installed into $cache/kokkos-3.4.01-<key>
+# (key: the trilinos source version and the options), once, under its own
+# lock. build_kokkos VARIANT:
+#   openmp  the OpenMP and Serial backends, g++: Debian's own
+#           libtrilinos-kokkos-dev has the Serial backend only, which hides
+#           every race;
+#   cuda    the CUDA and Serial backends for sm_80 (Kokkos_ARCH_AMPERE80; on
+#           Hopper the driver compiles its PTX), CUDA lambdas, compiled with
+#           its own bin/nvcc_wrapper, after cmake/kokkos-3.4.01-cuda13.patch
+#           (nvcc 13; the patch's hash and nvcc's version are in the key), in
+#           kokkos-3.4.01-cuda-<key>/.
+# Both shared and position-independent, as LAMMPS's shared library needs.
+# Sets kokkos_key and kokkos_prefix; its CMake config is
+# $kokkos_prefix/lib/cmake/Kokkos (with cuda, its compiler
+# $kokkos_prefix/bin/nvcc_wrapper).
 kokkos_version=3.4.01
+kokkos_patch="$here/cmake/kokkos-$kokkos_version-cuda13.patch"
+
+# nvcc for the cuda variant (nvcc_wrapper calls the nvcc of PATH)
+need_nvcc() {
+  if ! command -v nvcc >/dev/null && [ -x /usr/local/cuda/bin/nvcc ]; then
+    export PATH="/usr/local/cuda/bin:$PATH"
+  fi
+  command -v nvcc >/dev/null ||
+    { log "NVDYN_KOKKOS_DEVICE=cuda needs nvcc (a CUDA toolkit) in PATH or /usr/local/cuda/bin"; exit 1; }
+}
+
 build_kokkos() {
-  local tri_version options tarball src v start seconds
+  local variant=$1 tri_version options extra=() label name tarball src v start seconds
+  local compiler=g++ launch=("${launcher[@]}")
   # awk reads to the end: an early exit would kill apt-cache (SIGPIPE, and
   # pipefail with set -e ends this script with status 141) when its output
   # comes in more than one write, as trilinos's does
   tri_version=$(apt-cache showsrc trilinos 2>/dev/null | awk '/^Version:/ && v == "" {v = $2} END {print v}')
   [ -n "$tri_version" ] || { log "apt-cache showsrc trilinos found nothing: are deb-src lines configured?"; exit 1; }
-  options=(-DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_COMPILER=g++ -DBUILD_SHARED_LIBS=ON
-    -DCMAKE_POSITION_INDEPENDENT_CODE=ON -DKokkos_ENABLE_OPENMP=ON -DKokkos_ENABLE_SERIAL=ON
-    -DCMAKE_INSTALL_LIBDIR=lib)
-  kokkos_key=$(printf '%s\n' "$tri_version" "${options[@]}" | sha256sum | cut -c1-12)
-  kokkos_prefix="$cache/kokkos-$kokkos_version-$kokkos_key"
-  exec 8>"$cache/.lock-kokkos-$kokkos_version"
+  case "$variant" in
+    openmp)
+      label="OpenMP, Serial" name=kokkos-$kokkos_version
+      options=(-DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_COMPILER=g++ -DBUILD_SHARED_LIBS=ON
+        -DCMAKE_POSITION_INDEPENDENT_CODE=ON -DKokkos_ENABLE_OPENMP=ON -DKokkos_ENABLE_SERIAL=ON
+        -DCMAKE_INSTALL_LIBDIR=lib) ;;
+    cuda)
+      need_nvcc
+      [ -f "$kokkos_patch" ] || { log "no $kokkos_patch"; exit 1; }
+      label="CUDA sm_80, Serial" name=kokkos-$kokkos_version-cuda
+      options=(-DCMAKE_BUILD_TYPE=Release -DBUILD_SHARED_LIBS=ON
+        -DCMAKE_POSITION_INDEPENDENT_CODE=ON -DKokkos_ENABLE_CUDA=ON -DKokkos_ENABLE_SERIAL=ON
+        -DKokkos_ARCH_AMPERE80=ON -DKokkos_ENABLE_CUDA_LAMBDA=ON -DCMAKE_INSTALL_LIBDIR=lib)
+      # (the compiler, bin/nvcc_wrapper in the prefix, is set below)
+      extra=("patch $(sha256sum < "$kokkos_patch" | cut -c1-16)" "$(nvcc --version | tail -n 1)") ;;
+    *) log "build_kokkos: unknown variant '$variant' (openmp or cuda)"; exit 1 ;;
+  esac
+  kokkos_key=$(printf '%s\n' "$tri_version" "${options[@]}" "${extra[@]}" | sha256sum | cut -c1-12)
+  kokkos_prefix="$cache/$name-$kokkos_key"
+  exec 8>"$cache/.lock-$name"
   flock 8
   if [ -f "$kokkos_prefix/.complete" ]; then
-    log "Kokkos $kokkos_version (OpenMP, Serial) cached at $kokkos_prefix"
+    log "Kokkos $kokkos_version ($label) cached at $kokkos_prefix"
     exec 8>&-; return
   fi
 
-  log "building Kokkos $kokkos_version (OpenMP, Serial) from trilinos $tri_version into $kokkos_prefix" \
-      "(about 15 seconds on 2 cores, once)"
+  log "building Kokkos $kokkos_version ($label) from trilinos $tri_version into $kokkos_prefix" \
+      "(about $([ "$variant" = cuda ] && echo "30 seconds" || echo "15 seconds") on 2 cores, once)"
   rm -rf "$kokkos_prefix"; mkdir -p "$kokkos_prefix/dl"
   ( cd "$kokkos_prefix/dl" && apt-get source -qq --download-only "trilinos=$tri_version" >&2 ) ||
     { log "could not download the trilinos $tri_version source package"; exit 1; }
@@ -144,10 +192,22 @@ build_kokkos() {
   v=$(awk -F'[ )]' '/^set\(Kokkos_VERSION_(MAJOR|MINOR|PATCH) /{printf "%s%s", sep, $2; sep = "."}' "$src/CMakeLists.txt")
   [ "$v" = "$kokkos_version" ] ||
     { log "trilinos $tri_version holds Kokkos '$v', not $kokkos_version (which LAMMPS 29Sep2021 needs)"; exit 1; }
+  if [ "$variant" = cuda ]; then
+    # checked first: a patch that does not apply in full changes nothing
+    ( cd "$src" && patch -p1 --forward --batch --dry-run < "$kokkos_patch" >/dev/null &&
+      patch -p1 --forward --batch < "$kokkos_patch" >&2 ) ||
+      { log "$kokkos_patch does not apply to the Kokkos of trilinos $tri_version"; exit 1; }
+    # the compiler is the wrapper where it is installed (the CMake config
+    # of the installed Kokkos names it)
+    mkdir -p "$kokkos_prefix/bin"
+    cp "$src/bin/nvcc_wrapper" "$kokkos_prefix/bin/nvcc_wrapper"
+    compiler="$kokkos_prefix/bin/nvcc_wrapper"
+    launch=()    # (ccache: not for nvcc_wrapper)
+  fi
 
   start=$(date +%s)
   cmake -G Ninja -S "$src" -B "$kokkos_prefix/dl/build" -DCMAKE_INSTALL_PREFIX="$kokkos_prefix" \
-    "${options[@]}" "${launcher[@]}" >&2
+    "${options[@]}" -DCMAKE_CXX_COMPILER="$compiler" "${launch[@]}" >&2
   cmake --build "$kokkos_prefix/dl/build" -j "$jobs" >&2
   cmake --install "$kokkos_prefix/dl/build" >/dev/null
   [ -f "$kokkos_prefix/lib/cmake/Kokkos/KokkosConfig.cmake" ] ||
@@ -159,15 +219,43 @@ build_kokkos() {
   exec 8>&-
 }
 
+kokkos_device=${NVDYN_KOKKOS_DEVICE:-openmp}
+case "$kokkos_device" in
+  openmp|cuda) ;;
+  *) log "NVDYN_KOKKOS_DEVICE='$kokkos_device': use openmp (the default) or cuda"; exit 1 ;;
+esac
+if [ "$lmp_release" != 29Sep2021 ] && { [ "$kokkos_device" != openmp ] || (( kokkos_only )); }; then
+  log "NVDYN_KOKKOS_DEVICE and --kokkos-only are for LAMMPS 29Sep2021 (the one built with KOKKOS)"
+  exit 1
+fi
+if (( kokkos_only )); then
+  build_kokkos "$kokkos_device"    # (under the Kokkos build's own lock)
+  echo "$kokkos_prefix"; exit 0
+fi
+
+# one build of a release at a time per cache (concurrent CI jobs, a second
+# terminal); the CUDA variant's 20 minutes do not hold up the other
+if [ "$kokkos_device" = cuda ]; then
+  exec 9>"$cache/.lock-$lmp_release-cuda"
+else
+  exec 9>"$cache/.lock-$lmp_release"
+fi
+flock 9
+
 if [ "$lmp_release" = 29Sep2021 ]; then
   # ---- LAMMPS 29Sep2021 from bookworm's source package (the machine's deb-src entries)
   lmp_version=$(apt-cache showsrc lammps 2>/dev/null | awk '/^Version:/ && v == "" {v = $2} END {print v}')
   [ -n "$lmp_version" ] || { log "apt-cache showsrc lammps found nothing: are deb-src lines configured?"; exit 1; }
 
-  build_kokkos
+  build_kokkos "$kokkos_device"
   lmp_options=(-DCMAKE_BUILD_TYPE=Release -DBUILD_SHARED_LIBS=on -DBUILD_MPI=on
     -DLAMMPS_EXCEPTIONS=on -DPKG_PLUGIN=on -DPKG_MOLECULE=on
-    -DPKG_KOKKOS=on -DEXTERNAL_KOKKOS=on -DBUILD_OMP=on)
+    -DPKG_KOKKOS=on -DEXTERNAL_KOKKOS=on)
+  if [ "$kokkos_device" = cuda ]; then
+    lmp_options+=(-DBUILD_OMP=off)
+  else
+    lmp_options+=(-DBUILD_OMP=on)
+  fi
   # the key covers the version, the options and the Kokkos build's key (not
   # the cache's path: clones in other folders share the cache)
   key=$(printf '%s\n' "$lmp_version" "${lmp_options[@]}" "kokkos-$kokkos_version-$kokkos_key" \
@@ -178,7 +266,8 @@ if [ "$lmp_release" = 29Sep2021 ]; then
     echo "$prefix"; exit 0
   fi
 
-  log "building LAMMPS $lmp_version into $prefix (about 5 minutes on 2 cores, once)"
+  log "building LAMMPS $lmp_version into $prefix" \
+      "(about $([ "$kokkos_device" = cuda ] && echo 20 || echo 5) minutes on 2 cores, once)"
   rm -rf "$prefix"; mkdir -p "$prefix/dl"
   ( cd "$prefix/dl" && apt-get source -qq lammps >&2 )
   srcdir=$(find "$prefix/dl" -mindepth 1 -maxdepth 1 -type d -name 'lammps*' | head -n1)
@@ -186,6 +275,11 @@ if [ "$lmp_release" = 29Sep2021 ]; then
   # recorded in the build's CMakeCache.txt: consumers (NVDYN's /kk code)
   # find exactly this Kokkos there
   lmp_options+=(-DKokkos_DIR="$kokkos_prefix/lib/cmake/Kokkos")
+  if [ "$kokkos_device" = cuda ]; then
+    # every LAMMPS source through Kokkos's wrapper of nvcc (no ccache)
+    lmp_options+=(-DCMAKE_CXX_COMPILER="$kokkos_prefix/bin/nvcc_wrapper")
+    launcher=()
+  fi
 else
   # ---- a newer LAMMPS from the .orig.tar of a newer suite's source package.
   # Its .dsc cannot be fetched here, so 'apt-get source' fails: the index is

@@ -39,7 +39,14 @@ class Lammps {
     std::vector<char *> argv;
     for (auto &a : args) argv.push_back(&a[0]);
     lmp = new LAMMPS_NS::LAMMPS((int) argv.size(), argv.data(), comm);
-    if (load_plugin) cmd(std::string("plugin load ") + NVDYN_PLUGIN_PATH);
+    if (load_plugin) cmd(std::string("plugin load ") + plugin_path());
+  }
+  // the plugin built with the tests, or NVDYN_TEST_PLUGIN (binaries moved
+  // to another machine: scripts/gpu-check.sh)
+  static std::string plugin_path()
+  {
+    const char *p = getenv("NVDYN_TEST_PLUGIN");
+    return p && *p ? p : NVDYN_PLUGIN_PATH;
   }
   ~Lammps() { delete lmp; }
   Lammps(const Lammps &) = delete;
@@ -111,10 +118,23 @@ inline int kokkos_threads()
   return n > 0 ? n : 1;
 }
 
-// the command-line arguments of a LAMMPS under KOKKOS: -k on t N -sf kk
+// The GPUs of this process's KOKKOS tests: NVDYN_TEST_KOKKOS_GPUS, 0 if
+// unset (a LAMMPS whose Kokkos has the CUDA backend: scripts/gpu-check.sh).
+inline int kokkos_gpus()
+{
+  const char *s = getenv("NVDYN_TEST_KOKKOS_GPUS");
+  const int n = s ? atoi(s) : 0;
+  return n > 0 ? n : 0;
+}
+
+// the command-line arguments of a LAMMPS under KOKKOS: -k on t N -sf kk,
+// with GPUs -k on g G t N -sf kk
 inline std::vector<std::string> kokkos_args()
 {
-  return {"-k", "on", "t", std::to_string(kokkos_threads()), "-sf", "kk"};
+  std::vector<std::string> args = {"-k", "on"};
+  if (kokkos_gpus() > 0) args.insert(args.end(), {"g", std::to_string(kokkos_gpus())});
+  args.insert(args.end(), {"t", std::to_string(kokkos_threads()), "-sf", "kk"});
+  return args;
 }
 
 // largest relative difference, with an absolute floor of 1 for values near zero

@@ -72,6 +72,9 @@ struct Frame {
   std::vector<double> x;
 };
 
+// python3 and unittest/ase_frames.py (two definitions: see CMakeLists.txt)
+#define NVDYN_ASE_FRAMES NVDYN_ASE_PYTHON " " NVDYN_ASE_SCRIPT
+
 // The frames of a sink as ASE reads them; false when ASE cannot read it.
 bool read_with_ase(const std::string &path, std::vector<Frame> &frames)
 {

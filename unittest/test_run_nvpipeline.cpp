@@ -339,7 +339,7 @@ TEST(RunNVPipeline, TimerTimeoutEndsTheRun)
 TEST(RunNVPipeline, KokkosTakesTheKokkosVariant)
 {
   if (!lammps_config_has_package("KOKKOS")) GTEST_SKIP() << no_kokkos_reason();
-  Lammps l({"-k", "on", "-sf", "kk"});
+  Lammps l(kokkos_args());
   l.cmds(lj_liquid(3));
   l.cmds({"fix 1 all nve", "run_style nvpipeline"});
   EXPECT_STREQ(l.lmp->update->integrate_style, "nvpipeline/kk");
@@ -378,7 +378,7 @@ TEST(RunNVPipeline, ClearWhileActiveAndReload)
           "run 100"});
   EXPECT_EQ(l.lmp->update->ntimestep, 5);
   l.cmd("clear");
-  l.cmd(std::string("plugin load ") + NVDYN_PLUGIN_PATH);
+  l.cmd(std::string("plugin load ") + Lammps::plugin_path());
   l.cmds(lj_liquid(2));
   l.cmds({"fix nv all nvdyn samples all stage md nve until steps 7", "run_style nvpipeline",
           "run 100"});

@@ -20,7 +20,8 @@
 
 --kokkos N runs every LAMMPS of nve, clusters and dimers under -k on t N
 -sf kk (fix nvdyn/kk against nve/kk; the targets of nve under KOKKOS:
---loop-target 1.03).
+--loop-target 1.03); --gpus G (a LAMMPS whose Kokkos has the CUDA backend)
+under -k on g G t N -sf kk (N: --kokkos, at least 1).
 
 Usually started by bench/lammps/run.sh, which builds everything and passes
 --lmp and --plugin. Logs, data and dumps stay in --workdir.
@@ -45,9 +46,12 @@ FLOAT = r"([-+0-9.eE]+)"
 
 # ---------------------------------------------------------------- LAMMPS
 
-def kokkos_args(threads):
-    """lmp's command-line switches for KOKKOS with that many threads (0: none)"""
-    return ["-k", "on", "t", str(threads), "-sf", "kk"] if threads else []
+def kokkos_args(threads, gpus=0):
+    """lmp's command-line switches for KOKKOS with that many threads (0: none)
+    and GPUs"""
+    if not threads:
+        return []
+    return ["-k", "on"] + (["g", str(gpus)] if gpus else []) + ["t", str(threads), "-sf", "kk"]
 
 
 def run_lammps(args, name, inp, variables, threads=None):
@@ -56,7 +60,7 @@ def run_lammps(args, name, inp, variables, threads=None):
     (wall seconds, log text). The log is kept as WORKDIR/name.log."""
     log = os.path.join(args.workdir, name + ".log")
     cmd = [args.lmp, "-in", inp, "-log", log, "-screen", "none"]
-    cmd += kokkos_args(args.kokkos if threads is None else threads)
+    cmd += kokkos_args(args.kokkos if threads is None else threads, args.gpus)
     for key, val in variables.items():
         cmd += ["-var", key, str(val)]
     # (Kokkos's OpenMP backend warns without OMP_PROC_BIND)
@@ -104,7 +108,8 @@ def verdict(ok):
 
 def under_kokkos(args):
     """the header's words for --kokkos"""
-    return (f", KOKKOS (-k on t {args.kokkos} -sf kk: fix nvdyn/kk vs fix nve/kk)"
+    gpus = f"g {args.gpus} " if args.gpus else ""
+    return (f", KOKKOS (-k on {gpus}t {args.kokkos} -sf kk: fix nvdyn/kk vs fix nve/kk)"
             if args.kokkos else "")
 
 
@@ -368,6 +373,8 @@ def main():
     ap.add_argument("--workdir", default="bench-lammps", help="for logs, data and dumps")
     ap.add_argument("--kokkos", type=int, default=0, metavar="N",
                     help="run under -k on t N -sf kk (0: without KOKKOS)")
+    ap.add_argument("--gpus", type=int, default=0, metavar="G",
+                    help="run under -k on g G t N -sf kk (N: --kokkos, at least 1)")
     sub = ap.add_subparsers(dest="what", required=True)
     a = sub.add_parser("nve", help="(a) fix nvdyn nve stage vs fix nve")
     a.add_argument("--n", type=int, default=20, help="fcc cells per side (4 n^3 atoms)")
@@ -414,6 +421,8 @@ def main():
     t.add_argument("--reps", type=int, default=5)
     t.add_argument("--target", type=float, default=1.6)
     args = ap.parse_args()
+    if args.gpus and not args.kokkos:
+        args.kokkos = 1
     args.workdir = os.path.abspath(args.workdir)
     args.lmp = os.path.abspath(args.lmp)
     args.plugin = os.path.abspath(args.plugin)
