@@ -98,7 +98,7 @@ if(LAMMPS_HAS_KOKKOS)
   if("CUDA" IN_LIST Kokkos_DEVICES AND NOT CMAKE_CXX_COMPILER MATCHES "nvcc_wrapper$")
     message(FATAL_ERROR "The Kokkos of the LAMMPS in ${LAMMPS_BUILD_DIR} has the CUDA backend: "
       "configure NVDYN with -DCMAKE_CXX_COMPILER=${_LMP_CMAKE_CXX_COMPILER} (the compiler of "
-      "that LAMMPS), in a new build folder; see doc/install.md, \"CUDA\".")
+      "that LAMMPS), in a new build folder; see doc/install.md, \"KOKKOS on an NVIDIA GPU\".")
   endif()
   add_library(nvdyn_lammps_kokkos INTERFACE)
   add_library(nvdyn::lammps_kokkos ALIAS nvdyn_lammps_kokkos)

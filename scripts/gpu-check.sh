@@ -18,7 +18,7 @@
 #       its nvcc_wrapper, cached (about 15 minutes on 2 cores, once), then
 #       NVDYN's plugin and its LAMMPS tests with the same nvcc_wrapper in
 #       build-cuda/ (about 3 minutes on 2 cores). --pack FILE then writes
-#       FILE (.tar.xz, about 30 MB): lmp, liblammps, Kokkos's libraries, the
+#       FILE (.tar.xz, 17 MB measured): lmp, liblammps, Kokkos's libraries, the
 #       plugin and the test programs, for a GPU machine without network.
 #   scripts/gpu-check.sh run [--bundle FILE]
 #       On the GPU machine: the binaries of "build" (build-cuda/ and the

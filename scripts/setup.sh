@@ -15,8 +15,8 @@
 #      Kokkos has the CUDA and Serial backends for sm_80 instead (nvcc 13 from
 #      PATH or /usr/local/cuda/bin, cmake/kokkos-3.4.01-cuda13.patch applied;
 #      30 seconds on 2 cores) and LAMMPS is compiled with its
-#      nvcc_wrapper (about 20 minutes on 2 cores): run with -k on g 1 -sf kk
-#      on a GPU machine (doc/install.md, "CUDA").
+#      nvcc_wrapper (15 minutes on 2 cores): run with -k on g 1 -sf kk
+#      on a GPU machine (doc/install.md, "KOKKOS on an NVIDIA GPU").
 # Prints, as its last line, the LAMMPS prefix (holding lammps/ and build/);
 # with --kokkos-only, only the Kokkos is built (or found) and its prefix
 # printed (29Sep2021 only; scripts/cuda-compile-check.sh uses it).
@@ -267,7 +267,7 @@ if [ "$lmp_release" = 29Sep2021 ]; then
   fi
 
   log "building LAMMPS $lmp_version into $prefix" \
-      "(about $([ "$kokkos_device" = cuda ] && echo 20 || echo 5) minutes on 2 cores, once)"
+      "(about $([ "$kokkos_device" = cuda ] && echo 15 || echo 5) minutes on 2 cores, once)"
   rm -rf "$prefix"; mkdir -p "$prefix/dl"
   ( cd "$prefix/dl" && apt-get source -qq lammps >&2 )
   srcdir=$(find "$prefix/dl" -mindepth 1 -maxdepth 1 -type d -name 'lammps*' | head -n1)
