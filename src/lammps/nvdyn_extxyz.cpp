@@ -95,7 +95,7 @@ void NVDynExtXYZ::gather(const int *sample, int nsamples, const std::vector<int>
     // (a format compiled once: formatting the atoms is the sink's cost)
     fmt::format_to(
         std::back_inserter(frame.atoms),
-        FMT_COMPILE(
+        NVDYN_FMT_COMPILE(
             "{} {:.16g} {:.16g} {:.16g} {:.16g} {:.16g} {:.16g} {:.16g} {:.16g} {:.16g} {} {}\n"),
         elements.empty() ? std::string("X") : elements[type - 1], rec[3], rec[4], rec[5], rec[6],
         rec[7], rec[8], rec[9], rec[10], rec[11], (tagint) rec[1], type);

@@ -30,6 +30,16 @@
 // 4Feb2025 and 4Jul2026; all three have fmt/ranges.h
 #include "fmt/ranges.h"
 
+// A format string compiled once by fmt (fmt/compile.h). nvcc's front end
+// (a CUDA build of LAMMPS compiles every source with its nvcc_wrapper)
+// rejects FMT_COMPILE of the fmt 7.1.3 bundled with 29Sep2021 ("expression
+// must have a constant value"): there the string is parsed at run time.
+#ifdef __CUDACC__
+#define NVDYN_FMT_COMPILE(s) s
+#else
+#define NVDYN_FMT_COMPILE(s) FMT_COMPILE(s)
+#endif
+
 #if LAMMPS_VERSION_NUMBER < 20250612
 #include <dlfcn.h>
 #endif
