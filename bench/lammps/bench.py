@@ -366,6 +366,18 @@ def bench_threads(args):
 
 # ---------------------------------------------------------------- main
 
+def cluster_args(p):
+    """the options of the clusters that (b) and threads relax"""
+    p.add_argument("--nclusters", type=int, default=256)
+    p.add_argument("--min", type=int, default=13)
+    p.add_argument("--max", type=int, default=60)
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--amp", type=float, default=0.1)
+    p.add_argument("--fmax", type=float, default=1e-4)
+    p.add_argument("--maxiter", type=int, default=100000)
+    p.add_argument("--dt", type=float, default=0.005)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--lmp", required=True, help="the LAMMPS executable")
@@ -384,14 +396,7 @@ def main():
     a.add_argument("--loop-target", type=float, default=1.02)
     a.add_argument("--modify-target", type=float, default=1.3)
     b = sub.add_parser("clusters", help="(b) relaxing LJ clusters, three ways")
-    b.add_argument("--nclusters", type=int, default=256)
-    b.add_argument("--min", type=int, default=13)
-    b.add_argument("--max", type=int, default=60)
-    b.add_argument("--seed", type=int, default=1)
-    b.add_argument("--amp", type=float, default=0.1)
-    b.add_argument("--fmax", type=float, default=1e-4)
-    b.add_argument("--maxiter", type=int, default=100000)
-    b.add_argument("--dt", type=float, default=0.005)
+    cluster_args(b)
     b.add_argument("--every", type=int, default=1, help="check period of fix nvdyn's fmax")
     b.add_argument("--reps", type=int, default=3)
     b.add_argument("--methods", default="nvdyn,sequential,global",
@@ -410,14 +415,7 @@ def main():
     c.add_argument("--target", type=float, default=2.0)
     t = sub.add_parser("threads", help="fix nvdyn/kk relaxing clusters, t N vs t 1")
     t.add_argument("--threads", type=int, default=2)
-    t.add_argument("--nclusters", type=int, default=256)
-    t.add_argument("--min", type=int, default=13)
-    t.add_argument("--max", type=int, default=60)
-    t.add_argument("--seed", type=int, default=1)
-    t.add_argument("--amp", type=float, default=0.1)
-    t.add_argument("--fmax", type=float, default=1e-4)
-    t.add_argument("--maxiter", type=int, default=100000)
-    t.add_argument("--dt", type=float, default=0.005)
+    cluster_args(t)
     t.add_argument("--reps", type=int, default=5)
     t.add_argument("--target", type=float, default=1.6)
     args = ap.parse_args()
