@@ -222,6 +222,69 @@ TEST(CoreLifecycle, SampleStateMovesBetweenEngines)
   EXPECT_EQ(outcome(a, 0, 2), outcome(c, 2, 3));
 }
 
+// An engine grown mid-run keeps its samples bit for bit (against an engine
+// that never grew), its new slots are empty and stepped over, and a new
+// sample in a new slot runs as the same sample (key, atoms) alone.
+TEST(CoreLifecycle, GrowKeepsSamples)
+{
+  Engine a, b;
+  ASSERT_NO_FATAL_FAILURE(stages(a.e, 2));
+  ASSERT_NO_FATAL_FAILURE(stages(b.e, 2));
+  Atoms at(2), bt(2);
+  for (Atoms *t : {&at, &bt}) {
+    t->place(0, 1);
+    t->place(1, 2);
+    nvdyn_atoms va = t->atoms();
+    harmonic(&va, nullptr);
+  }
+  ASSERT_NO_FATAL_FAILURE(run(a, at, 30));
+  ASSERT_NO_FATAL_FAILURE(run(b, bt, 30));
+
+  ASSERT_EQ(nvdyn_engine_grow(a.e, 5), NVDYN_OK) << a.err();
+  int n = 0;
+  ASSERT_EQ(nvdyn_engine_nsamples(a.e, &n), NVDYN_OK);
+  EXPECT_EQ(n, 5);
+  std::vector<int> o(5), st(5);
+  nvdyn_get_sample_outcomes(a.e, o.data());
+  nvdyn_get_sample_stages(a.e, st.data());
+  EXPECT_EQ(o,
+            (std::vector<int>{NVDYN_ACTIVE, NVDYN_ACTIVE, NVDYN_EMPTY, NVDYN_EMPTY, NVDYN_EMPTY}));
+  EXPECT_EQ(st[4], -1);
+  ASSERT_EQ(nvdyn_engine_grow(a.e, 3), NVDYN_OK);    // never shrinks
+  ASSERT_EQ(nvdyn_engine_nsamples(a.e, &n), NVDYN_OK);
+  EXPECT_EQ(n, 5);
+
+  // the grown engine's atoms: the two samples, then a new one in slot 4
+  Atoms gt(5);
+  std::copy(at.x.begin(), at.x.end(), gt.x.begin());
+  std::copy(at.v.begin(), at.v.end(), gt.v.begin());
+  std::copy(at.f.begin(), at.f.end(), gt.f.begin());
+  for (int i = 2 * PER; i < gt.n; i++) gt.sample[i] = i < 4 * PER ? -1 : 4;
+  gt.place(4, 9);
+  nvdyn_atoms vg = gt.atoms();
+  harmonic(&vg, nullptr);
+  ASSERT_EQ(nvdyn_sample_reset(a.e, 4, 0, 777), NVDYN_OK) << a.err();
+
+  Engine c;    // the new sample alone
+  ASSERT_NO_FATAL_FAILURE(stages(c.e, 1));
+  ASSERT_EQ(nvdyn_sample_reset(c.e, 0, 0, 777), NVDYN_OK);
+  Atoms ct(1);
+  ct.copy_sample(0, gt, 4);
+
+  for (int t = 0; t < 300; t++) {
+    ASSERT_NO_FATAL_FAILURE(run(a, gt, 1));
+    ASSERT_NO_FATAL_FAILURE(run(b, bt, 1));
+    ASSERT_NO_FATAL_FAILURE(run(c, ct, 1));
+    ASSERT_TRUE(gt.same_sample(0, bt, 0) && gt.same_sample(1, bt, 1)) << "step " << t;
+    ASSERT_TRUE(gt.same_sample(4, ct, 0)) << "step " << t;
+  }
+  std::vector<int64_t> kg(4), kc(4);
+  nvdyn_get_sample_stage_steps(a.e, 4, kg.data());
+  nvdyn_get_sample_stage_steps(c.e, 0, kc.data());
+  EXPECT_EQ(kg, kc);
+  EXPECT_GT(kg[1], 0);    // it went on past fire
+}
+
 // Blobs of another format version, stage count or sample count are refused
 // with a message, and leave the engine as it was.
 TEST(CoreLifecycle, ForeignStateRefused)

@@ -290,6 +290,11 @@ NVDYN_API nvdyn_status nvdyn_stage_needs_energy(const nvdyn_engine *engine, int 
  * to start over. */
 NVDYN_API nvdyn_status nvdyn_engine_set_nsamples(nvdyn_engine *engine, int nsamples);
 
+/* Add empty slots (outcome EMPTY, stage -1; see nvdyn_sample_reset) up to
+ * nsamples slots in all, keeping every sample's state (refill of a growing
+ * batch). Nothing happens when the engine has nsamples slots or more. */
+NVDYN_API nvdyn_status nvdyn_engine_grow(nvdyn_engine *engine, int nsamples);
+
 /* Number of samples (0 before nvdyn_engine_set_nsamples()). */
 NVDYN_API nvdyn_status nvdyn_engine_nsamples(const nvdyn_engine *engine, int *nsamples);
 

@@ -123,6 +123,82 @@ nvdyn_status nvdyn_engine_set_nsamples(nvdyn_engine *e, int nsamples)
   return nvdyn_i_ok(e);
 }
 
+/* a copy of `old` (n entries of `size` bytes) grown to m entries, the new
+ * ones zero; NULL when out of memory (old is kept) */
+static void *grown(void *old, size_t n, size_t m, size_t size)
+{
+  void *p = calloc(m, size);
+  if (p && n) memcpy(p, old, n * size);
+  return p;
+}
+
+nvdyn_status nvdyn_engine_grow(nvdyn_engine *e, int nsamples)
+{
+  if (!e) return NVDYN_ERR_NULL;
+  if (e->nsamples == 0) return nvdyn_i_fail(e, NVDYN_ERR_STATE, "no samples set");
+  if (nsamples <= e->nsamples) return nvdyn_i_ok(e);
+  const size_t n = (size_t) e->nsamples, m = (size_t) nsamples, ns = (size_t) e->nstages;
+  nvdyn_sample *samples = aligned_alloc(64, m * sizeof(nvdyn_sample));
+  if (samples) {
+    memcpy(samples, e->samples, n * sizeof(nvdyn_sample));
+    memset(samples + n, 0, (m - n) * sizeof(nvdyn_sample));
+  }
+  void *arrays[] = {grown(e->stage_steps, n * ns, m * ns, sizeof(int64_t)),
+                    grown(e->active, n, m, sizeof(int)),
+                    grown(e->due, n, m, 1),
+                    grown(e->converged, n, m, sizeof(int)),
+                    grown(e->kind, n, m, 1),
+                    grown(e->sdt, n, m, sizeof(double)),
+                    grown(e->coef, n, m, sizeof(nvdyn_step_coef)),
+                    grown(e->sel, n, m, sizeof(int)),
+                    grown(e->pos, n, m, sizeof(int)),
+                    grown(e->acc, n * NACC, m * NACC, sizeof(double)),
+                    grown(e->acc2, n * NACC, m * NACC, sizeof(double)),
+                    grown(e->touched, n, m, 1)};
+  const size_t narrays = sizeof(arrays) / sizeof(arrays[0]);
+  int ok = samples != NULL;
+  for (size_t k = 0; k < narrays; k++) ok = ok && arrays[k];
+  if (!ok) {
+    free(samples);
+    for (size_t k = 0; k < narrays; k++) free(arrays[k]);
+    return nvdyn_i_fail(e, NVDYN_ERR_NOMEM, "out of memory for %d samples", nsamples);
+  }
+  free(e->samples);
+  free(e->stage_steps);
+  free(e->active);
+  free(e->due);
+  free(e->converged);
+  free(e->kind);
+  free(e->sdt);
+  free(e->coef);
+  free(e->sel);
+  free(e->pos);
+  free(e->acc);
+  free(e->acc2);
+  free(e->touched);
+  e->samples = samples;
+  e->stage_steps = arrays[0];
+  e->active = arrays[1];
+  e->due = arrays[2];
+  e->converged = arrays[3];
+  e->kind = arrays[4];
+  e->sdt = arrays[5];
+  e->coef = arrays[6];
+  e->sel = arrays[7];
+  e->pos = arrays[8];
+  e->acc = arrays[9];
+  e->acc2 = arrays[10];
+  e->touched = arrays[11];
+  for (size_t s = n; s < m; s++) {
+    e->samples[s].outcome = NVDYN_EMPTY;
+    e->samples[s].stage = -1;
+    e->kind[s] = -1;
+    e->pos[s] = -1;
+  }
+  e->nsamples = nsamples;
+  return nvdyn_i_ok(e);
+}
+
 nvdyn_status nvdyn_engine_nsamples(const nvdyn_engine *e, int *nsamples)
 {
   if (!e || !nsamples) return NVDYN_ERR_NULL;
