@@ -62,7 +62,9 @@ class NVDynXYZReader {
   // is an error). elements[t-1] is the species of LAMMPS type t (may be
   // empty: then frames need a type column). ntypes: the LAMMPS number of
   // atom types. Throws NVDynXYZError (fatal) for a path that does not exist
-  // or cannot be read.
+  // or cannot be read. A species maps to the first type t with
+  // elements[t-1] equal to it (case-sensitive); an empty elements[t-1] is
+  // not checked against a frame's species for type t.
   NVDynXYZReader(const std::vector<std::string> &paths, const std::vector<std::string> &elements,
                  int ntypes);
   const std::vector<std::string> &files() const { return paths_; }
@@ -73,7 +75,8 @@ class NVDynXYZReader {
   // frame was consumed and the reader stands at the next one; then `f` has
   // index, file, frame, line, offset, natoms and info filled (info: all the
   // pairs of the comment line when it was parsed, else empty) and type, x,
-  // v, mass empty. Every frame consumed, good or bad, takes the next index.
+  // v, mass empty. After a fatal error `f` and tell() are unspecified.
+  // Every frame consumed, good or bad, takes the next index.
   bool next(NVDynXYZFrame &f);
 
   // Where the next frame starts, and going there (restart files): file
