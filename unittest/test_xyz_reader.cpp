@@ -21,6 +21,9 @@
 #include <string>
 #include <vector>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 using namespace LAMMPS_NS;
 namespace fs = std::filesystem;
 
