@@ -46,12 +46,11 @@ using namespace FixConst;
 
 FixNVDyn::FixNVDyn(LAMMPS *lmp, int narg, char **arg) :
     Fix(lmp, narg, arg), external_compute_hooks(false), run_batches(nullptr), run_last_step(-1),
-    engine(nullptr),
-    nstages(0),
-    sample(nullptr), atom_index(nullptr), nsamples(0), step_start(0.0), c_pe(nullptr), pe_step(-1),
-    exclude_frozen(false), energy_stages(false), frozen_listed(0), isolation_said(false),
-    escape_margin(0.0), first_step(false), restart_failed(false), in_step(false),
-    atoms_generation(1), pending_due(0)
+    engine(nullptr), nstages(0), sample(nullptr), atom_index(nullptr), nsamples(0), step_start(0.0),
+    c_pe(nullptr), pe_step(-1), exclude_frozen(false), energy_stages(false), frozen_listed(0),
+    isolation_said(false), escape_margin(0.0), first_step(false), restart_failed(false),
+    in_step(false), atoms_generation(1), pending_due(0), last_refill(0), id_offset(0),
+    source_failed(0)
 {
   // parse and check everything first, create groups, computes, files and
   // the engine last, so that a bad argument leaves nothing behind
@@ -80,9 +79,33 @@ FixNVDyn::FixNVDyn(LAMMPS *lmp, int narg, char **arg) :
   table = std::make_unique<NVDynSamples>(lmp, igroup);
   table->assign(config, local_sample, local_index);
   nsamples = table->nsamples;
+  if (config.streaming()) {
+    if (domain->triclinic)
+      error->all(FLERR, "Fix nvdyn: source needs an orthogonal box (this one is triclinic)");
+    if (!atom->tag_enable)
+      error->all(FLERR, "Fix nvdyn: source needs atom IDs (atom_modify id yes)");
+    source = std::make_unique<NVDynSource>(lmp, config.source, config.elements);
+    // new samples' IDs (and molecule IDs) above those of the input, new
+    // atom IDs above the input's
+    for (tagint sid : table->ids) id_offset = std::max(id_offset, sid);
+    tagint top[2] = {0, 0};    // largest molecule and atom IDs
+    for (int i = 0; i < atom->nlocal; i++) {
+      if (atom->molecule_flag) top[0] = std::max(top[0], atom->molecule[i]);
+      top[1] = std::max(top[1], atom->tag[i]);
+    }
+    MPI_Allreduce(MPI_IN_PLACE, top, 2, MPI_LMP_TAGINT, MPI_MAX, world);
+    id_offset = std::max(id_offset, top[0]);
+    source->set_tag_base(top[1]);
+  }
 
-  // checks stage styles and values
-  engine = create_nvdyn_engine(lmp, config, nsamples, &world);
+  // checks stage styles and values; a source may start with no sample:
+  // then one empty slot
+  engine = create_nvdyn_engine(lmp, config, std::max(nsamples, 1), &world);
+  if (nsamples == 0) {
+    table->grow(1);
+    nsamples = 1;
+    check(nvdyn_sample_retire(engine, 0), "source");
+  }
   definition = config.definition(group->names[igroup]);
 
   // from here on nothing fails except file opening
@@ -130,7 +153,8 @@ FixNVDyn::FixNVDyn(LAMMPS *lmp, int narg, char **arg) :
   set_stage_masks();    // ghost atoms get theirs at the next setup
 
   if (comm->me == 0)
-    utils::logmesg(lmp, "Fix nvdyn {}: {} samples, {} stages\n", id, nsamples, nstages);
+    utils::logmesg(lmp, "Fix nvdyn {}: {} samples{}, {} stages\n", id, table->nlive,
+                   source ? " and a source" : "", nstages);
 }
 
 /* ----------------------------------------------------------------------
@@ -225,7 +249,8 @@ void FixNVDyn::setup(int /*vflag*/)
   isolation_said = true;
   // an atom further than the neighbor cutoff (known once the neighbor
   // lists are initialised) from its sample's extent has escaped
-  escape_margin = config.escape >= 0.0
+  escape_margin = source ? placement_margin()
+      : config.escape >= 0.0
       ? config.escape
       : (config.nan_mode == NVDynConfig::NAN_OFF ? 0.0 : neighbor->cutneighmax);
 
@@ -257,13 +282,16 @@ void FixNVDyn::post_neighbor()
   apply_changes(before, true);
 }
 
-// on reneighbor steps, before atoms are wrapped and exchanged
+// on reneighbor steps, before atoms are wrapped and exchanged: the
+// escape guard, then a refill if one is due
 void FixNVDyn::pre_exchange()
 {
-  if (escape_margin <= 0.0) return;
-  const std::vector<int> before = table->outcome;
-  fail_samples(table->escaped(sample, escape_margin), NVDYN_REASON_ESCAPED);
-  apply_changes(before, false);    // borders() takes the masks to the ghosts
+  if (escape_margin > 0.0) {
+    const std::vector<int> before = table->outcome;
+    fail_samples(table->escaped(sample, escape_margin), NVDYN_REASON_ESCAPED);
+    apply_changes(before, false);    // borders() takes the masks to the ghosts
+  }
+  if (refill_due(update->ntimestep)) refill();
 }
 
 /* ----------------------------------------------------------------------
@@ -365,8 +393,7 @@ void FixNVDyn::plan_step(bigint step)
   // it, and a step that writes a restart file leave no sample waiting for
   // its energy
   if (need || log_due || (!pending.empty() && step >= pending_due) || first_step ||
-      step == run_last_step ||
-      step == update->laststep || step == output->next_restart ||
+      step == run_last_step || step == update->laststep || step == output->next_restart ||
       NVDYN_NS::halt_may_end_run(modify, step)) {
     pe_step = step;
     c_pe->addstep(step);
@@ -478,6 +505,17 @@ void FixNVDyn::end_of_step()
     set_stage_masks();
     NVDYN_NS::forward_comm_fix(comm, this);
   }
+  // the samples created on this step join their slots; a refill on the
+  // next step is a reneighbor step
+  if (!entering.empty()) {
+    commit_entering();
+    fill_atoms(a);
+    int nfailed = 0;
+    const std::vector<int> before = table->outcome;
+    check(nvdyn_check_atoms(engine, &a, &nfailed), "refill");
+    if (nfailed) apply_changes(before, true);
+  }
+  if (refill_due(ntimestep + 1)) next_reneighbor = ntimestep + 1;
   if (config.log_every > 0 && ntimestep % config.log_every == 0) write_log();
   plan_step(ntimestep + 1);
   if (run_batches && !run_batches->empty() && run_batches->back() == this) end_run_if_finished();
@@ -541,7 +579,7 @@ void FixNVDyn::refresh_values()
 
 bool FixNVDyn::finished() const
 {
-  return table->nactive == 0;
+  return table->nactive == 0 && entering.empty() && (!source || source->exhausted());
 }
 
 void FixNVDyn::end_run(bool tallied)

@@ -15,6 +15,7 @@ FixStyle(nvdyn,FixNVDyn);
 #include "fix.h"
 #include "nvdyn_extxyz.h"
 #include "nvdyn_samples.h"
+#include "nvdyn_source.h"
 
 #include <memory>
 #include <string>
@@ -41,6 +42,7 @@ class FixNVDyn : public Fix {
   void final_integrate() override;
   void end_of_step() override;
   void pre_exchange() override;
+  void setup_pre_exchange() override;
   void post_neighbor() override;
   void post_run() override;
 
@@ -91,6 +93,8 @@ class FixNVDyn : public Fix {
   // per stage, for the end-of-run summary
   using StageSummary = NVDynStageSummary;
   std::vector<StageSummary> stage_summary() const;
+  // with a source: what it gave ("" without one)
+  std::string source_summary() const;
 
  protected:
   nvdyn_engine *engine;
@@ -131,6 +135,37 @@ class FixNVDyn : public Fix {
   std::vector<int> pending;
   std::vector<NVDynExtXYZ::Frame> pending_frames;
   bigint pending_due;    // the step by which they get energies (ENERGY_WAIT after the first)
+
+  // streaming (fix_nvdyn_stream.cpp): the source, the samples whose atoms
+  // were created on this step (they join their slots at its end), the
+  // step of the last refill, the offset of new samples' IDs (the largest
+  // sample or molecule ID of the input), frames failed before going in
+  std::unique_ptr<NVDynSource> source;
+  struct Entering {
+    int slot;
+    tagint id;
+    int natoms;
+    int64_t index;
+    std::string info;
+    NVDynSphere sphere;
+    tagint tag0;
+  };
+  std::vector<Entering> entering;
+  bigint last_refill;
+  tagint id_offset;
+  bigint source_failed;
+  // a source frame's random numbers are keyed by its index in the source
+  // (above the keys of the input's samples, their slots)
+  static constexpr uint64_t SOURCE_KEY = 1ULL << 63;
+  double placement_margin() const;
+  std::vector<int> written_samples() const;
+  bool refill_due(bigint step) const;
+  void refill();
+  void delete_samples(const std::vector<int> &);
+  void create_samples(std::vector<NVDynSource::Insert> &);
+  void commit_entering();
+  void grow_slots(int n);
+  void write_unplaced(const std::vector<NVDynSource::Frame> &);
 
   void open_output();
   void fail_samples(const std::vector<int> &, int reason);

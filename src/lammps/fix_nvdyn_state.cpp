@@ -38,6 +38,10 @@ NVDynSaved FixNVDyn::saved_now() const
 
 void FixNVDyn::write_restart(FILE *fp)
 {
+  if (source)
+    error->all(FLERR,
+               "Fix nvdyn {}: restart files of a fix nvdyn with a source are not supported yet",
+               id);
   NVDynSaved saved = saved_now();
   size_t nstate = 0;
   check(nvdyn_state_size(engine, &nstate), "write_restart");

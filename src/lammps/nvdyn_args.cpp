@@ -17,6 +17,7 @@
 #include "update.h"
 #include "utils.h"
 
+#include <cctype>
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
@@ -59,9 +60,10 @@ bool parse_yesno(Error *error, const std::string &what, const char *str)
   return false;
 }
 
-const char *const top_keywords[] = {"samples", "stage",    "done",   "failed", "timeout",
-                                    "sink",    "elements", "log",    "nan",    "fclamp",
-                                    "append",  "escape",   "maxmove"};
+const char *const top_keywords[] = {"samples", "stage",    "done",    "failed", "timeout",
+                                    "sink",    "elements", "log",     "nan",    "fclamp",
+                                    "append",  "escape",   "maxmove", "source", "atoms",
+                                    "margin",  "rotate",   "refill",  "window"};
 
 bool is_top_keyword(const char *arg)
 {
@@ -217,6 +219,7 @@ NVDynConfig LAMMPS_NS::parse_nvdyn_args(LAMMPS *lmp, int narg, char **arg)
   if (narg < 4) error->all(FLERR, "Fix nvdyn: expected 'samples' and at least one 'stage'");
   NVDynConfig c;
   int iarg = 3;
+  bool samples_mode = false, samples_budget = false;
   auto need = [&](int n) {
     if (iarg + n >= narg)
       error->all(FLERR, "Fix nvdyn: {} needs {} value{}", arg[iarg], n, n > 1 ? "s" : "");
@@ -225,7 +228,11 @@ NVDynConfig LAMMPS_NS::parse_nvdyn_args(LAMMPS *lmp, int narg, char **arg)
     if (strcmp(arg[iarg], "samples") == 0) {
       need(1);
       const char *val = arg[iarg + 1];
-      if (strcmp(val, "all") == 0) {
+      if (isdigit((unsigned char) val[0])) {
+        // a sample budget (with a source)
+        c.source.samples = (int) parse_int(error, "samples", val, 1);
+        samples_budget = true;
+      } else if (strcmp(val, "all") == 0) {
         c.sample_mode = NVDynConfig::SAMPLES_ALL;
       } else if (strcmp(val, "molecule") == 0) {
         if (!atom->molecule_flag)
@@ -243,6 +250,7 @@ NVDynConfig LAMMPS_NS::parse_nvdyn_args(LAMMPS *lmp, int narg, char **arg)
       } else {
         error->all(FLERR, "Fix nvdyn: samples must be all, molecule or c_ID, got '{}'", val);
       }
+      if (!isdigit((unsigned char) val[0])) samples_mode = true;
       iarg += 2;
     } else if (strcmp(arg[iarg], "stage") == 0) {
       c.stages.push_back(parse_stage(error, narg, arg, iarg));
@@ -304,14 +312,71 @@ NVDynConfig LAMMPS_NS::parse_nvdyn_args(LAMMPS *lmp, int narg, char **arg)
                      arg[iarg + 1]);
       }
       iarg += 2;
+    } else if (strcmp(arg[iarg], "source") == 0) {
+      need(1);
+      for (iarg++; iarg < narg && !is_top_keyword(arg[iarg]); iarg++)
+        c.source.paths.emplace_back(arg[iarg]);
+    } else if (strcmp(arg[iarg], "atoms") == 0) {
+      need(1);
+      c.source.atoms = parse_int(error, "atoms", arg[iarg + 1], 1);
+      iarg += 2;
+    } else if (strcmp(arg[iarg], "margin") == 0) {
+      need(1);
+      c.source.margin = parse_real(error, "margin", arg[iarg + 1]);
+      if (c.source.margin <= 0.0)
+        error->all(FLERR, "Fix nvdyn: margin must be a distance > 0, got {}", arg[iarg + 1]);
+      iarg += 2;
+    } else if (strcmp(arg[iarg], "rotate") == 0) {
+      need(1);
+      c.source.rotate_seed = strcmp(arg[iarg + 1], "no") == 0
+          ? 0
+          : (int) parse_int(error, "rotate (a seed or no)", arg[iarg + 1], 1);
+      iarg += 2;
+    } else if (strcmp(arg[iarg], "refill") == 0) {
+      need(2);
+      if (strcmp(arg[iarg + 1], "every") != 0)
+        error->all(FLERR, "Fix nvdyn: refill must be followed by 'every N', got '{}'",
+                   arg[iarg + 1]);
+      c.source.every = parse_int(error, "refill every", arg[iarg + 2], 1);
+      iarg += 3;
+      if (iarg + 1 < narg && strcmp(arg[iarg], "free") == 0) {
+        c.source.free = parse_real(error, "refill free", arg[iarg + 1]);
+        if (c.source.free <= 0.0 || c.source.free > 1.0)
+          error->all(FLERR, "Fix nvdyn: refill free must be a fraction in (0, 1], got {}",
+                     arg[iarg + 1]);
+        iarg += 2;
+      }
+    } else if (strcmp(arg[iarg], "window") == 0) {
+      need(1);
+      c.source.window = (int) parse_int(error, "window", arg[iarg + 1], 1);
+      iarg += 2;
     } else {
       error->all(FLERR, "Fix nvdyn: unknown keyword '{}'", arg[iarg]);
     }
   }
 
   if (c.stages.empty()) error->all(FLERR, "Fix nvdyn: at least one stage is required");
-  if (!c.elements.empty() && c.sink_file.empty())
-    error->all(FLERR, "Fix nvdyn: elements is used only with sink");
+  if (!c.elements.empty() && c.sink_file.empty() && !c.streaming())
+    error->all(FLERR, "Fix nvdyn: elements is used only with sink or source");
+  if (c.streaming()) {
+    if (c.source.atoms == 0 && c.source.samples == 0)
+      error->all(FLERR, "Fix nvdyn: source needs a budget: atoms N and/or samples N");
+    if (c.escape >= 0.0)
+      error->all(FLERR,
+                 "Fix nvdyn: with a source, the escape guard's margin is the placement margin: "
+                 "use margin instead of escape");
+    // the samples already in the input: molecules where atoms have molecule IDs
+    if (!samples_mode && atom->molecule_flag) c.sample_mode = NVDynConfig::SAMPLES_MOLECULE;
+  } else {
+    const char *unused = samples_budget               ? "samples N"
+        : c.source.atoms                              ? "atoms"
+        : c.source.margin > 0.0                       ? "margin"
+        : c.source.rotate_seed                        ? "rotate"
+        : c.source.window != 64                       ? "window"
+        : c.source.every != 10 || c.source.free > 0.0 ? "refill"
+                                                      : nullptr;
+    if (unused) error->all(FLERR, "Fix nvdyn: {} is used only with source", unused);
+  }
   return c;
 }
 

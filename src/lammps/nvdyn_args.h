@@ -44,6 +44,20 @@ struct NVDynConfig {
   bool append = false;
   double escape = -1.0, maxmove = -1.0;    // -1 default, 0 off
 
+  // a sample source (streaming): frames read as needed, placed into free
+  // space under a budget; finished samples are deleted and refilled
+  struct Source {
+    std::vector<std::string> paths;    // extended-XYZ files or directories, in order
+    bigint atoms = 0;                  // atom budget (0: none)
+    int samples = 0;                   // sample budget (0: none)
+    double margin = -1.0;              // placement and escape margin (-1: neighbor cutoff)
+    int rotate_seed = 0;               // random rotations keyed by this seed (0: none)
+    bigint every = 10;                 // refill at most every N steps ...
+    double free = 0.0;                 // ... or once this fraction of the budget is free
+    int window = 64;                   // frames read ahead (largest first)
+  } source;
+  bool streaming() const { return !source.paths.empty(); }
+
   // what a restart file must match: fix group, samples, stage definitions
   std::vector<std::string> definition(const std::string &fix_group) const;
 };

@@ -7,6 +7,7 @@
 #include "nvdyn.h"
 #include "nvdyn_lammps_compat.h"
 #include "nvdyn_samples.h"
+#include "nvdyn_xyz_reader.h"
 
 #include "atom.h"
 #include "comm.h"
@@ -16,6 +17,7 @@
 #include "update.h"
 
 #include <algorithm>
+#include <cmath>
 #include <numeric>
 
 using namespace LAMMPS_NS;
@@ -102,22 +104,38 @@ void NVDynExtXYZ::gather(const int *sample, int nsamples, const std::vector<int>
   }
 }
 
+// the box as a frame's Lattice and pbc keys
+std::string NVDynExtXYZ::box_lattice() const
+{
+  return fmt::format("Lattice=\"{:.10g} 0 0 {:.10g} {:.10g} 0 {:.10g} {:.10g} {:.10g}\"",
+                     domain->xprd, domain->xy, domain->yprd, domain->xz, domain->yz, domain->zprd);
+}
+
+std::string NVDynExtXYZ::box_pbc() const
+{
+  return fmt::format("pbc=\"{} {} {}\"", domain->xperiodic ? 'T' : 'F',
+                     domain->yperiodic ? 'T' : 'F', domain->zperiodic ? 'T' : 'F');
+}
+
 std::vector<NVDynExtXYZ::Frame> NVDynExtXYZ::collect(const NVDynSamples &table,
                                                      const nvdyn_engine *engine, const int *sample,
                                                      const std::vector<int> &finished) const
 {
   std::vector<Frame> frames(finished.size());
-  const std::string lattice =
-      fmt::format("Lattice=\"{:.10g} 0 0 {:.10g} {:.10g} 0 {:.10g} {:.10g} {:.10g}\"", domain->xprd,
-                  domain->xy, domain->yprd, domain->xz, domain->yz, domain->zprd);
-  const std::string pbc = fmt::format("pbc=\"{} {} {}\"", domain->xperiodic ? 'T' : 'F',
-                                      domain->yperiodic ? 'T' : 'F', domain->zperiodic ? 'T' : 'F');
+  const std::string lattice = box_lattice(), pbc = box_pbc();
   for (size_t k = 0; k < finished.size(); k++) {
     const int s = finished[k];
-    frames[k].info = {table.ids[s],     table.outcome[s], table.reason[s],
-                      table.energy[s],  table.fmax[s],    std::vector<int64_t>(table.nstages),
-                      update->ntimestep};
-    nvdyn_get_sample_stage_steps(engine, s, frames[k].info.stage_steps.data());
+    NVDynFrameInfo &info = frames[k].info;
+    info.id = table.ids[s];
+    info.outcome = table.outcome[s];
+    info.reason = table.reason[s];
+    info.energy = table.energy[s];
+    info.fmax = table.fmax[s];
+    info.stage_steps.resize(table.nstages);
+    info.step = update->ntimestep;
+    nvdyn_get_sample_stage_steps(engine, s, info.stage_steps.data());
+    info.source_index = table.source_index[s];
+    info.source_keys = table.source_info[s];
     if (comm->me == 0) {
       frames[k].lattice = lattice;
       frames[k].pbc = pbc;
@@ -136,11 +154,64 @@ std::string NVDynExtXYZ::text(const std::vector<Frame> &frames)
         std::back_inserter(text),
         "{}\n{} Properties=species:S:1:pos:R:3:velocities:R:3:forces:R:3:id:I:1:type:I:1 "
         "sample={} outcome={} reason={} energy={:.16g} fmax={:.16g} stage_steps=\"{}\" "
-        "step={} {}\n",
+        "step={} {}",
         f.natoms, f.lattice, info.id, nvdyn_outcome_name(info.outcome),
-        nvdyn_reason_name(info.reason), info.energy, info.fmax, fmt::join(info.stage_steps, " "),
-        info.step, f.pbc);
+        info.error.empty() ? nvdyn_reason_name(info.reason) : "source", info.energy, info.fmax,
+        fmt::join(info.stage_steps, " "), info.step, f.pbc);
+    if (info.source_index >= 0)
+      fmt::format_to(std::back_inserter(text), " source_index={}", info.source_index);
+    if (!info.error.empty())
+      fmt::format_to(std::back_inserter(text), " error={}", quoted(info.error));
+    if (!info.source_keys.empty()) text += " " + info.source_keys;
+    text += "\n";
     text += f.atoms;
   }
   return text;
+}
+
+// the keys the sink writes itself
+static const char *const sink_keys[] = {"Lattice", "Properties", "sample",       "outcome",
+                                        "reason",  "energy",     "fmax",         "stage_steps",
+                                        "step",    "pbc",        "source_index", "error"};
+
+std::string NVDynExtXYZ::source_keys(const std::vector<std::pair<std::string, std::string>> &info)
+{
+  std::string text;
+  for (const auto &kv : info) {
+    if (!text.empty()) text += ' ';
+    const bool taken = std::any_of(std::begin(sink_keys), std::end(sink_keys),
+                                   [&](const char *k) { return kv.first == k; });
+    text += (taken ? "source_" : "") + kv.first;
+    if (!kv.second.empty()) text += "=" + kv.second;
+  }
+  return text;
+}
+
+// a value in double quotes, with its quotes and backslashes escaped
+std::string NVDynExtXYZ::quoted(const std::string &value)
+{
+  std::string q = "\"";
+  for (char c : value) {
+    if (c == '"' || c == '\\') q += '\\';
+    q += c;
+  }
+  return q + '"';
+}
+
+NVDynExtXYZ::Frame NVDynExtXYZ::unplaced(tagint id, const NVDynXYZFrame &xyz,
+                                         const std::string &why, int nstages) const
+{
+  Frame f;
+  f.info.id = id;
+  f.info.outcome = NVDYN_FAILED;
+  f.info.reason = NVDYN_REASON_NONE;
+  f.info.energy = f.info.fmax = NAN;
+  f.info.stage_steps.assign(nstages, 0);
+  f.info.step = update->ntimestep;
+  f.info.source_index = xyz.index;
+  f.info.source_keys = source_keys(xyz.info);
+  f.info.error = why;
+  f.lattice = box_lattice();
+  f.pbc = box_pbc();
+  return f;
 }

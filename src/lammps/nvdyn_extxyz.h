@@ -11,9 +11,14 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 struct nvdyn_engine;
+
+namespace LAMMPS_NS {
+struct NVDynXYZFrame;
+}
 
 namespace LAMMPS_NS {
 
@@ -26,6 +31,9 @@ struct NVDynFrameInfo {
   double energy, fmax;
   std::vector<int64_t> stage_steps;    // steps spent in each stage
   bigint step;                         // the step on which it finished
+  int64_t source_index = -1;           // its frame's index in the source (-1: none)
+  std::string source_keys;             // its frame's info keys (source_keys())
+  std::string error;                   // a frame that never went in: why
 };
 
 class NVDynExtXYZ : protected Pointers {
@@ -50,8 +58,19 @@ class NVDynExtXYZ : protected Pointers {
   // rank 0: the text of frames
   static std::string text(const std::vector<Frame> &);
 
+  // A source frame's info keys as the sink writes them: key=value in the
+  // frame's order, values as written; a key that the sink writes itself
+  // gets the prefix source_
+  static std::string source_keys(const std::vector<std::pair<std::string, std::string>> &info);
+
+  // the frame of a source frame that never went in (failed, no atoms)
+  Frame unplaced(tagint id, const NVDynXYZFrame &, const std::string &error, int nstages) const;
+
  private:
   std::vector<std::string> elements;
+  std::string box_lattice() const;
+  std::string box_pbc() const;
+  static std::string quoted(const std::string &);
   void gather(const int *sample, int nsamples, const std::vector<int> &which,
               std::vector<Frame> &frames) const;
 };

@@ -19,6 +19,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <numeric>
 
 using namespace LAMMPS_NS;
@@ -40,7 +41,7 @@ void NVDynSamples::assign(const NVDynConfig &config, std::vector<int> &index,
   int *mask = atom->mask;
   index.assign(nlocal, -1);
   nstages = (int) config.stages.size();
-  if (group->count(igroup) == 0)
+  if (group->count(igroup) == 0 && !config.streaming())
     error->all(FLERR, "Fix nvdyn: fix group '{}' has no atoms", group->names[igroup]);
   const std::string &chunk_id = config.chunk_id;
 
@@ -108,8 +109,9 @@ void NVDynSamples::assign(const NVDynConfig &config, std::vector<int> &index,
   }
 
   // chunks without atoms (chunk/atom molecule numbers chunks up to the
-  // largest molecule ID) are no samples; the fix group is not empty and
-  // each of its atoms is in a sample: nsamples >= 1
+  // largest molecule ID) are no samples; unless samples come from a
+  // source, the fix group is not empty and each of its atoms is in a
+  // sample: nsamples >= 1
   std::vector<int> count = count_atoms(index.data(), (int) ids.size());
   std::vector<int> renumber(ids.size(), -1);
   nsamples = 0;
@@ -126,12 +128,16 @@ void NVDynSamples::assign(const NVDynConfig &config, std::vector<int> &index,
   total_atoms = std::accumulate(natoms.begin(), natoms.end(), (bigint) 0);
   escape_radius.assign(nsamples, NAN);
   final_energy.assign(nsamples, NAN);
+  source_index.assign(nsamples, -1);
+  source_info.assign(nsamples, "");
+  sphere.assign(nsamples, NVDynSphere{{0.0, 0.0, 0.0}, -1.0});
+  tag0.assign(nsamples, 0);
   for (int i = 0; i < nlocal; i++)
     if (index[i] >= 0) index[i] = renumber[index[i]];
 
   // samples that are whole molecules, each its own, are isolated by a
   // molecule exclusion (see setup())
-  isolate_molecules = false;
+  isolate_molecules = config.streaming() && atom->molecule_flag;
   if (atom->molecule_flag && nsamples > 1) {
     std::vector<tagint> lo(nsamples, MAXTAGINT), hi(nsamples, -MAXTAGINT);
     for (int i = 0; i < nlocal; i++) {
@@ -258,37 +264,19 @@ std::vector<int> NVDynSamples::short_samples(const int *sample)
 
 std::vector<int> NVDynSamples::escaped(const int *sample, double margin)
 {
-  auto guarded = [&](int s) {
-    return s >= 0 && outcome[s] == NVDYN_ACTIVE && !(escape_radius[s] < 0.0);
-  };
-  const int nlocal = atom->nlocal;
-  double **x = atom->x;
-  std::vector<double> sum(4 * (size_t) nsamples, 0.0), r2(nsamples, 0.0);
-  double xu[3];
-  for (int i = 0; i < nlocal; i++) {
-    if (!guarded(sample[i])) continue;
-    domain->unmap(x[i], atom->image[i], xu);
-    double *c = &sum[4 * sample[i]];
-    for (int k = 0; k < 3; k++) c[k] += xu[k];
-    c[3] += 1.0;
-  }
-  MPI_Allreduce(MPI_IN_PLACE, sum.data(), 4 * nsamples, MPI_DOUBLE, MPI_SUM, world);
-  for (int i = 0; i < nlocal; i++) {
-    if (!guarded(sample[i])) continue;
-    domain->unmap(x[i], atom->image[i], xu);
-    const double *c = &sum[4 * sample[i]];
-    double d2 = 0.0;
-    for (int k = 0; k < 3; k++) d2 += (xu[k] - c[k] / c[3]) * (xu[k] - c[k] / c[3]);
-    r2[sample[i]] = std::max(r2[sample[i]], d2);
-  }
-  MPI_Allreduce(MPI_IN_PLACE, r2.data(), nsamples, MPI_DOUBLE, MPI_MAX, world);
+  std::vector<double> centre, count, r2;
+  extents(
+      sample, [&](int s) { return outcome[s] == NVDYN_ACTIVE && !(escape_radius[s] < 0.0); },
+      centre, count, r2);
   const double *prd = domain->prd;
   const int *periodic = domain->periodicity;
   std::vector<int> escapes;
   for (int s = 0; s < nsamples; s++) {
-    if (!guarded(s) || sum[4 * s + 3] == 0.0) continue;
+    if (count[s] == 0.0) continue;
     const double r = sqrt(r2[s]);
-    if (std::isnan(escape_radius[s])) {
+    if (sphere[s].reach >= 0.0) {
+      if (r > sphere[s].reach) escapes.push_back(s);
+    } else if (std::isnan(escape_radius[s])) {
       escape_radius[s] = r;
       for (int k = 0; k < 3; k++)
         if (periodic[k] && 2.0 * (r + margin) >= prd[k]) escape_radius[s] = -1.0;
@@ -297,6 +285,50 @@ std::vector<int> NVDynSamples::escaped(const int *sample, double margin)
     }
   }
   return escapes;
+}
+
+/* ----------------------------------------------------------------------
+   for the samples s with want(s): the centre (that of the sample's sphere,
+   if it has one, else the mean of its atoms' unwrapped positions), the
+   number of its atoms and the largest squared distance of one from the
+   centre, over all ranks
+------------------------------------------------------------------------- */
+
+void NVDynSamples::extents(const int *sample, const std::function<bool(int)> &want,
+                           std::vector<double> &centre, std::vector<double> &count,
+                           std::vector<double> &r2) const
+{
+  const int nlocal = atom->nlocal;
+  double **x = atom->x;
+  centre.assign(3 * (size_t) nsamples, 0.0);
+  count.assign(nsamples, 0.0);
+  r2.assign(nsamples, 0.0);
+  std::vector<char> in(nsamples);
+  for (int s = 0; s < nsamples; s++) in[s] = want(s);
+  double xu[3];
+  for (int i = 0; i < nlocal; i++) {
+    const int s = sample[i];
+    if (s < 0 || !in[s]) continue;
+    domain->unmap(x[i], atom->image[i], xu);
+    for (int k = 0; k < 3; k++) centre[3 * s + k] += xu[k];
+    count[s] += 1.0;
+  }
+  MPI_Allreduce(MPI_IN_PLACE, centre.data(), 3 * nsamples, MPI_DOUBLE, MPI_SUM, world);
+  MPI_Allreduce(MPI_IN_PLACE, count.data(), nsamples, MPI_DOUBLE, MPI_SUM, world);
+  for (int s = 0; s < nsamples; s++)
+    for (int k = 0; k < 3; k++)
+      centre[3 * s + k] = sphere[s].reach >= 0.0 ? sphere[s].center[k]
+          : count[s] > 0.0                       ? centre[3 * s + k] / count[s]
+                                                 : 0.0;
+  for (int i = 0; i < nlocal; i++) {
+    const int s = sample[i];
+    if (s < 0 || !in[s]) continue;
+    domain->unmap(x[i], atom->image[i], xu);
+    double d2 = 0.0;
+    for (int k = 0; k < 3; k++) d2 += (xu[k] - centre[3 * s + k]) * (xu[k] - centre[3 * s + k]);
+    r2[s] = std::max(r2[s], d2);
+  }
+  MPI_Allreduce(MPI_IN_PLACE, r2.data(), nsamples, MPI_DOUBLE, MPI_MAX, world);
 }
 
 void NVDynSamples::warn_orphans(const int *sample) const
@@ -357,13 +389,16 @@ int NVDynSamples::refresh_state(const nvdyn_engine *engine)
   stage_atoms.assign(nstages, 0.0);
   active_atoms = 0.0;
   group_count.assign(nstages + 3, 0);
+  nactive = nlive = 0;
   for (int s = 0; s < nsamples; s++) {
+    if (outcome[s] == NVDYN_EMPTY) continue;
+    nlive++;
     group_count[group_of(s)]++;
     if (outcome[s] != NVDYN_ACTIVE) continue;
+    nactive++;
     stage_atoms[stage[s]] += natoms[s];
     active_atoms += natoms[s];
   }
-  nactive = nsamples - group_count[nstages] - group_count[nstages + 1] - group_count[nstages + 2];
   return status;
 }
 
@@ -437,6 +472,8 @@ int NVDynSamples::group_of(int s) const
       return nstages;
     case NVDYN_FAILED:
       return nstages + 1;
+    case NVDYN_EMPTY:
+      return -1;
     default:
       return nstages + 2;
   }
@@ -452,24 +489,122 @@ std::vector<NVDynStageSummary> NVDynSamples::stage_summary(const nvdyn_engine *e
                                                            const std::vector<double> &seconds) const
 {
   std::vector<NVDynStageSummary> table(nstages);
-  std::vector<int64_t> steps_in(nstages);
   std::vector<double> total(nstages, 0.0);
   for (int k = 0; k < nstages; k++) table[k] = {names[k], 0, 0.0, 0, 0, 0, seconds[k]};
-  for (int s = 0; s < nsamples; s++) {
-    nvdyn_get_sample_stage_steps(engine, s, steps_in.data());
-    const int last = std::min(stage[s], nstages - 1);
-    for (int k = 0; k <= last; k++) {
-      // a sample in stage k has entered it, even before its first step there
-      table[k].samples++;
-      total[k] += (double) steps_in[k];
-      table[k].max_steps = std::max(table[k].max_steps, (bigint) steps_in[k]);
+  if (!retired.empty())
+    for (int k = 0; k < nstages; k++) {
+      table[k].samples = retired[k].samples;
+      table[k].max_steps = retired[k].max_steps;
+      table[k].timeouts = retired[k].timeouts;
+      table[k].failures = retired[k].failures;
+      total[k] = (double) retired_steps[k];
     }
-    if (outcome[s] == NVDYN_TIMEOUT) table[stage[s]].timeouts++;
-    if (outcome[s] == NVDYN_FAILED) table[stage[s]].failures++;
-  }
+  for (int s = 0; s < nsamples; s++) add_to_summary(engine, s, table, total);
   for (int k = 0; k < nstages; k++)
     if (table[k].samples) table[k].mean_steps = total[k] / table[k].samples;
   return table;
+}
+
+// sample s's part of the summary (total: steps per stage)
+void NVDynSamples::add_to_summary(const nvdyn_engine *engine, int s,
+                                  std::vector<NVDynStageSummary> &table,
+                                  std::vector<double> &total) const
+{
+  if (outcome[s] == NVDYN_EMPTY) return;
+  std::vector<int64_t> steps_in(nstages);
+  nvdyn_get_sample_stage_steps(engine, s, steps_in.data());
+  const int last = std::min(stage[s], nstages - 1);
+  for (int k = 0; k <= last; k++) {
+    // a sample in stage k has entered it, even before its first step there
+    table[k].samples++;
+    total[k] += (double) steps_in[k];
+    table[k].max_steps = std::max(table[k].max_steps, (bigint) steps_in[k]);
+  }
+  if (outcome[s] == NVDYN_TIMEOUT) table[stage[s]].timeouts++;
+  if (outcome[s] == NVDYN_FAILED) table[stage[s]].failures++;
+}
+
+/* ----------------------------------------------------------------------
+   streaming: slots grown, filled with a frame's sample, emptied
+------------------------------------------------------------------------- */
+
+void NVDynSamples::grow(int n)
+{
+  if (n <= nsamples) return;
+  ids.resize(n, 0);
+  natoms0.resize(n, 0);
+  natoms.resize(n, 0);
+  escape_radius.resize(n, NAN);
+  final_energy.resize(n, NAN);
+  source_index.resize(n, -1);
+  source_info.resize(n);
+  sphere.resize(n, NVDynSphere{{0.0, 0.0, 0.0}, -1.0});
+  tag0.resize(n, 0);
+  stage.resize(n, -1);
+  outcome.resize(n, NVDYN_EMPTY);
+  reason.resize(n, NVDYN_REASON_NONE);
+  nsamples = n;
+  steps_step = values_step = -1;
+}
+
+void NVDynSamples::insert(int s, tagint id, int n, int64_t index, std::string info,
+                          const NVDynSphere &where, tagint first_tag)
+{
+  ids[s] = id;
+  natoms0[s] = natoms[s] = n;
+  escape_radius[s] = NAN;
+  final_energy[s] = NAN;
+  source_index[s] = index;
+  source_info[s] = std::move(info);
+  sphere[s] = where;
+  tag0[s] = first_tag;
+  total_atoms += n;
+}
+
+void NVDynSamples::retire(int s, const nvdyn_engine *engine)
+{
+  if (retired.empty()) {
+    retired.assign(nstages, NVDynStageSummary{"", 0, 0.0, 0, 0, 0, 0.0});
+    retired_steps.assign(nstages, 0);
+  }
+  std::vector<double> total(nstages, 0.0);
+  add_to_summary(engine, s, retired, total);
+  for (int k = 0; k < nstages; k++) retired_steps[k] += (int64_t) total[k];
+  total_atoms -= natoms0[s];
+  ids[s] = 0;
+  natoms0[s] = natoms[s] = 0;
+  source_index[s] = -1;
+  source_info[s].clear();
+  sphere[s].reach = -1.0;
+  if (!std::isnan(final_energy[s]))
+    with_final_energy.erase(std::find(with_final_energy.begin(), with_final_energy.end(), s));
+  final_energy[s] = NAN;
+  outcome[s] = NVDYN_EMPTY;
+  stage[s] = -1;
+}
+
+bigint NVDynSamples::live_atoms() const
+{
+  return total_atoms;
+}
+
+void NVDynSamples::set_spheres(const int *sample, double margin, const std::string &fix_id)
+{
+  std::vector<double> centre, count, r2;
+  extents(
+      sample, [&](int s) { return outcome[s] != NVDYN_EMPTY && sphere[s].reach < 0.0; }, centre,
+      count, r2);
+  for (int s = 0; s < nsamples; s++) {
+    if (count[s] == 0.0) continue;
+    for (int k = 0; k < 3; k++) sphere[s].center[k] = centre[3 * s + k];
+    sphere[s].reach = sqrt(r2[s]) + margin;
+    for (int k = 0; k < 3; k++)
+      if (domain->periodicity[k] && 2.0 * sphere[s].reach >= domain->prd[k])
+        error->all(FLERR,
+                   "Fix nvdyn {}: sample {} of the input spans the periodic box (its extent "
+                   "plus margin is {}): a source places samples apart, which this one prevents",
+                   fix_id, ids[s], sphere[s].reach);
+  }
 }
 
 /* ----------------------------------------------------------------------
@@ -509,8 +644,9 @@ std::string NVDynSamples::log_rows(bigint step, const std::vector<std::string> &
 {
   std::string text;
   for (int s = 0; s < nsamples; s++)
-    fmt::format_to(std::back_inserter(text), "{},{},{},{},{:.16g},{:.16g},{:.16g}\n", step, ids[s],
-                   group_names[std::min(stage[s], nstages)], nvdyn_outcome_name(outcome[s]),
-                   energy[s], fmax[s], temp[s]);
+    if (outcome[s] != NVDYN_EMPTY)
+      fmt::format_to(std::back_inserter(text), "{},{},{},{},{:.16g},{:.16g},{:.16g}\n", step,
+                     ids[s], group_names[std::min(stage[s], nstages)],
+                     nvdyn_outcome_name(outcome[s]), energy[s], fmax[s], temp[s]);
   return text;
 }

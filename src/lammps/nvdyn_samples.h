@@ -10,12 +10,14 @@
 #define NVDYN_SAMPLES_H
 
 #include "nvdyn_args.h"
+#include "nvdyn_source.h"
 
 #include "lmptype.h"
 
 #include "pointers.h"
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -51,6 +53,26 @@ class NVDynSamples : protected Pointers {
   bigint total_atoms = 0;            // atoms of all samples when defined
   bool isolate_molecules = false;    // samples are molecules: excluded from each other
 
+  // Streaming (a source): slots emptied and filled one sample at a time.
+  // Per slot: the source index of its frame (-1: a sample of the input or
+  // an empty slot), its frame's info keys (the sink's text), its sphere
+  // (reach < 0: none), the atom IDs of a frame's atoms (tag0 + 1 ...)
+  std::vector<int64_t> source_index;
+  std::vector<std::string> source_info;
+  std::vector<NVDynSphere> sphere;
+  std::vector<tagint> tag0;
+  void grow(int nslots);    // new slots are empty
+  // a frame's sample in empty slot s
+  void insert(int s, tagint id, int natoms, int64_t index, std::string info,
+              const NVDynSphere &sphere, tagint tag0);
+  // empties slot s; what the sample did goes on in the stage summary
+  void retire(int s, const nvdyn_engine *);
+  bigint live_atoms() const;    // atoms of the samples in slots
+  // Collective: the spheres of the samples without one (those of the
+  // input): their centres and extents now, plus margin (a sample spanning
+  // a periodic box length is an error)
+  void set_spheres(const int *sample, double margin, const std::string &fix_id);
+
   // Collective: per sample, a hash of the IDs of its atoms (the same on any
   // number of ranks, in any order)
   std::vector<uint64_t> membership_hashes(const int *sample) const;
@@ -61,7 +83,8 @@ class NVDynSamples : protected Pointers {
 
   // Collective escape guard of the active samples: those an
   // atom of which is further than `margin` beyond the sample's extent at
-  // its first check (set then) from its centre (unwrapped positions).
+  // its first check (set then) from its centre (unwrapped positions), or,
+  // for a sample with a sphere, further than its reach from its centre.
   // Samples whose extent plus margin spans a periodic box length are not
   // guarded (escape_radius -1).
   std::vector<int> escaped(const int *sample, double margin);
@@ -79,6 +102,7 @@ class NVDynSamples : protected Pointers {
   // when samples changed stage or outcome
   std::vector<int> stage, outcome, reason;    // nvdyn_outcome, nvdyn_reason
   int nactive = 0;                            // active samples
+  int nlive = 0;                              // samples in slots (not empty)
   std::vector<int> group_count;               // samples per group (group_of())
   std::vector<double> stage_atoms;            // atoms of the active samples per stage
   double active_atoms = 0.0;                  // their sum
@@ -134,7 +158,13 @@ class NVDynSamples : protected Pointers {
   int igroup, groupbit;
   bigint steps_step = -1, values_step = -1;    // the steps of the copies above
   std::vector<int> with_final_energy;          // the samples with a final_energy
+  std::vector<NVDynStageSummary> retired;      // what the retired samples did (no names)
+  std::vector<int64_t> retired_steps;          // their steps per stage, in all
   std::vector<int> count_atoms(const int *sample, int n) const;
+  void extents(const int *sample, const std::function<bool(int)> &want, std::vector<double> &centre,
+               std::vector<double> &count, std::vector<double> &r2) const;
+  void add_to_summary(const nvdyn_engine *, int s, std::vector<NVDynStageSummary> &,
+                      std::vector<double> &total) const;
   void index_in_samples(const std::vector<int> &sample, std::vector<int> &atom_index) const;
 };
 

@@ -416,7 +416,7 @@ void print_stage_summaries(LAMMPS *lmp, const std::vector<FixNVDyn *> &batches)
       total += row.seconds;
     }
     std::string mesg = fmt::format("\nFix nvdyn {} stage summary ({} samples):\n", batch->id,
-                                   batch->size_array_rows);
+                                   table.empty() ? 0 : table[0].samples);
     std::string head = fmt::format("{:<{}} | Samples | Mean steps | Max steps | Timeouts | "
                                    "Failures |  Time (s)  | %total\n",
                                    "Stage", width);
@@ -426,6 +426,7 @@ void print_stage_summaries(LAMMPS *lmp, const std::vector<FixNVDyn *> &batches)
           fmt::format("{:<{}} | {:7d} | {:10.2f} | {:9d} | {:8d} | {:8d} | {:10.4g} | {:6.2f}\n",
                       row.name, width, row.samples, row.mean_steps, row.max_steps, row.timeouts,
                       row.failures, row.seconds, total > 0.0 ? 100.0 * row.seconds / total : 0.0);
+    mesg += batch->source_summary();
     utils::logmesg(lmp, mesg + "\n");
   }
 }

@@ -1,0 +1,95 @@
+/* -*- c++ -*- ----------------------------------------------------------
+   NVDYN: the sample source of fix nvdyn (streaming). Rank 0 reads frames
+   of extended-XYZ files as they are needed (NVDynXYZReader) and sends
+   them to every rank, so that every rank takes the same decisions: which
+   frames of a window read ahead go in next (largest first, under the atom
+   and sample budget), where each one is placed (a sphere of free space far
+   enough from every other sample's), and its atom IDs. The fix creates
+   and deletes the atoms. See doc/fix_nvdyn.md, "Streaming samples".
+------------------------------------------------------------------------- */
+
+#ifndef NVDYN_SOURCE_H
+#define NVDYN_SOURCE_H
+
+#include "nvdyn_args.h"
+#include "nvdyn_xyz_reader.h"
+
+#include "pointers.h"
+
+#include <deque>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace LAMMPS_NS {
+
+// The sphere a sample may use: its atoms stay within `reach` of `center`
+// (the escape guard fails it otherwise).
+struct NVDynSphere {
+  double center[3];
+  double reach;
+};
+
+class NVDynSource : protected Pointers {
+ public:
+  // A frame read from the source, with what went wrong with it ("": none)
+  struct Frame {
+    NVDynXYZFrame xyz;
+    std::string error;
+  };
+  // A frame that goes in: its atoms' positions (placed), atom IDs
+  // tag0 + 1 ... tag0 + natoms in the frame's order
+  struct Insert {
+    Frame frame;
+    std::vector<double> x;    // 3 natoms, placed
+    NVDynSphere sphere;
+    tagint tag0;
+  };
+
+  // Collective. Opens the source (errors name the file).
+  NVDynSource(LAMMPS *, const NVDynConfig::Source &, const std::vector<std::string> &elements);
+  ~NVDynSource() override;
+
+  // Collective. The frames that go in now: at most `free_atoms` atoms and
+  // `free_samples` samples (< 0: no limit) in all, each placed in the box
+  // away from `live` and from each other: each frame's sphere (its extent
+  // + margin) `gap` (the neighbor cutoff) away from every other sphere and
+  // gap / 2 from the box's faces. Frames that can never go in
+  // (malformed, larger than the budget, no room in an empty box) are
+  // appended to `failed`.
+  std::vector<Insert> take(bigint free_atoms, int free_samples,
+                           const std::vector<NVDynSphere> &live, double gap, double margin,
+                           std::vector<Frame> &failed);
+
+  // no frame left to read nor waiting
+  bool exhausted() const { return at_end && window.empty(); }
+  // frames read so far (their indices are 0 .. read-1)
+  bigint frames_read() const { return nread; }
+
+  // atom IDs: those of the samples already in the box are below `base`;
+  // release() gives back a deleted sample's range
+  void set_tag_base(tagint base);
+  void release(tagint tag0, int natoms);
+
+ private:
+  NVDynConfig::Source config;
+  std::unique_ptr<NVDynXYZReader> reader;    // rank 0
+  std::vector<std::string> files;            // its files (every rank)
+  std::deque<Frame> window;                  // read, waiting to go in (every rank)
+  bool at_end = false;
+  bigint nread = 0;
+  int ntypes;
+  std::map<tagint, tagint> free_tags;    // first ID of a free range -> its length
+  tagint tag_top = 0;                    // IDs above this are free
+
+  void top_up(std::vector<Frame> &failed);
+  bool read_one(Frame &);
+  std::string check_frame(const NVDynXYZFrame &) const;
+  std::string where(const NVDynXYZFrame &) const;
+  tagint allocate_tags(int n);
+};
+
+}    // namespace LAMMPS_NS
+
+#endif
