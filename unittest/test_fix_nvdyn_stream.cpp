@@ -24,6 +24,14 @@ int world_rank()
   return r;
 }
 
+// the command line of the test's LAMMPS: with NVDYN_TEST_STREAM_KOKKOS
+// set, -k on t N -sf kk (fix nvdyn/kk, run_style nvpipeline/kk; ctest
+// fix_nvdyn_stream_kk_np*)
+std::vector<std::string> run_args()
+{
+  return getenv("NVDYN_TEST_STREAM_KOKKOS") ? kokkos_args() : std::vector<std::string>{};
+}
+
 // a file name of this test, the same on every rank
 std::string temp_name(const std::string &what)
 {
@@ -177,7 +185,7 @@ TEST(Stream, EveryFrameOnceUnderTheBudget)
   for (const auto &f : frames) total += (int64_t) f.species.size();
   const int64_t budget = total / 10;
   write_xyz(src, frames);
-  Lammps l;
+  Lammps l(run_args());
   l.cmds(empty_box(80.0));
   l.cmds({"fix nv all nvdyn source " + src + " elements Ar atoms " + std::to_string(budget) +
               " samples 200 stage relax fire until fmax 1e-2 every 5 maxsteps 5000 sink " + sink,
@@ -214,7 +222,7 @@ TEST(Stream, BatchEqualsAlone)
   std::map<long, Out> runs[2];
   for (int alone = 0; alone < 2; alone++) {
     const std::string sink = temp_name("alone_sink" + std::to_string(alone) + ".xyz");
-    Lammps l;
+    Lammps l(run_args());
     l.cmds(empty_box(40.0));
     l.cmds({"fix nv all nvdyn source " + src + " elements Ar samples " + (alone ? "1" : "8") +
                 " stage relax fire until fmax 1e-10 every 5 maxsteps 20000 sink " + sink,
@@ -254,7 +262,7 @@ TEST(Stream, SameOnOneTwoAndThreeRanks)
     MPI_Comm_split(MPI_COMM_WORLD, world_rank() < nranks ? 0 : MPI_UNDEFINED, world_rank(), &comm);
     if (comm != MPI_COMM_NULL) {
       try {
-        Lammps l({}, true, comm);
+        Lammps l(run_args(), true, comm);
         l.cmds(empty_box(30.0));
         l.cmds({"fix nv all nvdyn source " + src +
                     " elements Ar atoms 150 stage relax fire until fmax 1e-4 every 5 maxsteps "
@@ -300,7 +308,7 @@ TEST(Stream, EscapeAndNaNFailAlone)
   frames[4].v[0] = 20.0;                                              // escapes
   for (int k = 0; k < 3; k++) frames[9].x[3 + k] = frames[9].x[k];    // atoms 1 and 2 coincide
   write_xyz(src, frames);
-  Lammps l;
+  Lammps l(run_args());
   l.cmds(empty_box(30.0));
   l.cmds({"fix nv all nvdyn source " + src +
               " elements Ar samples 4 stage md nve until steps 200 sink " + sink,
@@ -339,7 +347,7 @@ TEST(Stream, BadFramesFailWithFileFrameLine)
             return s;
           }() +
           "2\nname=ok5\nAr 0 0 0\nAr 1.1 0 0\n");    // 5 good
-  Lammps l;
+  Lammps l(run_args());
   l.cmds(empty_box(30.0));
   l.cmds({"fix nv all nvdyn source " + src +
               " elements Ar atoms 20 stage relax fire until fmax 1e-3 sink " + sink,
@@ -376,7 +384,7 @@ TEST(Stream, Errors)
   const std::string src = temp_name("broken.xyz");
   write_text(src, "2\nname=a\nAr 0 0 0\nAr 1.1 0 0\n3\nname=b\nAr 0 0 0\nAr 1.1 0 0\n");
   {
-    Lammps l;
+    Lammps l(run_args());
     l.cmds(empty_box(30.0));
     l.cmd("fix nv all nvdyn source " + src + " elements Ar atoms 20 stage relax fire");
     const std::string e = l.error_of("run 100");
@@ -384,7 +392,7 @@ TEST(Stream, Errors)
               std::string::npos)
         << e;
   }
-  Lammps l;
+  Lammps l(run_args());
   l.cmds(empty_box(30.0));
   const std::string fix = "fix nv all nvdyn source " + src + " elements Ar stage relax fire";
   EXPECT_NE(l.error_of(fix).find("source needs a budget: atoms N and/or samples N"),
