@@ -530,7 +530,7 @@ TEST(FixNVDynOutput, CorruptRestartRecordIsAnError)
   // offsets from the magic string: version, length of the data, then the
   // data: samples, stages, engine state size, ...
   const std::vector<std::tuple<size_t, int64_t, std::string>> patches = {
-      {8, 1, "the restart file holds no fix nvdyn record of layout version 5"},
+      {8, 1, "the restart file holds no fix nvdyn record of layout version 6"},
       {16, -8, "the fix's record in the restart file is corrupt"},
       {40, 1000, "the fix's record in the restart file is corrupt"},
       {40, -1000, "the fix's record in the restart file is corrupt"}};

@@ -11,6 +11,7 @@
 
 #include <cstdio>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <regex>
 #include <sstream>
@@ -325,6 +326,68 @@ TEST(Stream, EscapeAndNaNFailAlone)
   EXPECT_EQ(out[4].keys.at("reason"), "escaped");
   EXPECT_TRUE(out[9].keys.at("reason") == "nan" || out[9].keys.at("reason") == "unstable")
       << out[9].keys.at("reason");
+  remove(src.c_str());
+  remove(sink.c_str());
+}
+
+// A stream split by restart files: the run continued from a periodic
+// restart file written mid-stream (with samples in flight, frames waiting
+// in the window, others not read yet) and 'append yes' writes the sink
+// that the whole run writes: every frame once, with the same outcomes and
+// stage steps, positions to 1e-10 (a restart file orders the atoms
+// otherwise: per-sample sums add up in another order); also from an
+// earlier one of the restart files, after the whole run went on past it.
+TEST(Stream, RestartLosesAndRepeatsNothing)
+{
+  const std::string src = temp_name("restart.xyz"), sink = temp_name("restart_sink.xyz"),
+                    base = temp_name("restart.");
+  write_xyz(src, clusters(150, 13));
+  const std::vector<std::string> fix = {
+      "fix nv all nvdyn source " + src +
+          " elements Ar atoms 200 window 8 stage relax fire until fmax 1e-3 every 10 maxsteps "
+          "5000 stage md langevin 0.1 0.5 77 until steps 150 sink " +
+          sink + " append yes",
+      "restart 700 " + base + "*", "run_style nvpipeline"};
+  std::string whole;
+  {
+    if (world_rank() == 0) remove(sink.c_str());
+    Lammps l(run_args());
+    l.cmds(empty_box(40.0));
+    l.cmds(fix);
+    l.cmd("run 1000000");
+    EXPECT_GT(l.equal("step"), 2100) << "the run outlasts three restart files";
+  }
+  if (world_rank() == 0) {
+    std::ifstream in(sink);
+    whole.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  int repeats = 0;
+  const auto ref = world_rank() == 0 ? read_sink(sink, &repeats) : std::map<long, Out>();
+  ASSERT_EQ(repeats, 0);
+  for (const char *step : {"1400", "700"}) {
+    write_text(sink, whole);    // as the whole run left it
+    {
+      Lammps l(run_args());
+      l.cmds({"read_restart " + base + step});
+      l.cmds(lj_cluster_potential());
+      l.cmds({"bond_style zero", "bond_coeff 1"});
+      l.cmds(fix);
+      l.cmd("run 1000000");
+    }
+    if (world_rank() != 0) continue;
+    auto out = read_sink(sink, &repeats);
+    EXPECT_EQ(repeats, 0) << "from step " << step;
+    ASSERT_EQ(out.size(), 150u) << "from step " << step;
+    for (const auto &[index, f] : ref) {
+      const Out &g = out.at(index);
+      EXPECT_EQ(g.keys.at("outcome"), f.keys.at("outcome")) << index;
+      EXPECT_EQ(g.keys.at("stage_steps"), f.keys.at("stage_steps")) << index;
+      EXPECT_LE(max_rel_diff(g.x, f.x), 1e-10) << "from step " << step << ", frame " << index;
+    }
+  }
+  if (world_rank() != 0) return;
+  for (int step = 700; step <= 100 * 700; step += 700)
+    remove((base + std::to_string(step)).c_str());
   remove(src.c_str());
   remove(sink.c_str());
 }

@@ -49,8 +49,7 @@ FixNVDyn::FixNVDyn(LAMMPS *lmp, int narg, char **arg) :
     engine(nullptr), nstages(0), sample(nullptr), atom_index(nullptr), nsamples(0), step_start(0.0),
     c_pe(nullptr), pe_step(-1), exclude_frozen(false), energy_stages(false), frozen_listed(0),
     isolation_said(false), escape_margin(0.0), first_step(false), restart_failed(false),
-    in_step(false), atoms_generation(1), pending_due(0), last_refill(0), id_offset(0),
-    source_failed(0)
+    in_step(false), atoms_generation(1), pending_due(0), last_refill(-1), id_offset(0)
 {
   // parse and check everything first, create groups, computes, files and
   // the engine last, so that a bad argument leaves nothing behind

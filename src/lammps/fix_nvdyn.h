@@ -139,7 +139,7 @@ class FixNVDyn : public Fix {
   // streaming (fix_nvdyn_stream.cpp): the source, the samples whose atoms
   // were created on this step (they join their slots at its end), the
   // step of the last refill, the offset of new samples' IDs (the largest
-  // sample or molecule ID of the input), frames failed before going in
+  // sample or molecule ID of the input)
   std::unique_ptr<NVDynSource> source;
   struct Entering {
     int slot;
@@ -153,7 +153,6 @@ class FixNVDyn : public Fix {
   std::vector<Entering> entering;
   bigint last_refill;
   tagint id_offset;
-  bigint source_failed;
   // a source frame's random numbers are keyed by its index in the source
   // (above the keys of the input's samples, their slots)
   static constexpr uint64_t SOURCE_KEY = 1ULL << 63;
@@ -166,6 +165,7 @@ class FixNVDyn : public Fix {
   void commit_entering();
   void grow_slots(int n);
   void write_unplaced(const std::vector<NVDynSource::Frame> &);
+  void restart_stream(const struct NVDynSaved &);
 
   void open_output();
   void fail_samples(const std::vector<int> &, int reason);

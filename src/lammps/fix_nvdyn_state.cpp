@@ -38,11 +38,14 @@ NVDynSaved FixNVDyn::saved_now() const
 
 void FixNVDyn::write_restart(FILE *fp)
 {
-  if (source)
-    error->all(FLERR,
-               "Fix nvdyn {}: restart files of a fix nvdyn with a source are not supported yet",
-               id);
   NVDynSaved saved = saved_now();
+  if (source) {
+    // the slots, then the fix's and the source's counters
+    table->save_slots(saved.stream);
+    saved.stream.source = {id_offset, last_refill};
+    const std::vector<int64_t> state = source->save();
+    saved.stream.source.insert(saved.stream.source.end(), state.begin(), state.end());
+  }
   size_t nstate = 0;
   check(nvdyn_state_size(engine, &nstate), "write_restart");
   saved.state.resize(nstate);
@@ -62,7 +65,10 @@ void FixNVDyn::restart(char *buf)
   modify->fmask[modify->find_fix(id)] = setmask();
   NVDynSaved saved;
   saved.read(error, id, buf);
-  saved.match(error, id, saved_now());
+  NVDynSaved now = saved_now();
+  now.stream.present = source != nullptr;
+  saved.match(error, id, now);
+  if (source) restart_stream(saved);
   if (nvdyn_state_load(engine, saved.state.data(), saved.state.size()) != NVDYN_OK)
     error->all(FLERR, "Fix nvdyn {}: cannot continue from the restart file: {}", id,
                nvdyn_engine_last_error(engine));
@@ -73,6 +79,27 @@ void FixNVDyn::restart(char *buf)
   set_stage_masks();
   outfiles->resume(saved.sizes);
   restart_failed = false;
+}
+
+// a stream's slots as in the restart file (the atoms' sample indices
+// follow, by unpack_restart), and the source where it was
+void FixNVDyn::restart_stream(const NVDynSaved &saved)
+{
+  const int n = (int) saved.stream.source_index.size();
+  if (saved.stream.source.size() < 2 || n < 1)
+    error->all(FLERR, "Fix nvdyn {}: the fix's record in the restart file is corrupt", id);
+  check(nvdyn_engine_set_nsamples(engine, n), "restart");
+  table->restore_slots(saved.stream, saved.ids);
+  nsamples = n;
+  size_array_rows = n;
+  for (int i = 0; i < atom->nlocal; i++) sample[i] = atom_index[i] = -1;
+  id_offset = (tagint) saved.stream.source[0];
+  last_refill = saved.stream.source[1];
+  std::vector<std::pair<tagint, int>> live;
+  for (int s = 0; s < n; s++)
+    if (table->source_index[s] >= 0) live.emplace_back(table->tag0[s], table->natoms0[s]);
+  source->restore(std::vector<int64_t>(saved.stream.source.begin() + 2, saved.stream.source.end()),
+                  live);
 }
 
 int FixNVDyn::pack_restart(int i, double *buf)

@@ -43,10 +43,14 @@ void FixNVDyn::setup_pre_exchange()
 {
   if (!source) return;
   table->set_spheres(sample, placement_margin(), id);
-  // the first refill of a run comes with its setup; the new samples'
-  // atoms join them at once (the setup computes their forces)
-  refill();
-  commit_entering();
+  // a refill due at a run's setup (not on a step that had one, as the
+  // last step of the previous run or of a restart file's run: samples go in
+  // on the same steps however a run is split); the new samples' atoms
+  // join them at once (the setup computes their forces)
+  if (update->ntimestep > last_refill && refill_due(update->ntimestep)) {
+    refill();
+    commit_entering();
+  }
 }
 
 // the escape guard's margin beyond each sample's extent
@@ -236,7 +240,7 @@ void FixNVDyn::grow_slots(int n)
 void FixNVDyn::write_unplaced(const std::vector<NVDynSource::Frame> &frames)
 {
   if (frames.empty()) return;
-  source_failed += (bigint) frames.size();
+  source->failed_before += (bigint) frames.size();
   if (!outfiles->is_open(NVDynOutput::SINK)) {
     if (comm->me == 0)
       for (const auto &f : frames)
@@ -254,5 +258,5 @@ std::string FixNVDyn::source_summary() const
 {
   if (!source) return "";
   return fmt::format("Source: {} frames read{}, {} failed before going in\n", source->frames_read(),
-                     source->exhausted() ? " (all)" : "", source_failed);
+                     source->exhausted() ? " (all)" : "", source->failed_before);
 }

@@ -387,6 +387,11 @@ std::vector<std::string> NVDynConfig::definition(const std::string &fix_group) c
   definition.push_back(sample_mode == SAMPLES_ALL            ? "samples all"
                            : sample_mode == SAMPLES_MOLECULE ? "samples molecule"
                                                              : "samples c_" + chunk_id);
+  if (streaming()) {
+    std::string text = "source";
+    for (const auto &path : source.paths) text += " " + path;
+    definition.push_back(text);
+  }
   for (const auto &st : stages) {
     std::string text = "stage " + st.name + " " + st.style;
     for (const auto &p : st.params) text += fmt::format(" {} {:.17g}", p.first, p.second);

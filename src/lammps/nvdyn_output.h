@@ -88,7 +88,7 @@ class NVDynOutput : protected Pointers {
 // size of the record it read.)
 class NVDynRestartRecord {
  public:
-  static constexpr int64_t VERSION = 5;
+  static constexpr int64_t VERSION = 6;
 
   template <typename T> void put(const T *values, size_t n)
   {

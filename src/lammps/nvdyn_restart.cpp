@@ -38,6 +38,23 @@ void NVDynSaved::write(FILE *fp) const
   }
   record.put(membership.data(), membership.size());
 
+  // the stream: per slot, then the retired samples and the source
+  record.put<int64_t>(stream.present ? (int64_t) stream.source_index.size() : -1);
+  if (stream.present) {
+    record.put(stream.source_index.data(), stream.source_index.size());
+    record.put(stream.natoms0.data(), stream.natoms0.size());
+    record.put(stream.tag0.data(), stream.tag0.size());
+    record.put(stream.spheres.data(), stream.spheres.size());
+    for (const auto &text : stream.info) {
+      record.put<int64_t>((int64_t) text.size());
+      record.put(text.data(), text.size());
+    }
+    record.put<int64_t>((int64_t) stream.retired.size());
+    record.put(stream.retired.data(), stream.retired.size());
+    record.put<int64_t>((int64_t) stream.source.size());
+    record.put(stream.source.data(), stream.source.size());
+  }
+
   record.write(fp);
 }
 
@@ -84,16 +101,51 @@ void NVDynSaved::read(Error *error, const std::string &id, const char *buf)
     definition.emplace_back(text, (size_t) len);
   }
   membership.resize(ids.size());
-  if (!record.get(membership.data(), membership.size()) || !record.at_end()) corrupt();
+  if (!record.get(membership.data(), membership.size())) corrupt();
+
+  // the stream
+  int64_t nslots = 0;
+  if (!record.get(&nslots, 1) || nslots < -1 || nslots > (int64_t) record.left()) corrupt();
+  stream.present = nslots >= 0;
+  if (stream.present) {
+    const size_t n = (size_t) nslots;
+    stream.source_index.resize(n);
+    stream.natoms0.resize(n);
+    stream.tag0.resize(n);
+    stream.spheres.resize(4 * n);
+    if (!record.get(stream.source_index.data(), n) || !record.get(stream.natoms0.data(), n) ||
+        !record.get(stream.tag0.data(), n) || !record.get(stream.spheres.data(), 4 * n))
+      corrupt();
+    stream.info.clear();
+    for (size_t k = 0; k < n; k++) {
+      int64_t len = 0;
+      const char *text = record.get(&len, 1) && len >= 0 ? record.take((size_t) len) : nullptr;
+      if (!text) corrupt();
+      stream.info.emplace_back(text, (size_t) len);
+    }
+    for (auto *block : {&stream.retired, &stream.source}) {
+      int64_t len = 0;
+      if (!record.get(&len, 1) || len < 0 || len > (int64_t) record.left()) corrupt();
+      block->resize((size_t) len);
+      if (!record.get(block->data(), block->size())) corrupt();
+    }
+  }
+  if (!record.at_end()) corrupt();
 }
 
 void NVDynSaved::match(Error *error, const std::string &id, const NVDynSaved &now) const
 {
-  if (ids.size() != now.ids.size() || nstages != now.nstages)
+  if (stream.present != now.stream.present)
+    error->all(FLERR, "Fix nvdyn {}: the fix {} a source, the fix in the restart file {}", id,
+               now.stream.present ? "has" : "has no", stream.present ? "had one" : "had none");
+  if (stream.present && nstages != now.nstages)
+    error->all(FLERR, "Fix nvdyn {}: the restart file holds {} stages, the fix has {}", id, nstages,
+               now.nstages);
+  if (!stream.present && (ids.size() != now.ids.size() || nstages != now.nstages))
     error->all(FLERR,
                "Fix nvdyn {}: the restart file holds {} samples in {} stages, the fix has {} in {}",
                id, ids.size(), nstages, now.ids.size(), now.nstages);
-  if (ids != now.ids)
+  if (!stream.present && ids != now.ids)
     error->all(FLERR, "Fix nvdyn {}: the restart file holds other sample IDs than the fix", id);
 
   // the same definition (group, samples, stage styles and parameters) and
@@ -107,7 +159,9 @@ void NVDynSaved::match(Error *error, const std::string &id, const NVDynSaved &no
                  "here '{}'",
                  id, was, is);
   }
-  for (size_t s = 0; s < ids.size(); s++)
+  // (a source's samples: their atoms are checked as the run starts,
+  // NVDynSamples::short_samples)
+  for (size_t s = 0; s < ids.size() && !stream.present; s++)
     if (now.membership[s] != membership[s])
       error->all(FLERR,
                  "Fix nvdyn {}: sample {} holds other atoms than in the restart file (atoms "

@@ -30,13 +30,27 @@ struct NVDynSaved {
   std::vector<std::string> definition;    // group, samples, stages
   std::vector<uint64_t> membership;       // per sample, a hash of its atom IDs
 
+  // with a source: per slot, the frame of its sample (NVDynSamples), the
+  // stage summary of the samples retired so far, and the source's state
+  // (NVDynSource::save)
+  struct Stream {
+    bool present = false;
+    std::vector<int64_t> source_index, natoms0;
+    std::vector<tagint> tag0;
+    std::vector<double> spheres;    // centre and reach, 4 per slot
+    std::vector<std::string> info;
+    std::vector<int64_t> retired;    // per stage: samples, max steps, timeouts, failures, steps
+    std::vector<int64_t> source;     // NVDynSource::save()
+  } stream;
+
   // rank 0: the record, as LAMMPS reads a fix's restart record
   void write(FILE *) const;
   // the record in buf; an error (naming fix `id`) if it is of another
   // layout version or corrupt
   void read(Error *, const std::string &id, const char *buf);
   // an error (naming fix `id`) unless this record was written by a fix
-  // defined as `now` is (samples, stages, definition, atoms of each sample)
+  // defined as `now` is (samples, stages, definition, atoms of each sample;
+  // with a source, whose samples come and go: stages and definition)
   void match(Error *, const std::string &id, const NVDynSaved &now) const;
 };
 

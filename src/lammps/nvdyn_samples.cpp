@@ -588,6 +588,51 @@ bigint NVDynSamples::live_atoms() const
   return total_atoms;
 }
 
+void NVDynSamples::save_slots(NVDynSaved::Stream &out) const
+{
+  out.present = true;
+  out.source_index = source_index;
+  out.natoms0.assign(natoms0.begin(), natoms0.end());
+  out.tag0 = tag0;
+  out.spheres.clear();
+  for (const auto &sp : sphere)
+    out.spheres.insert(out.spheres.end(), {sp.center[0], sp.center[1], sp.center[2], sp.reach});
+  out.info = source_info;
+  out.retired.clear();
+  for (size_t k = 0; k < retired.size(); k++)
+    out.retired.insert(out.retired.end(),
+                       {retired[k].samples, retired[k].max_steps, retired[k].timeouts,
+                        retired[k].failures, retired_steps[k]});
+}
+
+void NVDynSamples::restore_slots(const NVDynSaved::Stream &in, const std::vector<tagint> &saved_ids)
+{
+  const int n = (int) in.source_index.size();
+  nsamples = 0;
+  grow(n);
+  ids = saved_ids;
+  natoms0.assign(in.natoms0.begin(), in.natoms0.end());
+  natoms = natoms0;
+  total_atoms = std::accumulate(natoms0.begin(), natoms0.end(), (bigint) 0);
+  escape_radius.assign(n, NAN);
+  final_energy.assign(n, NAN);
+  with_final_energy.clear();
+  source_index = in.source_index;
+  source_info = in.info;
+  tag0 = in.tag0;
+  for (int s = 0; s < n; s++) {
+    for (int k = 0; k < 3; k++) sphere[s].center[k] = in.spheres[4 * s + k];
+    sphere[s].reach = in.spheres[4 * s + 3];
+  }
+  retired.clear();
+  retired_steps.clear();
+  for (size_t k = 0; k + 5 <= in.retired.size(); k += 5) {
+    retired.push_back({"", (int) in.retired[k], 0.0, in.retired[k + 1], (int) in.retired[k + 2],
+                       (int) in.retired[k + 3], 0.0});
+    retired_steps.push_back(in.retired[k + 4]);
+  }
+}
+
 void NVDynSamples::set_spheres(const int *sample, double margin, const std::string &fix_id)
 {
   std::vector<double> centre, count, r2;

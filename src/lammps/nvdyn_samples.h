@@ -10,6 +10,7 @@
 #define NVDYN_SAMPLES_H
 
 #include "nvdyn_args.h"
+#include "nvdyn_restart.h"
 #include "nvdyn_source.h"
 
 #include "lmptype.h"
@@ -68,6 +69,9 @@ class NVDynSamples : protected Pointers {
   // empties slot s; what the sample did goes on in the stage summary
   void retire(int s, const nvdyn_engine *);
   bigint live_atoms() const;    // atoms of the samples in slots
+  // restart files: the slots of a stream, and the retired samples' summary
+  void save_slots(NVDynSaved::Stream &) const;
+  void restore_slots(const NVDynSaved::Stream &, const std::vector<tagint> &ids);
   // Collective: the spheres of the samples without one (those of the
   // input): their centres and extents now, plus margin (a sample spanning
   // a periodic box length is an error)

@@ -18,7 +18,7 @@ using namespace LAMMPS_NS;
 
 namespace {
 
-// ---- the frames rank 0 read, as bytes for MPI_Bcast
+// ---- the frames rank 0 read, as bytes for every rank
 
 struct Packer {
   std::string bytes;
@@ -58,6 +58,15 @@ struct Unpacker {
     p += n;
   }
 };
+
+// rank 0's bytes, on every rank
+void broadcast(std::string &bytes, MPI_Comm world)
+{
+  int64_t n = (int64_t) bytes.size();
+  MPI_Bcast(&n, 1, MPI_INT64_T, 0, world);
+  bytes.resize(n);
+  MPI_Bcast(&bytes[0], (int) n, MPI_CHAR, 0, world);
+}
 
 void pack(Packer &out, const NVDynSource::Frame &f)
 {
@@ -197,10 +206,7 @@ NVDynSource::NVDynSource(LAMMPS *lmp, const NVDynConfig::Source &src,
   out.put((int64_t) (reader ? reader->files().size() : 0));
   if (reader)
     for (const auto &f : reader->files()) out.put(f);
-  int64_t n = (int64_t) out.bytes.size();
-  MPI_Bcast(&n, 1, MPI_INT64_T, 0, world);
-  out.bytes.resize(n);
-  MPI_Bcast(&out.bytes[0], (int) n, MPI_CHAR, 0, world);
+  broadcast(out.bytes, world);
   Unpacker in{out.bytes.data()};
   in.get(message);
   if (!message.empty()) error->all(FLERR, "Fix nvdyn: {}", message);
@@ -292,10 +298,7 @@ void NVDynSource::top_up(std::vector<Frame> &failed)
   head.put(end);
   head.put(fatal);
   head.bytes += out.bytes;
-  int64_t n = (int64_t) head.bytes.size();
-  MPI_Bcast(&n, 1, MPI_INT64_T, 0, world);
-  head.bytes.resize(n);
-  MPI_Bcast(&head.bytes[0], (int) n, MPI_CHAR, 0, world);
+  broadcast(head.bytes, world);
   Unpacker in{head.bytes.data()};
   in.get(count);
   in.get(end);
@@ -437,6 +440,7 @@ std::vector<NVDynSource::Insert> NVDynSource::take(bigint free_atoms, int free_s
 
 void NVDynSource::set_tag_base(tagint base)
 {
+  tag_base = base;
   tag_top = std::max(tag_top, base);
 }
 
@@ -471,4 +475,77 @@ void NVDynSource::release(tagint tag0, int n)
     }
   }
   free_tags[first] = len;
+}
+
+/* ----------------------------------------------------------------------
+   restart files: counters, atom IDs, the reader's position, the window
+------------------------------------------------------------------------- */
+
+std::vector<int64_t> NVDynSource::save() const
+{
+  std::vector<int64_t> v = {nread, at_end ? 1 : 0, failed_before, tag_base, tag_top};
+  NVDynXYZReader::Position p;
+  if (reader) p = reader->tell();
+  v.insert(v.end(), {p.file, p.offset, p.index, p.frame, p.line});
+  v.push_back((int64_t) window.size());
+  for (const auto &f : window)
+    v.insert(v.end(), {f.xyz.file, f.xyz.offset, f.xyz.index, f.xyz.frame, f.xyz.line});
+  return v;
+}
+
+void NVDynSource::restore(const std::vector<int64_t> &v,
+                          const std::vector<std::pair<tagint, int>> &live_tags)
+{
+  constexpr size_t HEAD = 11;
+  if (v.size() < HEAD || v.size() != HEAD + 5 * (size_t) v[10])
+    error->all(FLERR, "Fix nvdyn: the source's record in the restart file is corrupt");
+  nread = v[0];
+  at_end = v[1] != 0;
+  failed_before = v[2];
+  tag_base = v[3];
+  tag_top = v[4];
+  // the IDs above the input's that no sample in the box holds are free
+  std::vector<std::pair<tagint, int>> used = live_tags;
+  std::sort(used.begin(), used.end());
+  free_tags.clear();
+  tagint next = tag_base + 1;
+  for (const auto &u : used) {
+    if (u.first + 1 > next) free_tags[next] = u.first + 1 - next;
+    next = std::max(next, u.first + 1 + u.second);
+  }
+  if (tag_top + 1 > next) free_tags[next] = tag_top + 1 - next;
+
+  // rank 0 reads the window's frames again where they start
+  auto position = [&](size_t k) {
+    return NVDynXYZReader::Position{(int) v[k], v[k + 1], v[k + 2], v[k + 3], v[k + 4]};
+  };
+  Packer out;
+  std::string fatal;
+  if (comm->me == 0) {
+    try {
+      reader->seek(position(5));
+      for (int64_t k = 0; k < v[10]; k++) {
+        Frame f;
+        f.xyz = reader->read_at(position(HEAD + 5 * (size_t) k));
+        f.error = check_frame(f.xyz);
+        pack(out, f);
+      }
+    } catch (const NVDynXYZError &e) {
+      fatal = e.what();
+    }
+  }
+  Packer head;
+  head.put(fatal);
+  head.bytes += out.bytes;
+  broadcast(head.bytes, world);
+  Unpacker in{head.bytes.data()};
+  in.get(fatal);
+  if (!fatal.empty())
+    error->all(FLERR, "Fix nvdyn: continuing the source from the restart file: {}", fatal);
+  window.clear();
+  for (int64_t k = 0; k < v[10]; k++) {
+    Frame f;
+    unpack(in, f);
+    window.push_back(std::move(f));
+  }
 }

@@ -67,6 +67,14 @@ class NVDynSource : protected Pointers {
   // frames read so far (their indices are 0 .. read-1)
   bigint frames_read() const { return nread; }
 
+  // for restart files: the counters, the reader's position and where the
+  // frames waiting in the window start (save: rank 0's is complete);
+  // restore() reads those frames again, and takes the atom IDs of the
+  // samples in the box (first ID - 1, count) as in use. Collective.
+  std::vector<int64_t> save() const;
+  void restore(const std::vector<int64_t> &, const std::vector<std::pair<tagint, int>> &live_tags);
+  bigint failed_before = 0;    // frames that failed before going in
+
   // atom IDs: those of the samples already in the box are below `base`;
   // release() gives back a deleted sample's range
   void set_tag_base(tagint base);
@@ -81,6 +89,7 @@ class NVDynSource : protected Pointers {
   bigint nread = 0;
   int ntypes;
   std::map<tagint, tagint> free_tags;    // first ID of a free range -> its length
+  tagint tag_base = 0;                   // IDs up to this are the input's
   tagint tag_top = 0;                    // IDs above this are free
 
   void top_up(std::vector<Frame> &failed);
