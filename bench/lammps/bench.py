@@ -14,11 +14,17 @@
                 fire or one csvr stage of fix nvdyn vs fix nve on the same
                 atoms: ratio of the medians of the Modify time per step
                 (target: within 2x)
+  stream    (d) LJ clusters of 4..20 atoms streamed by fix nvdyn source
+                through an atom budget into an empty box, against the same
+                clusters as one static batch and a per-structure minimize
+                loop: samples per second (targets: stream/static >= 0.9,
+                stream/loop >= 10), peak RSS of N and 10 N frames (<= 1.1),
+                every frame once, energies stream vs static (1e-6)
   threads   the relaxation of (b) by fix nvdyn/kk under -k on t N -sf kk
                 against -k on t 1: ratio of the medians of the loop times
                 (target: N = 2 threads at least 1.6x faster)
 
---kokkos N runs every LAMMPS of nve, clusters and dimers under -k on t N
+--kokkos N runs every LAMMPS of nve, clusters, dimers and stream under -k on t N
 -sf kk (fix nvdyn/kk against nve/kk; the targets of nve under KOKKOS:
 --loop-target 1.03); --gpus G (a LAMMPS whose Kokkos has the CUDA backend)
 under -k on g G t N -sf kk (N: --kokkos, at least 1).
@@ -54,26 +60,45 @@ def kokkos_args(threads, gpus=0):
     return ["-k", "on"] + (["g", str(gpus)] if gpus else []) + ["t", str(threads), "-sf", "kk"]
 
 
-def run_lammps(args, name, inp, variables, threads=None):
+TIME_V = "/usr/bin/time"    # GNU time: -v reports the child's peak RSS
+
+
+def run_lammps(args, name, inp, variables, threads=None, rss=None):
     """Runs lmp on input inp (in this folder) with -var settings, under
     KOKKOS with `threads` threads (default: --kokkos; 0: without); returns
-    (wall seconds, log text). The log is kept as WORKDIR/name.log."""
+    (wall seconds, log text). The log is kept as WORKDIR/name.log. With a
+    dict `rss`, its "kb" is set to the peak resident set size of that lmp
+    process (GNU time -v's "Maximum resident set size" where /usr/bin/time
+    is installed, else the rusage of os.wait4 of that one child)."""
     log = os.path.join(args.workdir, name + ".log")
     cmd = [args.lmp, "-in", inp, "-log", log, "-screen", "none"]
     cmd += kokkos_args(args.kokkos if threads is None else threads, args.gpus)
     for key, val in variables.items():
         cmd += ["-var", key, str(val)]
+    timefile = os.path.join(args.workdir, name + ".time")
+    gnu_time = rss is not None and os.access(TIME_V, os.X_OK)
+    if gnu_time:
+        cmd = [TIME_V, "-v", "-o", timefile] + cmd
     # (Kokkos's OpenMP backend warns without OMP_PROC_BIND)
     env = dict(os.environ, OMP_NUM_THREADS="1", OMP_PROC_BIND="false")
     t0 = time.perf_counter()
-    proc = subprocess.run(cmd, cwd=HERE, env=env, stdout=subprocess.PIPE,
-                          stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(cmd, cwd=HERE, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    stdout = proc.stdout.read()
+    _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - t0
+    proc.returncode = os.waitstatus_to_exitcode(status)
     text = open(log).read() if os.path.exists(log) else ""
     if proc.returncode != 0 or "ERROR" in text:
-        err = [ln for ln in (text + proc.stdout).splitlines() if "ERROR" in ln]
+        err = [ln for ln in (text + stdout).splitlines() if "ERROR" in ln]
         sys.exit(f"bench: {' '.join(cmd)} failed (exit {proc.returncode}): "
-                 f"{err[0] if err else proc.stdout[-2000:]}\nlog: {log}")
+                 f"{err[0] if err else stdout[-2000:]}\nlog: {log}")
+    if rss is not None:
+        if gnu_time:
+            m = re.search(r"Maximum resident set size \(kbytes\): (\d+)", open(timefile).read())
+            rss["kb"], rss["how"] = int(m.group(1)), "/usr/bin/time -v"
+        else:    # Linux: ru_maxrss in kilobytes
+            rss["kb"], rss["how"] = int(usage.ru_maxrss), "os.wait4 rusage"
     return wall, text
 
 
@@ -364,6 +389,248 @@ def bench_threads(args):
                                      else f"DIFFER: {sorted(outcomes)}"))
 
 
+# ---------------------------------------------------------------- (d)
+
+def read_sink_keys(path):
+    """The comment-line keys of every frame of an extended-XYZ sink, in the
+    file's order (positions skipped)."""
+    frames = []
+    with open(path) as f:
+        while True:
+            head = f.readline()
+            if not head.strip():
+                break
+            n = int(head)
+            frames.append(dict(re.findall(r'(\w+)=("[^"]*"|\S+)', f.readline())))
+            for _ in range(n):
+                f.readline()
+    return frames
+
+
+def check_sink(path, nframes, key, first):
+    """Every frame once and done: returns ({frame index: energy}, text of
+    the problems found, '' if none). `key`: the key naming the frame
+    (source_index, from 0; sample, the molecule ID, from 1 = `first`)."""
+    frames = read_sink_keys(path)
+    seen = {}
+    repeats = 0
+    notdone = 0
+    for fr in frames:
+        k = int(fr[key]) - first
+        repeats += k in seen
+        notdone += fr["outcome"] != "done"
+        seen[k] = float(fr["energy"])
+    missing = sum(k not in seen for k in range(nframes))
+    extra = sum(not 0 <= k < nframes for k in seen)
+    bad = [f"{what} {n}" for what, n in (("repeated", repeats), ("missing", missing),
+                                         ("unknown", extra), ("not done", notdone)) if n]
+    return seen, ", ".join(bad)
+
+
+def stream_timers(text):
+    """(loop s, steps, {section: s}, neighbor list builds) of the last run"""
+    loop, steps, _ = loops(text)[-1]
+    builds = int(re.findall(r"Neighbor list builds = (\d+)", text)[-1])
+    return loop, steps, timer_sections(text), builds
+
+
+def mean_live_atoms(text):
+    """the mean of the Atoms column of the thermo output of the last run"""
+    head = text[:text.rindex("Loop time of")]
+    block = head[head.rindex("Step Atoms"):].splitlines()[1:]
+    vals = [int(ln.split()[1]) for ln in block if ln.split() and ln.split()[0].isdigit()]
+    return sum(vals) / len(vals) if vals else float("nan")
+
+
+def bench_stream(args):
+    datadir = os.path.join(args.workdir, "stream")
+    os.makedirs(datadir, exist_ok=True)
+    n = args.frames
+    nloop = args.loop_frames or max(1, n // 10)
+    shapes = clusters.make_shapes(n, args.min, args.max, args.seed, args.amp)
+    sizes = [len(p) for p in shapes]
+    natoms = sum(sizes)
+    budget = args.budget or natoms // 10
+    # the static batch and the per-structure loop: clusters.data (all, on a
+    # grid) and cluster_K.data (the first nloop), the same clusters
+    clusters.write_all(datadir, n, args.min, args.max, args.seed, args.amp, nsingle=nloop)
+    src = os.path.join(datadir, "frames.extxyz")
+    clusters.write_xyz(src, shapes)
+    big = os.path.join(datadir, f"frames_x{args.big}.extxyz")
+    big_shapes = clusters.make_shapes(args.big * n, args.min, args.max, args.seed, args.amp)
+    clusters.write_xyz(big, big_shapes)
+    # an empty box that holds the budget's samples with room to spare: the
+    # placement keeps each sample's sphere (its extent + margin, the
+    # neighbor cutoff 2.8) and the cutoff between two spheres, so a sample
+    # takes a ball of radius extent + 4.2; the box holds such balls of the
+    # largest cluster for twice the budget's mean number of samples at a
+    # packing fraction of --packing
+    reach = max(np.sqrt((p**2).sum(axis=1)).max() for p in shapes) + 2.8 + 1.4
+    nlive = 2.0 * budget / (natoms / n)
+    side = args.side or float(np.ceil((nlive * 4.0 / 3.0 * np.pi * reach**3 / args.packing)
+                                      ** (1.0 / 3.0) + 2 * reach))
+    common = {"fmax": args.fmax, "maxiter": args.maxiter, "dt": args.dt}
+    print(f"NVDYN LAMMPS benchmark (d){under_kokkos(args)}: streaming {n} LJ clusters "
+          f"({natoms} atoms, {min(sizes)}..{max(sizes)} per cluster, seed {args.seed}, "
+          f"perturbation {args.amp})\n"
+          f"relaxed with FIRE to a largest per-atom force below {args.fmax:g} (dt {args.dt:g}, "
+          f"lj/cut 2.5 shifted, fixed boundaries), 1 MPI rank;\n"
+          f"  stream: fix nvdyn source (one extxyz file), budget atoms {budget} "
+          f"({budget / natoms:.3f} of all), refill every {args.refill}, into an empty "
+          f"{side:g}^3 box, checks every {args.every}\n"
+          f"  static: all {n} at once from one data file (grid), fix nvdyn samples molecule, "
+          f"checks every {args.every}\n"
+          f"  loop:   minimize per structure in an input-script loop, on the first {nloop} "
+          f"(rates per structure)\n"
+          f"both nvdyn runs under run_style nvpipeline; {args.reps} rounds, methods in "
+          f"rotating order; peak RSS of the stream run\nfor {n} frames (the rounds) and "
+          f"{args.big * n} frames (one run, the same budget)\n")
+
+    def stream_run(name, source, nframes, out):
+        if os.path.exists(out):
+            os.remove(out)
+        rss = {}
+        wall, text = run_lammps(args, name, "in.stream",
+                                dict(common, nvdyn_plugin=args.plugin, src=source, budget=budget,
+                                     side=side, every=args.every, refill=args.refill, out=out),
+                                rss=rss)
+        energies, bad = check_sink(out, nframes, "source_index", 0)
+        return dict(wall=wall, text=text, rss=rss, energies=energies, bad=bad)
+
+    def run(method, rep):
+        if method == "stream":
+            return stream_run(f"stream_{rep}", src, n, os.path.join(args.workdir,
+                                                                   "final_stream.extxyz"))
+        if method == "static":
+            out = os.path.join(args.workdir, "final_static.extxyz")
+            if os.path.exists(out):
+                os.remove(out)
+            rss = {}
+            wall, text = run_lammps(args, f"static_{rep}", "in.clusters_nvdyn",
+                                    dict(common, nvdyn_plugin=args.plugin, dir=datadir,
+                                         every=args.every, out=out), rss=rss)
+            energies, bad = check_sink(out, n, "sample", 1)
+            return dict(wall=wall, text=text, rss=rss, energies=energies, bad=bad)
+        out = os.path.join(args.workdir, "final_loop.dump")
+        rss = {}
+        wall, text = run_lammps(args, f"loop_{rep}", "in.clusters_seq",
+                                dict(common, dir=datadir, nclusters=nloop, out=out), rss=rss)
+        stops = re.findall(r"Stopping criterion = (.*)", text)
+        final = clusters.read_dump(out)
+        energies = {k - 1: clusters.lj_energy_fmax(x)[0] for k, x in final.items()}
+        conv = sum(st.strip() == "force tolerance" for st in stops)
+        bad = "" if conv == nloop and len(final) == nloop else \
+            f"converged {conv} of {nloop}, {len(final)} in the dump"
+        return dict(wall=wall, text=text, rss=rss, energies=energies, bad=bad,
+                    loop=sum(t for t, _, _ in loops(text)))
+
+    methods = ("stream", "static", "loop")
+    results = {m: [] for m in methods}
+    empty = os.path.join(datadir, "in.empty")
+    with open(empty, "w") as f:
+        f.write("units lj\n")
+    starts = []
+    for rep in range(args.reps):
+        k = rep % len(methods)
+        for m in methods[k:] + methods[:k]:
+            r = run(m, rep + 1)
+            results[m].append(r)
+            print(f"  round {rep + 1}: {m:<7} wall {r['wall']:8.3f} s, "
+                  f"peak RSS {r['rss']['kb'] / 1024:7.1f} MiB"
+                  + (f", {r['bad']}" if r["bad"] else ""), flush=True)
+        # the start of lmp itself (an input of one command), for the loop's
+        # rate per structure
+        starts.append(run_lammps(args, f"empty_{rep + 1}", empty, {})[0])
+    r_big = stream_run("stream_big", big, args.big * n,
+                       os.path.join(args.workdir, "final_stream_big.extxyz"))
+    print(f"  stream of {args.big * n} frames: wall {r_big['wall']:8.3f} s, peak RSS "
+          f"{r_big['rss']['kb'] / 1024:7.1f} MiB" + (f", {r_big['bad']}" if r_big["bad"] else ""),
+          flush=True)
+
+    wall = {m: median([r["wall"] for r in results[m]]) for m in methods}
+    count = {"stream": n, "static": n, "loop": nloop}
+    rate = {m: count[m] / wall[m] for m in methods}
+    # the loop over all n structures: one lmp start plus n times the time
+    # per structure of the loop over nloop (its wall less the start)
+    start = median(starts)
+    per_structure = (wall["loop"] - start) / nloop
+    rate["loop"] = n / (start + n * per_structure)
+    labels = {"stream": "stream (source)", "static": "static batch",
+              "loop": f"minimize x {nloop}"}
+    print(f"\n{'method':<18} {'frames':>7} {'wall s':>8} {'loop s':>8} {'samples/s':>10} "
+          f"{'steps':>7} {'Pair s':>7} {'Neigh s':>8} {'Modify s':>9} {'Other s':>8} "
+          f"{'builds':>7} {'RSS MiB':>8}")
+    for m in methods:
+        r = results[m][-1]
+        rss = median([x["rss"]["kb"] for x in results[m]]) / 1024
+        if m == "loop":
+            lp = median([x["loop"] for x in results[m]])
+            print(f"{labels[m]:<18} {nloop:7d} {wall[m]:8.3f} {lp:8.3f} {rate[m]:10.1f} "
+                  f"{'':>7} {'':>7} {'':>8} {'':>9} {'':>8} {'':>7} {rss:8.1f}")
+            continue
+        lp, steps, sec, builds = stream_timers(r["text"])
+        lp = median([stream_timers(x["text"])[0] for x in results[m]])
+        print(f"{labels[m]:<18} {n:7d} {wall[m]:8.3f} {lp:8.3f} {rate[m]:10.1f} {steps:7d} "
+              f"{sec['Pair']:7.3f} {sec['Neigh']:8.3f} {sec['Modify']:9.3f} "
+              f"{sec.get('Other', 0.0):8.3f} {builds:7d} {rss:8.1f}")
+    live = mean_live_atoms(results["stream"][-1]["text"])
+    print(f"wall: median over the rounds of the whole lmp process; samples/s: frames over it; "
+          f"the loop's: {n} structures\nover one lmp start ({start:.3f} s, an input of one "
+          f"command) plus {n} times the loop's time per structure\n(its wall less the start, "
+          f"over {nloop}: {1e3 * per_structure:.2f} ms); loop: "
+          f"median LAMMPS loop time (the loop: summed over the minimize commands);\nsteps, "
+          f"timer sections, neighbor list builds: the last round's; RSS: median peak resident "
+          f"set size ({results['stream'][-1]['rss']['how']})\n"
+          f"stream: {live:.0f} atoms in the box on average (thermo every 100 steps), "
+          f"{live / budget:.2f} of the budget")
+
+    ok = True
+    print("\noutcomes:")
+    for m in methods:
+        bads = [r["bad"] for r in results[m] if r["bad"]]
+        ok = ok and not bads
+        what = "every frame exactly once in the sink, all done" if m != "loop" else \
+            f"all {nloop} converged (force tolerance)"
+        print(f"  {labels[m]:<18} " + (what + " in every round" if not bads else
+                                       "PROBLEMS: " + "; ".join(bads)))
+    print(f"  stream of {args.big * n:<7} " +
+          ("every frame exactly once in the sink, all done" if not r_big["bad"]
+           else "PROBLEMS: " + r_big["bad"]))
+    ok = ok and not r_big["bad"]
+    es, et = results["stream"][-1]["energies"], results["static"][-1]["energies"]
+    common_k = sorted(set(es) & set(et))
+    de = np.array([abs(es[k] - et[k]) for k in common_k])
+    worst = int(common_k[int(de.argmax())]) if len(de) else -1
+    e_ok = len(common_k) == n and bool((de <= args.energy_tol).all())
+    ok = ok and e_ok
+    print(f"  energies, stream vs static, frame by frame (sinks): {int((de <= args.energy_tol).sum())}"
+          f" of {n} within {args.energy_tol:g}; |dE| median {np.median(de):.1e}, max "
+          f"{de.max():.1e} (frame {worst})   {'PASS' if e_ok else 'FAIL'}")
+    el = results["loop"][-1]["energies"]
+    dl = np.array([abs(el[k] - es[k]) for k in sorted(el) if k in es])
+    print(f"  energies, loop vs stream (recomputed from the loop's dump; informative: "
+          f"LAMMPS's FIRE differs): {int((dl <= args.energy_tol).sum())} of {len(dl)} "
+          f"within {args.energy_tol:g}, {int((dl > 1e-3).sum())} differ by more than 1e-3")
+
+    s_static = rate["stream"] / rate["static"]
+    s_loop = rate["stream"] / rate["loop"]
+    rss_n = median([x["rss"]["kb"] for x in results["stream"]])
+    rss_ratio = r_big["rss"]["kb"] / rss_n
+    print(f"\nsamples per second: stream {rate['stream']:.1f}, static {rate['static']:.1f}, "
+          f"loop {rate['loop']:.1f} (estimated for {n} from the loop over {nloop}; "
+          f"{nloop / wall['loop']:.1f} measured over {nloop}, one lmp start included)")
+    rows = [(f"stream / static samples per second", s_static, s_static >= args.static_target,
+             f">= {args.static_target:g}"),
+            (f"stream / loop samples per second", s_loop, s_loop >= args.loop_target,
+             f">= {args.loop_target:g}"),
+            (f"peak RSS, stream of {args.big * n} / of {n} frames "
+             f"({r_big['rss']['kb'] / 1024:.1f} / {rss_n / 1024:.1f} MiB)", rss_ratio,
+             rss_ratio <= args.rss_target, f"<= {args.rss_target:g}")]
+    for what, val, met, target in rows:
+        print(f"{what:<62} {val:8.3f}   target {target:<6} {'PASS' if met else 'FAIL'}")
+    print(f"outcomes and energies: {'PASS' if ok else 'FAIL'}")
+
+
 # ---------------------------------------------------------------- main
 
 def cluster_args(p):
@@ -418,6 +685,32 @@ def main():
     cluster_args(t)
     t.add_argument("--reps", type=int, default=5)
     t.add_argument("--target", type=float, default=1.6)
+    d = sub.add_parser("stream", help="(d) clusters streamed from a source vs static batch, loop")
+    d.add_argument("--frames", type=int, default=2000, help="frames (clusters) of the stream")
+    d.add_argument("--min", type=int, default=4)
+    d.add_argument("--max", type=int, default=20)
+    d.add_argument("--seed", type=int, default=1)
+    d.add_argument("--amp", type=float, default=0.1)
+    d.add_argument("--fmax", type=float, default=1e-3)
+    d.add_argument("--every", type=int, default=10, help="check period of fix nvdyn's fmax")
+    d.add_argument("--maxiter", type=int, default=100000)
+    d.add_argument("--dt", type=float, default=0.005)
+    d.add_argument("--budget", type=int, default=0,
+                   help="atoms in the box at most (default: a tenth of all frames' atoms)")
+    d.add_argument("--refill", type=int, default=10, help="refill every N steps")
+    d.add_argument("--side", type=float, default=0.0, help="the empty box's side (default: "
+                   "from the budget and --packing)")
+    d.add_argument("--packing", type=float, default=0.25,
+                   help="packing fraction of the default box at twice the budget's samples")
+    d.add_argument("--loop-frames", type=int, default=0,
+                   help="structures of the minimize loop (default: a tenth of --frames)")
+    d.add_argument("--big", type=int, default=10,
+                   help="the memory run streams this many times --frames")
+    d.add_argument("--reps", type=int, default=3)
+    d.add_argument("--energy-tol", type=float, default=1e-6)
+    d.add_argument("--static-target", type=float, default=0.9)
+    d.add_argument("--loop-target", type=float, default=10.0)
+    d.add_argument("--rss-target", type=float, default=1.1)
     args = ap.parse_args()
     if args.gpus and not args.kokkos:
         args.kokkos = 1
@@ -426,7 +719,7 @@ def main():
     args.plugin = os.path.abspath(args.plugin)
     os.makedirs(args.workdir, exist_ok=True)
     {"nve": bench_nve, "clusters": bench_clusters, "dimers": bench_dimers,
-     "threads": bench_threads}[args.what](args)
+     "threads": bench_threads, "stream": bench_stream}[args.what](args)
 
 
 if __name__ == "__main__":

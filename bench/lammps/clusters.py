@@ -47,9 +47,9 @@ def fcc_ball(natoms):
     return sites[order[:natoms]]
 
 
-def generate(nclusters=256, nmin=13, nmax=60, seed=1, amp=0.1, cutoff=2.5, skin=0.3):
-    """Returns (clusters, spacing, grid): a list of (natoms, 3) arrays placed
-    on the grid, the grid spacing and the number of cells per direction."""
+def make_shapes(nclusters=256, nmin=13, nmax=60, seed=1, amp=0.1):
+    """The clusters before placement: a list of (natoms, 3) arrays, each
+    centred on the origin before its perturbation."""
     rng = np.random.default_rng(seed)
     sizes = rng.integers(nmin, nmax + 1, size=nclusters)
     shapes = []
@@ -57,6 +57,13 @@ def generate(nclusters=256, nmin=13, nmax=60, seed=1, amp=0.1, cutoff=2.5, skin=
         p = fcc_ball(int(n))
         p = p - p.mean(axis=0)
         shapes.append(p + rng.uniform(-amp, amp, size=p.shape))
+    return shapes
+
+
+def generate(nclusters=256, nmin=13, nmax=60, seed=1, amp=0.1, cutoff=2.5, skin=0.3):
+    """Returns (clusters, spacing, grid): a list of (natoms, 3) arrays placed
+    on the grid, the grid spacing and the number of cells per direction."""
+    shapes = make_shapes(nclusters, nmin, nmax, seed, amp)
     diameter = max(2.0 * np.sqrt((p**2).sum(axis=1)).max() for p in shapes)
     spacing = float(np.ceil(diameter + cutoff + skin + 2.0))
     nx = int(np.ceil(nclusters ** (1.0 / 3.0)))
@@ -84,18 +91,28 @@ def write_data(path, title, blocks, lo, hi):
                 out.write(f"{tag} {mol} 1 {x[0]:.12f} {x[1]:.12f} {x[2]:.12f}\n")
 
 
-def write_all(outdir, nclusters=256, nmin=13, nmax=60, seed=1, amp=0.1):
-    """Writes clusters.data and cluster_K.data; returns the cluster sizes."""
+def write_all(outdir, nclusters=256, nmin=13, nmax=60, seed=1, amp=0.1, nsingle=None):
+    """Writes clusters.data and cluster_K.data (K = 1..nsingle, default all);
+    returns the cluster sizes."""
     os.makedirs(outdir, exist_ok=True)
     clusters, spacing, grid = generate(nclusters, nmin, nmax, seed, amp)
     what = f"{nclusters} LJ clusters of {nmin}..{nmax} atoms, seed {seed}, perturbation {amp}"
     write_data(os.path.join(outdir, "clusters.data"), what + f", grid {grid}, spacing {spacing}",
                list(enumerate(clusters, start=1)), [0.0] * 3, [spacing * g for g in grid])
-    for k, p in enumerate(clusters, start=1):
+    for k, p in enumerate(clusters[:nsingle], start=1):
         cell = np.floor(p.mean(axis=0) / spacing)
         write_data(os.path.join(outdir, f"cluster_{k}.data"), f"cluster {k} of: " + what,
                    [(k, p)], spacing * cell, spacing * (cell + 1))
     return [len(p) for p in clusters]
+
+
+def write_xyz(path, shapes):
+    """Writes the clusters as one multi-frame extended-XYZ file of argon
+    atoms (17 digits), frame k (from 0) named c<k>."""
+    with open(path, "w") as out:
+        for k, p in enumerate(shapes):
+            out.write(f"{len(p)}\nname=c{k} pbc=\"F F F\"\n")
+            out.write("".join(f"Ar {x[0]:.17g} {x[1]:.17g} {x[2]:.17g}\n" for x in p))
 
 
 def read_dump(path):
