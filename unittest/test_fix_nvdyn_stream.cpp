@@ -193,6 +193,8 @@ TEST(Stream, EveryFrameOnceUnderTheBudget)
           "variable over equal atoms>" + std::to_string(budget),
           "fix cap all halt 1 v_over > 0 error hard", "run_style nvpipeline", "run 1000000"});
   EXPECT_LT(l.equal("step"), 1000000) << "the run ended when the source was exhausted";
+  EXPECT_EQ(l.equal("f_nv[2]"), 2000.0) << "done: the global vector counts deleted samples too";
+  EXPECT_EQ(l.equal("f_nv[3] + f_nv[4]"), 0.0);
   if (world_rank() != 0) return;
   int repeats = 0;
   auto out = read_sink(sink, &repeats);

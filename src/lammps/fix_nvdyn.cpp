@@ -625,7 +625,9 @@ void FixNVDyn::write_log()
 
 double FixNVDyn::compute_vector(int n)
 {
-  return (double) table->group_count[n];
+  // (done, failed and timed out: also those a refill deleted)
+  const bigint retired = n >= nstages ? table->retired_outcomes[n - nstages] : 0;
+  return (double) (table->group_count[n] + retired);
 }
 
 /* ----------------------------------------------------------------------

@@ -39,8 +39,10 @@ struct NVDynSaved {
     std::vector<tagint> tag0;
     std::vector<double> spheres;    // centre and reach, 4 per slot
     std::vector<std::string> info;
-    std::vector<int64_t> retired;    // per stage: samples, max steps, timeouts, failures, steps
-    std::vector<int64_t> source;     // NVDynSource::save()
+    // per stage: samples, max steps, timeouts, failures, steps; then the
+    // samples retired done, failed, timed out
+    std::vector<int64_t> retired;
+    std::vector<int64_t> source;    // NVDynSource::save()
   } stream;
 
   // rank 0: the record, as LAMMPS reads a fix's restart record

@@ -569,6 +569,8 @@ void NVDynSamples::retire(int s, const nvdyn_engine *engine)
   }
   std::vector<double> total(nstages, 0.0);
   add_to_summary(engine, s, retired, total);
+  const int g = group_of(s) - nstages;    // its outcome's group: done, failed, timeout
+  if (g >= 0 && g < 3) retired_outcomes[g]++;
   for (int k = 0; k < nstages; k++) retired_steps[k] += (int64_t) total[k];
   total_atoms -= natoms0[s];
   ids[s] = 0;
@@ -603,6 +605,7 @@ void NVDynSamples::save_slots(NVDynSaved::Stream &out) const
     out.retired.insert(out.retired.end(),
                        {retired[k].samples, retired[k].max_steps, retired[k].timeouts,
                         retired[k].failures, retired_steps[k]});
+  out.retired.insert(out.retired.end(), retired_outcomes, retired_outcomes + 3);
 }
 
 void NVDynSamples::restore_slots(const NVDynSaved::Stream &in, const std::vector<tagint> &saved_ids)
@@ -626,7 +629,9 @@ void NVDynSamples::restore_slots(const NVDynSaved::Stream &in, const std::vector
   }
   retired.clear();
   retired_steps.clear();
-  for (size_t k = 0; k + 5 <= in.retired.size(); k += 5) {
+  const size_t nblocks = in.retired.size() >= 3 ? in.retired.size() - 3 : 0;
+  for (int k = 0; k < 3 && nblocks; k++) retired_outcomes[k] = in.retired[nblocks + k];
+  for (size_t k = 0; k + 5 <= nblocks; k += 5) {
     retired.push_back({"", (int) in.retired[k], 0.0, in.retired[k + 1], (int) in.retired[k + 2],
                        (int) in.retired[k + 3], 0.0});
     retired_steps.push_back(in.retired[k + 4]);

@@ -108,6 +108,7 @@ class NVDynSamples : protected Pointers {
   int nactive = 0;                            // active samples
   int nlive = 0;                              // samples in slots (not empty)
   std::vector<int> group_count;               // samples per group (group_of())
+  bigint retired_outcomes[3] = {0, 0, 0};     // samples retired done, failed, timed out
   std::vector<double> stage_atoms;            // atoms of the active samples per stage
   double active_atoms = 0.0;                  // their sum
   int refresh_state(const nvdyn_engine *);    // an nvdyn_status
