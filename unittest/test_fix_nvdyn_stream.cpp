@@ -394,6 +394,49 @@ TEST(Stream, RestartLosesAndRepeatsNothing)
   remove(sink.c_str());
 }
 
+// A molecule template as the source: 60 copies of a bonded triatomic
+// (bonds, an angle, special neighbors), rotated at random, 8 at a time:
+// each copy once in the sink (key template=tri), all at the same minimum
+// (energy to 1e-10), and the system's bond and angle counts those of the
+// copies in the box at every step (the thermo output would show a
+// mismatch; here: at the end).
+TEST(Stream, MoleculeTemplateCopies)
+{
+  const std::string mol = temp_name("tri.mol"), sink = temp_name("tri_sink.xyz");
+  write_text(mol,
+             "# bent triatomic\n3 atoms\n2 bonds\n1 angles\n\nCoords\n\n1 0 0 0\n"
+             "2 1.0 0.1 0\n3 -0.2 1.05 0\n\nTypes\n\n1 1\n2 2\n3 2\n\nBonds\n\n"
+             "1 1 1 2\n2 1 1 3\n\nAngles\n\n1 1 2 1 3\n");
+  Lammps l(run_args());
+  l.cmds({"units lj", "atom_style full", "region box block 0 40 0 40 0 40",
+          "create_box 2 box bond/types 1 angle/types 1 extra/bond/per/atom 2 "
+          "extra/angle/per/atom 1 extra/special/per/atom 2",
+          "mass * 1.0", "pair_style lj/cut 2.5", "pair_coeff * * 1.0 1.0 2.5",
+          "bond_style harmonic", "bond_coeff 1 100.0 1.0", "angle_style harmonic",
+          "angle_coeff 1 50.0 100.0", "special_bonds lj 0 0 0", "molecule tri " + mol,
+          "fix nv all nvdyn source molecule tri 60 elements O H samples 8 rotate 5 stage relax "
+          "fire until fmax 1e-6 every 5 maxsteps 20000 sink " +
+              sink,
+          "run_style nvpipeline", "run 1000000"});
+  EXPECT_EQ(l.equal("f_nv[2]"), 60.0);
+  const double live = l.equal("atoms") / 3.0;
+  EXPECT_EQ(l.equal("bonds"), 2.0 * live);
+  EXPECT_EQ(l.equal("angles"), live);
+  if (world_rank() != 0) return;
+  int repeats = 0;
+  auto out = read_sink(sink, &repeats);
+  EXPECT_EQ(repeats, 0);
+  ASSERT_EQ(out.size(), 60u);
+  const double e0 = std::stod(out.at(0).keys.at("energy"));
+  for (const auto &[index, f] : out) {
+    EXPECT_EQ(f.keys.at("outcome"), "done") << index;
+    EXPECT_EQ(f.keys.at("template"), "tri") << index;
+    EXPECT_NEAR(std::stod(f.keys.at("energy")), e0, 1e-10) << index;
+  }
+  remove(mol.c_str());
+  remove(sink.c_str());
+}
+
 // Malformed frames the run can go past are in the sink as failed, with the
 // file, frame and line of the problem; every good frame is done.
 TEST(Stream, BadFramesFailWithFileFrameLine)

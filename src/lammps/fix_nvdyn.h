@@ -164,6 +164,7 @@ class FixNVDyn : public Fix {
   void create_samples(std::vector<NVDynSource::Insert> &);
   void commit_entering();
   void grow_slots(int n);
+  void add_topology(class Molecule *, int sign);
   void write_unplaced(const std::vector<NVDynSource::Frame> &);
   void restart_stream(const struct NVDynSaved &);
 

@@ -27,6 +27,7 @@
 #include "error.h"
 #include "group.h"
 #include "modify.h"
+#include "molecule.h"
 #include "neighbor.h"
 #include "update.h"
 
@@ -143,6 +144,10 @@ void FixNVDyn::delete_samples(const std::vector<int> &which)
   if (which.empty()) return;
   std::vector<char> gone(nsamples, 0);
   for (int s : which) gone[s] = 1;
+  // (their atoms' topology goes with them: a template's samples all have it)
+  Molecule *onemol = source->molecule();
+  for (int s : which)
+    if (onemol && table->source_index[s] >= 0) add_topology(onemol, -1);
   AtomVec *avec = atom->avec;
   int nlocal = atom->nlocal;
   for (int i = nlocal - 1; i >= 0; i--)
@@ -166,6 +171,7 @@ void FixNVDyn::delete_samples(const std::vector<int> &which)
 
 void FixNVDyn::create_samples(std::vector<NVDynSource::Insert> &inserts)
 {
+  Molecule *onemol = source->molecule();
   const double *sublo = domain->sublo, *subhi = domain->subhi;
   const int groupbit_fix = group->bitmask[igroup];
   for (auto &ins : inserts) {
@@ -193,11 +199,13 @@ void FixNVDyn::create_samples(std::vector<NVDynSource::Insert> &inserts)
       if (atom->molecule_flag) atom->molecule[n] = sid;
       atom->mask[n] = 1 | groupbit_fix;
       for (int k = 0; k < 3; k++) atom->v[n][k] = f.v.empty() ? 0.0 : f.v[3 * i + k];
+      if (onemol) atom->add_molecule_atom(onemol, i, n, ins.tag0);
       if (atom->rmass_flag) atom->rmass[n] = f.mass.empty() ? atom->mass[f.type[i]] : f.mass[i];
       modify->create_attribute(n);
       sample[n] = -2 - slot;    // entering slot `slot` at the end of the step
       atom_index[n] = i;
     }
+    if (onemol) add_topology(onemol, 1);
     entering.push_back(
         {slot, sid, f.natoms, f.index, NVDynExtXYZ::source_keys(f.info), ins.sphere, ins.tag0});
   }
@@ -222,6 +230,16 @@ void FixNVDyn::commit_entering()
   refresh_state();
   set_stage_masks();
   NVDYN_NS::forward_comm_fix(comm, this);
+}
+
+// the system's counts of bonds, angles, dihedrals and impropers with a
+// copy of the template added (sign 1) or deleted (-1)
+void FixNVDyn::add_topology(Molecule *onemol, int sign)
+{
+  atom->nbonds += sign * onemol->nbonds;
+  atom->nangles += sign * onemol->nangles;
+  atom->ndihedrals += sign * onemol->ndihedrals;
+  atom->nimpropers += sign * onemol->nimpropers;
 }
 
 void FixNVDyn::grow_slots(int n)

@@ -17,6 +17,7 @@
 #include "update.h"
 #include "utils.h"
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <cmath>
@@ -365,6 +366,17 @@ NVDynConfig LAMMPS_NS::parse_nvdyn_args(LAMMPS *lmp, int narg, char **arg)
       error->all(FLERR,
                  "Fix nvdyn: with a source, the escape guard's margin is the placement margin: "
                  "use margin instead of escape");
+    const auto &paths = c.source.paths;
+    if (std::find(paths.begin(), paths.end(), "molecule") != paths.end()) {
+      // source molecule ID N: N copies of a molecule template
+      if (paths.size() != 3 || paths[0] != "molecule")
+        error->all(FLERR,
+                   "Fix nvdyn: source molecule must be followed by a template ID and a "
+                   "count, and nothing else");
+      if (lmp->atom->find_molecule(const_cast<char *>(paths[1].c_str())) < 0)
+        error->all(FLERR, "Fix nvdyn: source molecule: no molecule template '{}'", paths[1]);
+      parse_int(error, "source molecule " + paths[1], paths[2].c_str(), 1);
+    }
     // the samples already in the input: molecules where atoms have molecule IDs
     if (!samples_mode && atom->molecule_flag) c.sample_mode = NVDynConfig::SAMPLES_MOLECULE;
   } else {

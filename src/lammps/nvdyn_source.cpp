@@ -8,6 +8,8 @@
 #include "comm.h"
 #include "domain.h"
 #include "error.h"
+#include "molecule.h"
+#include "utils.h"
 
 #include <algorithm>
 #include <cmath>
@@ -192,6 +194,25 @@ NVDynSource::NVDynSource(LAMMPS *lmp, const NVDynConfig::Source &src,
     Pointers(lmp),
     config(src), ntypes(lmp->atom->ntypes)
 {
+  if (config.paths[0] == "molecule") {
+    // copies of a molecule template (nvdyn_args checked the ID and count)
+    onemol = atom->molecules[atom->find_molecule(const_cast<char *>(config.paths[1].c_str()))];
+    copies = utils::bnumeric(FLERR, config.paths[2].c_str(), false, lmp);
+    if (!onemol->xflag || !onemol->typeflag)
+      error->all(FLERR, "Fix nvdyn: source molecule {}: the template needs coordinates and types",
+                 onemol->id);
+    if (onemol->ntypes > atom->ntypes)
+      error->all(FLERR, "Fix nvdyn: source molecule {}: the template has atom types beyond {}",
+                 onemol->id, atom->ntypes);
+    if ((onemol->bondflag || onemol->angleflag || onemol->dihedralflag || onemol->improperflag) &&
+        atom->molecular != Atom::MOLECULAR)
+      error->all(FLERR,
+                 "Fix nvdyn: source molecule {}: the template has bonds, the atom style none",
+                 onemol->id);
+    onemol->check_attributes(0);
+    files = {"molecule " + std::string(onemol->id)};
+    return;
+  }
   std::string message;
   if (comm->me == 0) {
     try {
@@ -219,7 +240,26 @@ NVDynSource::NVDynSource(LAMMPS *lmp, const NVDynConfig::Source &src,
 // where a frame comes from, as the reader's messages say it
 std::string NVDynSource::where(const NVDynXYZFrame &f) const
 {
+  if (onemol) return fmt::format("source molecule {}, copy {}", onemol->id, f.frame);
   return fmt::format("source file '{}', frame {}, line {}", files[f.file], f.frame, f.line);
+}
+
+// copy `copy` (0-based) of the molecule template, as a frame: its types,
+// coordinates and per-atom masses, and the key template=ID
+NVDynXYZFrame NVDynSource::template_frame(bigint copy) const
+{
+  NVDynXYZFrame f;
+  f.index = copy;
+  f.file = 0;
+  f.frame = copy + 1;
+  f.natoms = onemol->natoms;
+  for (int i = 0; i < onemol->natoms; i++) {
+    f.type.push_back(onemol->type[i]);
+    f.x.insert(f.x.end(), onemol->x[i], onemol->x[i] + 3);
+    if (onemol->rmassflag) f.mass.push_back(onemol->rmass[i]);
+  }
+  f.info = {{"template", onemol->id}};
+  return f;
 }
 
 NVDynSource::~NVDynSource() = default;
@@ -258,6 +298,12 @@ std::string NVDynSource::check_frame(const NVDynXYZFrame &f) const
 bool NVDynSource::read_one(Frame &f)
 {
   f = Frame();
+  if (onemol) {
+    if (next_copy == copies) return false;
+    f.xyz = template_frame(next_copy++);
+    f.error = check_frame(f.xyz);
+    return true;
+  }
   try {
     if (!reader->next(f.xyz)) return false;
     f.error = check_frame(f.xyz);
@@ -486,6 +532,7 @@ std::vector<int64_t> NVDynSource::save() const
   std::vector<int64_t> v = {nread, at_end ? 1 : 0, failed_before, tag_base, tag_top};
   NVDynXYZReader::Position p;
   if (reader) p = reader->tell();
+  if (onemol) p.index = next_copy;
   v.insert(v.end(), {p.file, p.offset, p.index, p.frame, p.line});
   v.push_back((int64_t) window.size());
   for (const auto &f : window)
@@ -521,12 +568,14 @@ void NVDynSource::restore(const std::vector<int64_t> &v,
   };
   Packer out;
   std::string fatal;
+  if (onemol) next_copy = v[7];
   if (comm->me == 0) {
     try {
-      reader->seek(position(5));
+      if (reader) reader->seek(position(5));
       for (int64_t k = 0; k < v[10]; k++) {
         Frame f;
-        f.xyz = reader->read_at(position(HEAD + 5 * (size_t) k));
+        f.xyz = onemol ? template_frame(v[HEAD + 5 * (size_t) k + 2])
+                       : reader->read_at(position(HEAD + 5 * (size_t) k));
         f.error = check_frame(f.xyz);
         pack(out, f);
       }

@@ -62,6 +62,10 @@ class NVDynSource : protected Pointers {
                            const std::vector<NVDynSphere> &live, double gap, double margin,
                            std::vector<Frame> &failed);
 
+  // a source of copies of a molecule template (source molecule ID N):
+  // the template, whose topology the new samples' atoms get; else nullptr
+  class Molecule *molecule() const { return onemol; }
+
   // no frame left to read nor waiting
   bool exhausted() const { return at_end && window.empty(); }
   // frames read so far (their indices are 0 .. read-1)
@@ -82,7 +86,9 @@ class NVDynSource : protected Pointers {
 
  private:
   NVDynConfig::Source config;
-  std::unique_ptr<NVDynXYZReader> reader;    // rank 0
+  std::unique_ptr<NVDynXYZReader> reader;    // rank 0, for files
+  class Molecule *onemol = nullptr;          // for a molecule template ...
+  bigint copies = 0, next_copy = 0;          // ... its copies, the next one
   std::vector<std::string> files;            // its files (every rank)
   std::deque<Frame> window;                  // read, waiting to go in (every rank)
   bool at_end = false;
@@ -95,6 +101,7 @@ class NVDynSource : protected Pointers {
   void top_up(std::vector<Frame> &failed);
   bool read_one(Frame &);
   std::string check_frame(const NVDynXYZFrame &) const;
+  NVDynXYZFrame template_frame(bigint copy) const;
   std::string where(const NVDynXYZFrame &) const;
   tagint allocate_tags(int n);
 };
