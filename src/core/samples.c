@@ -137,58 +137,49 @@ nvdyn_status nvdyn_engine_grow(nvdyn_engine *e, int nsamples)
   if (!e) return NVDYN_ERR_NULL;
   if (e->nsamples == 0) return nvdyn_i_fail(e, NVDYN_ERR_STATE, "no samples set");
   if (nsamples <= e->nsamples) return nvdyn_i_ok(e);
-  const size_t n = (size_t) e->nsamples, m = (size_t) nsamples, ns = (size_t) e->nstages;
+  const size_t n = (size_t) e->nsamples, m = (size_t) nsamples;
+  /* the per-slot arrays: the engine's pointer to each (read and set
+   * through memcpy: pointers of other types), entries per slot, bytes per
+   * entry */
+  struct {
+    void *field;
+    size_t per, size;
+  } const arrays[] = {{&e->stage_steps, (size_t) e->nstages, sizeof(int64_t)},
+                      {&e->active, 1, sizeof(int)},
+                      {&e->due, 1, 1},
+                      {&e->converged, 1, sizeof(int)},
+                      {&e->kind, 1, 1},
+                      {&e->sdt, 1, sizeof(double)},
+                      {&e->coef, 1, sizeof(nvdyn_step_coef)},
+                      {&e->sel, 1, sizeof(int)},
+                      {&e->pos, 1, sizeof(int)},
+                      {&e->acc, NACC, sizeof(double)},
+                      {&e->acc2, NACC, sizeof(double)},
+                      {&e->touched, 1, 1}};
+  enum { NARRAYS = sizeof(arrays) / sizeof(arrays[0]) };
+  void *copies[NARRAYS], *old[NARRAYS];
   nvdyn_sample *samples = aligned_alloc(64, m * sizeof(nvdyn_sample));
+  int ok = samples != NULL;
   if (samples) {
     memcpy(samples, e->samples, n * sizeof(nvdyn_sample));
     memset(samples + n, 0, (m - n) * sizeof(nvdyn_sample));
   }
-  void *arrays[] = {grown(e->stage_steps, n * ns, m * ns, sizeof(int64_t)),
-                    grown(e->active, n, m, sizeof(int)),
-                    grown(e->due, n, m, 1),
-                    grown(e->converged, n, m, sizeof(int)),
-                    grown(e->kind, n, m, 1),
-                    grown(e->sdt, n, m, sizeof(double)),
-                    grown(e->coef, n, m, sizeof(nvdyn_step_coef)),
-                    grown(e->sel, n, m, sizeof(int)),
-                    grown(e->pos, n, m, sizeof(int)),
-                    grown(e->acc, n * NACC, m * NACC, sizeof(double)),
-                    grown(e->acc2, n * NACC, m * NACC, sizeof(double)),
-                    grown(e->touched, n, m, 1)};
-  const size_t narrays = sizeof(arrays) / sizeof(arrays[0]);
-  int ok = samples != NULL;
-  for (size_t k = 0; k < narrays; k++) ok = ok && arrays[k];
+  for (int k = 0; k < NARRAYS; k++) {
+    memcpy(&old[k], arrays[k].field, sizeof(void *));
+    copies[k] = grown(old[k], n * arrays[k].per, m * arrays[k].per, arrays[k].size);
+    ok = ok && copies[k];
+  }
   if (!ok) {
     free(samples);
-    for (size_t k = 0; k < narrays; k++) free(arrays[k]);
+    for (int k = 0; k < NARRAYS; k++) free(copies[k]);
     return nvdyn_i_fail(e, NVDYN_ERR_NOMEM, "out of memory for %d samples", nsamples);
   }
   free(e->samples);
-  free(e->stage_steps);
-  free(e->active);
-  free(e->due);
-  free(e->converged);
-  free(e->kind);
-  free(e->sdt);
-  free(e->coef);
-  free(e->sel);
-  free(e->pos);
-  free(e->acc);
-  free(e->acc2);
-  free(e->touched);
   e->samples = samples;
-  e->stage_steps = arrays[0];
-  e->active = arrays[1];
-  e->due = arrays[2];
-  e->converged = arrays[3];
-  e->kind = arrays[4];
-  e->sdt = arrays[5];
-  e->coef = arrays[6];
-  e->sel = arrays[7];
-  e->pos = arrays[8];
-  e->acc = arrays[9];
-  e->acc2 = arrays[10];
-  e->touched = arrays[11];
+  for (int k = 0; k < NARRAYS; k++) {
+    free(old[k]);
+    memcpy(arrays[k].field, &copies[k], sizeof(void *));
+  }
   for (size_t s = n; s < m; s++) {
     e->samples[s].outcome = NVDYN_EMPTY;
     e->samples[s].stage = -1;
