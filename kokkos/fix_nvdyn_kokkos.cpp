@@ -71,10 +71,31 @@ template <class DeviceType> void FixNVDynKokkos<DeviceType>::setup(int vflag)
   host_changed(MASK_MASK);
 }
 
+// the escape guard, and with a source refills: these delete and create
+// atoms on the host (all their data), as LAMMPS's fix deposit and fix
+// evaporate do (a refill, due after the guard's failures, costs no more:
+// LAMMPS 29Sep2021 exchanges atoms on the host on these steps anyway)
 template <class DeviceType> void FixNVDynKokkos<DeviceType>::pre_exchange()
 {
-  to_host(HOST_READ);
+  to_host(source ? ALL_MASK : HOST_READ);
   FixNVDyn::pre_exchange();
+  host_changed(source ? ALL_MASK : MASK_MASK);
+}
+
+template <class DeviceType> void FixNVDynKokkos<DeviceType>::setup_pre_exchange()
+{
+  if (!source) return;
+  to_host(ALL_MASK);
+  FixNVDyn::setup_pre_exchange();
+  host_changed(ALL_MASK);
+}
+
+// new samples join their slots: in the engine on the host
+template <class DeviceType> void FixNVDynKokkos<DeviceType>::commit_entering()
+{
+  if (entering.empty()) return;
+  to_host(HOST_READ);
+  FixNVDyn::commit_entering();
   host_changed(MASK_MASK);
 }
 

@@ -32,6 +32,7 @@ template <class DeviceType> class FixNVDynKokkos : public FixNVDyn {
   void final_integrate() override;
   void end_of_step() override;
   void pre_exchange() override;
+  void setup_pre_exchange() override;
   void post_neighbor() override;
   void post_run() override;
   double compute_vector(int) override;
@@ -42,6 +43,7 @@ template <class DeviceType> class FixNVDynKokkos : public FixNVDyn {
 
  protected:
   int end_engine_step(::nvdyn_atoms &) override;
+  void commit_entering() override;
   bool energy_due() override;
 
  public:

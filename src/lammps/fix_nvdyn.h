@@ -162,7 +162,7 @@ class FixNVDyn : public Fix {
   void refill();
   void delete_samples(const std::vector<int> &);
   void create_samples(std::vector<NVDynSource::Insert> &);
-  void commit_entering();
+  virtual void commit_entering();
   void grow_slots(int n);
   void add_topology(class Molecule *, int sign);
   void write_unplaced(const std::vector<NVDynSource::Frame> &);
