@@ -209,7 +209,26 @@ NVDynSource::NVDynSource(LAMMPS *lmp, const NVDynConfig::Source &src,
       error->all(FLERR,
                  "Fix nvdyn: source molecule {}: the template has bonds, the atom style none",
                  onemol->id);
-    onemol->check_attributes(0);
+    // (Molecule::check_attributes() changed its signature between releases:
+    // the same checks, naming the template)
+    if (onemol->nbondtypes > atom->nbondtypes || onemol->nangletypes > atom->nangletypes ||
+        onemol->ndihedraltypes > atom->ndihedraltypes ||
+        onemol->nimpropertypes > atom->nimpropertypes)
+      error->all(FLERR,
+                 "Fix nvdyn: source molecule {}: the template has bond, angle, dihedral or "
+                 "improper types beyond those of the box",
+                 onemol->id);
+    if (atom->molecular == Atom::MOLECULAR &&
+        (atom->bond_per_atom < onemol->bond_per_atom ||
+         atom->angle_per_atom < onemol->angle_per_atom ||
+         atom->dihedral_per_atom < onemol->dihedral_per_atom ||
+         atom->improper_per_atom < onemol->improper_per_atom ||
+         atom->maxspecial < onemol->maxspecial))
+      error->all(FLERR,
+                 "Fix nvdyn: source molecule {}: the template has more bonds, angles, dihedrals, "
+                 "impropers or special neighbors per atom than the box holds (create_box "
+                 "extra/.../per/atom)",
+                 onemol->id);
     files = {"molecule " + std::string(onemol->id)};
     return;
   }
