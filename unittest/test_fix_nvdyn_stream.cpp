@@ -15,6 +15,7 @@
 #include <map>
 #include <regex>
 #include <sstream>
+#include <unistd.h>
 
 namespace {
 
@@ -33,10 +34,17 @@ std::vector<std::string> run_args()
   return getenv("NVDYN_TEST_STREAM_KOKKOS") ? kokkos_args() : std::vector<std::string>{};
 }
 
-// a file name of this test, the same on every rank
+// a file name of this test, the same on every rank and another in each
+// run (ctest -j runs the _np1, _np2, _kk variants at once in one folder):
+// with rank 0's process ID. Collective on its first call.
 std::string temp_name(const std::string &what)
 {
-  return "nvdyn_stream_" + what;
+  static const long pid = [] {
+    long p = (long) getpid();
+    MPI_Bcast(&p, 1, MPI_LONG, 0, MPI_COMM_WORLD);
+    return p;
+  }();
+  return "nvdyn_stream_" + std::to_string(pid) + "_" + what;
 }
 
 // A frame: its species and positions, optional velocities, its comment
