@@ -74,28 +74,26 @@ std::vector<int> FixNVDyn::written_samples() const
   return which;
 }
 
-// whether step `step` refills (on every rank the same)
+// whether step `step` refills (on every rank the same): when a frame still
+// to come fits in the budget that a refill would free (a refill only to
+// delete samples would cost a neighbor list build for nothing), at most
+// every `refill every` steps, sooner when the free part of the budget
+// passes `refill free` or no sample is active
 bool FixNVDyn::refill_due(bigint step) const
 {
-  if (!source || !entering.empty()) return false;
+  if (!source || !entering.empty() || source->exhausted()) return false;
   const std::vector<int> written = written_samples();
   bigint freed = 0;
   for (int s : written) freed += table->natoms0[s];
-  const int live = table->nlive;
-  bigint room = 0;    // what the budget has free, in its own unit
-  double budget = 0.0;
-  if (config.source.atoms > 0) {
-    room = config.source.atoms - table->live_atoms() + freed;
-    budget = (double) config.source.atoms;
-  } else {
-    room = config.source.samples - live + (bigint) written.size();
-    budget = (double) config.source.samples;
-  }
-  if (config.source.atoms > 0 && config.source.samples > 0)
-    room = std::min(room, (bigint) (config.source.samples - live + (int) written.size()));
-  if (written.empty() && (source->exhausted() || room <= 0)) return false;
+  const bigint atoms = config.source.atoms, samples = config.source.samples;
+  const bigint free_atoms = atoms > 0 ? atoms - table->live_atoms() + freed : MAXBIGINT;
+  const bigint free_samples =
+      samples > 0 ? samples - table->nlive + (bigint) written.size() : MAXBIGINT;
+  if (free_samples < 1 || free_atoms < source->smallest_waiting()) return false;
+  const double fraction =
+      atoms > 0 ? (double) free_atoms / (double) atoms : (double) free_samples / (double) samples;
   return table->nactive == 0 || step - last_refill >= config.source.every ||
-      (config.source.free > 0.0 && room >= config.source.free * budget);
+      (config.source.free > 0.0 && fraction >= config.source.free);
 }
 
 /* ----------------------------------------------------------------------

@@ -498,6 +498,14 @@ std::vector<NVDynSource::Insert> NVDynSource::take(bigint free_atoms, int free_s
   return inserts;
 }
 
+bigint NVDynSource::smallest_waiting() const
+{
+  if (window.empty()) return 1;
+  int smallest = window.front().xyz.natoms;
+  for (const auto &f : window) smallest = std::min(smallest, f.xyz.natoms);
+  return smallest;
+}
+
 /* ----------------------------------------------------------------------
    atom IDs: a first-fit range among those deleted samples gave back,
    else above all IDs in use

@@ -68,6 +68,9 @@ class NVDynSource : protected Pointers {
 
   // no frame left to read nor waiting
   bool exhausted() const { return at_end && window.empty(); }
+  // the atoms of the smallest frame waiting in the window (1 when none
+  // waits: the next frames are not read yet)
+  bigint smallest_waiting() const;
   // frames read so far (their indices are 0 .. read-1)
   bigint frames_read() const { return nread; }
 
