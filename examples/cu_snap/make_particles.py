@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Write the sample source of in.cu_snap: small fcc copper nanoparticles.
 
-    /usr/bin/python3 make_particles.py [--count 200] [--seed 2020]
+    /usr/bin/python3 make_particles.py [--count 100] [--seed 2020]
                                        [--smallest 13] [--largest 80]
                                        [-o particles.extxyz]
 
@@ -53,7 +53,7 @@ def particle(rng, k, n):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--count", type=int, default=200, help="number of particles (200)")
+    ap.add_argument("--count", type=int, default=100, help="number of particles (100)")
     ap.add_argument("--seed", type=int, default=2020, help="random seed (2020)")
     ap.add_argument("--smallest", type=int, default=13, help="fewest atoms (13)")
     ap.add_argument("--largest", type=int, default=80, help="most atoms (80)")
