@@ -10,6 +10,7 @@
 #   target nvdyn::lammps_headers  (INTERFACE: include dirs, compile definitions, MPI)
 #   target nvdyn::liblammps       (IMPORTED: the shared library, for test programs)
 #   LAMMPS_EXECUTABLE, LAMMPS_HAS_MPI, LAMMPS_HAS_KOKKOS
+#   LAMMPS_HAS_ML_SNAP      the ML-SNAP package (pair snap; examples/cu_snap)
 #   target nvdyn::lammps_kokkos   (INTERFACE, with KOKKOS: the KOKKOS package's headers
 #                                  and the very Kokkos that LAMMPS was built against)
 
@@ -33,7 +34,7 @@ message(STATUS "NVDYN: LAMMPS ${LAMMPS_VERSION_NUMBER} from ${LAMMPS_SOURCE_DIR}
 # ---- settings of that LAMMPS build that change its headers' meaning
 load_cache("${LAMMPS_BUILD_DIR}" READ_WITH_PREFIX _LMP_
   LAMMPS_SIZES LAMMPS_EXCEPTIONS BUILD_MPI PKG_KOKKOS PKG_PLUGIN BUILD_SHARED_LIBS Kokkos_DIR
-  CMAKE_CXX_COMPILER)
+  CMAKE_CXX_COMPILER PKG_ML-SNAP)
 if(NOT _LMP_PKG_PLUGIN)
   message(FATAL_ERROR "The LAMMPS in ${LAMMPS_BUILD_DIR} was built without PKG_PLUGIN: "
     "it cannot load nvdynplugin.so. Rebuild it with -DPKG_PLUGIN=on.")
@@ -53,6 +54,11 @@ if(_LMP_LAMMPS_EXCEPTIONS OR NOT DEFINED _LMP_LAMMPS_EXCEPTIONS)
 endif()
 set(LAMMPS_HAS_MPI ${_LMP_BUILD_MPI})
 set(LAMMPS_HAS_KOKKOS ${_LMP_PKG_KOKKOS})
+if("${_LMP_PKG_ML-SNAP}")
+  set(LAMMPS_HAS_ML_SNAP ON)
+else()
+  set(LAMMPS_HAS_ML_SNAP OFF)
+endif()
 
 add_library(nvdyn_lammps_headers INTERFACE)
 add_library(nvdyn::lammps_headers ALIAS nvdyn_lammps_headers)

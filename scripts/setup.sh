@@ -3,14 +3,16 @@
 #   1. the Debian packages (apt-get, as root; otherwise a message naming them),
 #   2. the LAMMPS release named by NVDYN_LAMMPS, from a Debian source package,
 #      cached under ${NVDYN_CACHE:-~/.cache/nvdyn}, keyed by version and options:
-#        29Sep2021 (default) update 2, from bookworm: MPI, PLUGIN, KOKKOS
-#                  and MOLECULE, against Kokkos 3.4.01 with the OpenMP and
+#        29Sep2021 (default) update 2, from bookworm: MPI, PLUGIN, KOKKOS,
+#                  MOLECULE and ML-SNAP (examples/cu_snap; with KOKKOS also
+#                  pair snap/kk), against Kokkos 3.4.01 with the OpenMP and
 #                  Serial backends (run with -k on t N -sf kk), built from
 #                  bookworm's trilinos source package and cached beside it in
 #                  kokkos-3.4.01-<key>/ (its Kokkos_DIR is recorded in the
 #                  LAMMPS build's CMakeCache.txt); about 15 s for Kokkos and
 #                  5 minutes for LAMMPS on 2 cores, once;
-#        4Feb2025  from trixie, 4Jul2026 from sid: MPI, PLUGIN and MOLECULE.
+#        4Feb2025  from trixie, 4Jul2026 from sid: MPI, PLUGIN, MOLECULE
+#                  and ML-SNAP.
 #      With NVDYN_KOKKOS_DEVICE=cuda (29Sep2021 only; default: openmp), the
 #      Kokkos has the CUDA and Serial backends for sm_80 instead (nvcc 13 from
 #      PATH or /usr/local/cuda/bin, cmake/kokkos-3.4.01-cuda13.patch applied;
@@ -249,7 +251,7 @@ if [ "$lmp_release" = 29Sep2021 ]; then
 
   build_kokkos "$kokkos_device"
   lmp_options=(-DCMAKE_BUILD_TYPE=Release -DBUILD_SHARED_LIBS=on -DBUILD_MPI=on
-    -DLAMMPS_EXCEPTIONS=on -DPKG_PLUGIN=on -DPKG_MOLECULE=on
+    -DLAMMPS_EXCEPTIONS=on -DPKG_PLUGIN=on -DPKG_MOLECULE=on -DPKG_ML-SNAP=on
     -DPKG_KOKKOS=on -DEXTERNAL_KOKKOS=on)
   if [ "$kokkos_device" = cuda ]; then
     lmp_options+=(-DBUILD_OMP=off)
@@ -296,7 +298,7 @@ else
     -o Dir::Etc::SourceParts="$aptdir/sources.list.d" -o Dir::State::Lists="$aptdir/lists"
     -o Dir::Cache="$aptdir/cache")
   lmp_options=(-DCMAKE_BUILD_TYPE=Release -DBUILD_SHARED_LIBS=on -DBUILD_MPI=on
-    -DPKG_PLUGIN=on -DPKG_MOLECULE=on -DPKG_KOKKOS=off -DBUILD_OMP=off)
+    -DPKG_PLUGIN=on -DPKG_MOLECULE=on -DPKG_ML-SNAP=on -DPKG_KOKKOS=off -DBUILD_OMP=off)
 
   # sets lmp_version and prefix from the private index ('' if it has no lammps)
   read_index() {
