@@ -18,10 +18,14 @@ Needs Debian's python3 with python3-ase and python3-numpy.
 """
 
 import argparse
+import os
 import sys
 
-import ase.io
 import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
+                                "scripts"))
+from source_sink import each_done_frame  # noqa: E402
 
 CLOSEST = 1.8      # Angstrom: no two atoms closer
 BOND = 3.3         # Angstrom: every atom has a neighbour within this
@@ -39,39 +43,13 @@ def main():
     ap.add_argument("--maxsteps", type=int, default=2000, help="maxsteps of relax (2000)")
     args = ap.parse_args()
 
-    source = ase.io.read(args.source, index=":", format="extxyz")
-    sink = ase.io.read(args.sink, index=":", format="extxyz")
-    if not source:
-        fail(f"{args.source}: no frames")
-    by_index = {}
+    frames = 0
+    natoms = 0
     relax_steps = []
     per_atom = {}
-    for n, atoms in enumerate(sink):
-        info = atoms.info
-        where = f"{args.sink} frame {n}"
-        for key in ("source_index", "sample", "outcome", "stage_steps", "name"):
-            if key not in info:
-                fail(f"{where}: no {key} in the comment line")
-        k = int(info["source_index"])
-        where += f" (source_index {k}, {info['name']})"
-        if k in by_index:
-            fail(f"{where}: source frame {k} is also {args.sink} frame {by_index[k]}")
-        if not 0 <= k < len(source):
-            fail(f"{where}: {args.source} has {len(source)} frames (0 to {len(source) - 1})")
-        by_index[k] = n
-        src = source[k]
-        for key in ("name", "natoms_in"):
-            if info.get(key) != src.info.get(key):
-                fail(f"{where}: {key}={info.get(key)!r}, the source frame has "
-                     f"{src.info.get(key)!r}")
-        if info["outcome"] != "done":
-            fail(f"{where}: outcome {info['outcome']} (reason {info.get('reason')}), "
-                 "expected done")
-        if len(atoms) != len(src):
-            fail(f"{where}: {len(atoms)} atoms, the source frame has {len(src)}")
-        if atoms.get_chemical_symbols() != src.get_chemical_symbols():
-            fail(f"{where}: species differ from the source frame's")
-        steps = np.atleast_1d(info["stage_steps"])
+    for where, atoms, steps in each_done_frame(args.sink, args.source, fail):
+        frames += 1
+        natoms += len(atoms)
         if len(steps) != 2:
             fail(f"{where}: stage_steps {steps}: expected two stages (relax, heat)")
         if not 1 <= steps[0] <= args.maxsteps:
@@ -91,12 +69,8 @@ def main():
         if np.any(d.min(axis=1) > BOND):
             fail(f"{where}: an atom has no neighbour within {BOND} A")
         per_atom.setdefault(len(atoms), []).append(energy / len(atoms))
-    missing = [k for k in range(len(source)) if k not in by_index]
-    if missing:
-        fail(f"{len(missing)} source frames not in {args.sink}, the first {missing[:10]}")
-    natoms = sum(len(a) for a in sink)
     sizes = sorted(per_atom)
-    print(f"check_particles: {len(sink)} frames of {len(source)}, each once, {natoms} atoms, "
+    print(f"check_particles: {frames} frames, each source frame once, {natoms} atoms, "
           f"all done; name and natoms_in kept; relax {min(relax_steps)} to "
           f"{max(relax_steps)} steps (mean {np.mean(relax_steps):.1f}), heat {args.heat}; "
           f"energy per atom {np.mean(per_atom[sizes[0]]):.4f} eV ({sizes[0]} atoms) to "

@@ -16,10 +16,14 @@ Needs Debian's python3 with python3-ase and python3-numpy.
 """
 
 import argparse
+import os
 import sys
 
-import ase.io
 import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
+                                "scripts"))
+from source_sink import each_done_frame  # noqa: E402
 
 
 def lj_energy_forces(pos, rc, shift):
@@ -54,39 +58,13 @@ def main():
     ap.add_argument("--tol", type=float, default=1e-8)
     args = ap.parse_args()
 
-    source = ase.io.read(args.source, index=":", format="extxyz")
-    sink = ase.io.read(args.sink, index=":", format="extxyz")
-    if not source:
-        fail(f"{args.source}: no frames")
-    by_index = {}
+    frames = 0
+    natoms = 0
     worst_e = worst_f = 0.0
     nstages = None
-    for n, atoms in enumerate(sink):
-        info = atoms.info
-        where = f"{args.sink} frame {n}"
-        for key in ("source_index", "sample", "outcome", "energy", "stage_steps", "name"):
-            if key not in info and not (key == "energy" and atoms.calc is not None):
-                fail(f"{where}: no {key} in the comment line")
-        k = int(info["source_index"])
-        where += f" (source_index {k})"
-        if k in by_index:
-            fail(f"{where}: source frame {k} is also {args.sink} frame {by_index[k]}")
-        if not 0 <= k < len(source):
-            fail(f"{where}: {args.source} has {len(source)} frames (0 to {len(source) - 1})")
-        by_index[k] = n
-        src = source[k]
-        for key in ("name", "natoms_in"):
-            if info.get(key) != src.info.get(key):
-                fail(f"{where}: {key}={info.get(key)!r}, the source frame has "
-                     f"{src.info.get(key)!r}")
-        if info["outcome"] != "done":
-            fail(f"{where}: outcome {info['outcome']} (reason {info.get('reason')}), "
-                 "expected done")
-        if len(atoms) != len(src):
-            fail(f"{where}: {len(atoms)} atoms, the source frame has {len(src)}")
-        if atoms.get_chemical_symbols() != src.get_chemical_symbols():
-            fail(f"{where}: species differ from the source frame's")
-        steps = np.atleast_1d(info["stage_steps"])
+    for where, atoms, steps in each_done_frame(args.sink, args.source, fail):
+        frames += 1
+        natoms += len(atoms)
         if nstages is None:
             nstages = len(steps)
         if len(steps) != nstages or np.any(steps < 1):
@@ -101,11 +79,7 @@ def main():
         if not err_f <= args.tol:
             fail(f"{where}: forces differ from LJ's at the written positions by {err_f:.3g}")
         worst_e, worst_f = max(worst_e, err_e), max(worst_f, err_f)
-    missing = [k for k in range(len(source)) if k not in by_index]
-    if missing:
-        fail(f"{len(missing)} source frames not in {args.sink}, the first {missing[:10]}")
-    natoms = sum(len(a) for a in sink)
-    print(f"check_stream: {len(sink)} frames of {len(source)}, each once, {natoms} atoms, "
+    print(f"check_stream: {frames} frames, each source frame once, {natoms} atoms, "
           f"all done, {nstages} stages each; name and natoms_in kept; LJ (cut {args.cut}, "
           f"{'not ' if args.no_shift else ''}shifted) energies agree to {worst_e:.2g}, "
           f"forces to {worst_f:.2g}")
