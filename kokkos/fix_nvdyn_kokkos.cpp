@@ -161,10 +161,7 @@ template <class DeviceType> void FixNVDynKokkos<DeviceType>::initial_integrate(i
       nvdyn_atoms a;
       fill_atoms(a);
       first_step = false;
-      int nfailed = 0;
-      const std::vector<int> before = table->outcome;
-      check(nvdyn_check_atoms(engine, &a, &nfailed), "first step");
-      if (nfailed) apply_changes(before, true);
+      check_unchecked(a, "first step");
       host_changed(MASK_MASK);
     } else {
       FixNVDyn::initial_integrate(vflag);

@@ -427,10 +427,7 @@ void FixNVDyn::initial_integrate(int /*vflag*/)
     // the setup's forces, or set between runs): the samples fail before
     // their atoms move
     first_step = false;
-    int nfailed = 0;
-    const std::vector<int> before = table->outcome;
-    check(nvdyn_check_atoms(engine, &a, &nfailed), "first step");
-    if (nfailed) apply_changes(before, true);
+    check_unchecked(a, "first step");
   }
   check(nvdyn_begin_step(engine, &a), "initial_integrate");
   check(nvdyn_pre_update(engine, &a), "initial_integrate");
@@ -444,6 +441,16 @@ void FixNVDyn::pre_force(int /*vflag*/)
 void FixNVDyn::post_force(int /*vflag*/)
 {
   if (!external_compute_hooks) end_compute();
+}
+
+// the samples with non-finite or unsafe values that no step has checked
+// (a run's setup, new samples' first forces) fail before their atoms move
+void FixNVDyn::check_unchecked(nvdyn_atoms &a, const char *where)
+{
+  int nfailed = 0;
+  const std::vector<int> before = table->outcome;
+  check(nvdyn_check_atoms(engine, &a, &nfailed), where);
+  if (nfailed) apply_changes(before, true);
 }
 
 void FixNVDyn::begin_compute()
@@ -509,10 +516,7 @@ void FixNVDyn::end_of_step()
   if (!entering.empty()) {
     commit_entering();
     fill_atoms(a);
-    int nfailed = 0;
-    const std::vector<int> before = table->outcome;
-    check(nvdyn_check_atoms(engine, &a, &nfailed), "refill");
-    if (nfailed) apply_changes(before, true);
+    check_unchecked(a, "refill");
   }
   if (refill_due(ntimestep + 1)) next_reneighbor = ntimestep + 1;
   if (config.log_every > 0 && ntimestep % config.log_every == 0) write_log();

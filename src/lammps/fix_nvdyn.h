@@ -182,6 +182,7 @@ class FixNVDyn : public Fix {
   virtual int end_engine_step(::nvdyn_atoms &);
   virtual bool energy_due();
   void check(int status, const char *where);
+  void check_unchecked(::nvdyn_atoms &, const char *where);
   struct NVDynSaved saved_now() const;    // collective: what a restart file must match
 };
 

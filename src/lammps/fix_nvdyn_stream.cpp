@@ -86,7 +86,7 @@ bool FixNVDyn::refill_due(bigint step) const
   bigint freed = 0;
   for (int s : written) freed += table->natoms0[s];
   const bigint atoms = config.source.atoms, samples = config.source.samples;
-  const bigint free_atoms = atoms > 0 ? atoms - table->live_atoms() + freed : MAXBIGINT;
+  const bigint free_atoms = atoms > 0 ? atoms - table->total_atoms + freed : MAXBIGINT;
   const bigint free_samples =
       samples > 0 ? samples - table->nlive + (bigint) written.size() : MAXBIGINT;
   if (free_samples < 1 || free_atoms < source->smallest_waiting()) return false;
@@ -110,8 +110,7 @@ void FixNVDyn::refill()
   refresh_state();
 
   const int live = table->nlive;
-  const bigint free_atoms =
-      config.source.atoms > 0 ? config.source.atoms - table->live_atoms() : -1;
+  const bigint free_atoms = config.source.atoms > 0 ? config.source.atoms - table->total_atoms : -1;
   const int free_samples = config.source.samples > 0 ? config.source.samples - live : -1;
   std::vector<NVDynSphere> spheres;
   for (int s = 0; s < nsamples; s++)

@@ -585,11 +585,6 @@ void NVDynSamples::retire(int s, const nvdyn_engine *engine)
   stage[s] = -1;
 }
 
-bigint NVDynSamples::live_atoms() const
-{
-  return total_atoms;
-}
-
 void NVDynSamples::save_slots(NVDynSaved::Stream &out) const
 {
   out.present = true;

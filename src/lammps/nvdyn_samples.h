@@ -51,7 +51,7 @@ class NVDynSamples : protected Pointers {
   std::vector<tagint> ids;           // per sample: molecule ID, chunk ID or 1
   std::vector<int> natoms0;          // per sample: atoms when the fix was defined
   std::vector<int> natoms;           // per sample: atoms now (at the last count)
-  bigint total_atoms = 0;            // atoms of all samples when defined
+  bigint total_atoms = 0;            // atoms of the samples in slots, as defined or inserted
   bool isolate_molecules = false;    // samples are molecules: excluded from each other
 
   // Streaming (a source): slots emptied and filled one sample at a time.
@@ -68,7 +68,6 @@ class NVDynSamples : protected Pointers {
               const NVDynSphere &sphere, tagint tag0);
   // empties slot s; what the sample did goes on in the stage summary
   void retire(int s, const nvdyn_engine *);
-  bigint live_atoms() const;    // atoms of the samples in slots
   // restart files: the slots of a stream, and the retired samples' summary
   void save_slots(NVDynSaved::Stream &) const;
   void restore_slots(const NVDynSaved::Stream &, const std::vector<tagint> &ids);
