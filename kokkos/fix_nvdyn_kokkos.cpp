@@ -99,6 +99,13 @@ template <class DeviceType> void FixNVDynKokkos<DeviceType>::commit_entering()
   host_changed(MASK_MASK);
 }
 
+// a sample handed on downstream: its atoms read on the host
+template <class DeviceType> void FixNVDynKokkos<DeviceType>::host_atoms()
+{
+  to_host(HOST_READ);
+  host_synced = true;
+}
+
 template <class DeviceType> void FixNVDynKokkos<DeviceType>::post_neighbor()
 {
   to_host(HOST_READ);

@@ -44,6 +44,7 @@ template <class DeviceType> class FixNVDynKokkos : public FixNVDyn {
  protected:
   int end_engine_step(::nvdyn_atoms &) override;
   void commit_entering() override;
+  void host_atoms() override;
   bool energy_due() override;
 
  public:

@@ -22,7 +22,7 @@
 using namespace LAMMPS_NS;
 
 RunNVPipelineKokkos::RunNVPipelineKokkos(LAMMPS *lmp, int narg, char **arg) :
-    VerletKokkos(lmp, narg, arg), nargs(narg)
+    VerletKokkos(lmp, narg, arg), args(arg, arg + narg)
 {
 }
 
@@ -38,7 +38,7 @@ void RunNVPipelineKokkos::init()
     error->all(FLERR,
                "Run style nvpipeline/kk needs the KOKKOS package enabled "
                "(command-line switch -k on): use run_style nvpipeline");
-  NVDYN_NS::init_run_style(lmp, nargs, "nvpipeline/kk");
+  pipeline = NVDYN_NS::init_run_style(lmp, args, "nvpipeline/kk");
   VerletKokkos::init();
 }
 
@@ -53,7 +53,10 @@ void RunNVPipelineKokkos::setup(int flag)
   find_batches();
   if (batches.empty() && comm->me == 0)
     error->warning(FLERR, "Run style nvpipeline/kk: no fix nvdyn defined, running like verlet/kk");
-  VerletKokkos::setup(flag);
+  NVDYN_NS::guard_pipeline(batches, [&]() {
+    NVDYN_NS::join_pipeline(lmp, batches, pipeline, "nvpipeline/kk");
+    VerletKokkos::setup(flag);
+  });
 }
 
 // every sample finished in an earlier run: this run makes no step
@@ -65,7 +68,7 @@ void RunNVPipelineKokkos::run(int n)
     update->laststep = update->ntimestep;
     return;
   }
-  VerletKokkos::run(n);
+  NVDYN_NS::guard_pipeline(batches, [&]() { VerletKokkos::run(n); });
 }
 
 void RunNVPipelineKokkos::cleanup()

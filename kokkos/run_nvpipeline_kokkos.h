@@ -17,8 +17,10 @@ IntegrateStyle(verlet/nvpipeline/kk,RunNVPipelineKokkos);
 #ifndef NVDYN_RUN_NVPIPELINE_KOKKOS_H
 #define NVDYN_RUN_NVPIPELINE_KOKKOS_H
 
+#include "nvdyn_pipeline.h"
 #include "verlet_kokkos.h"
 
+#include <string>
 #include <vector>
 
 namespace LAMMPS_NS {
@@ -35,7 +37,8 @@ class RunNVPipelineKokkos : public VerletKokkos {
   void cleanup() override;
 
  private:
-  int nargs;
+  std::vector<std::string> args;      // run_style arguments
+  NVDynPipelineConfig pipeline;       // what they say
   std::vector<FixNVDyn *> batches;    // the fix nvdyn instances of this run
   void find_batches();
 };

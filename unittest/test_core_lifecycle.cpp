@@ -285,6 +285,73 @@ TEST(CoreLifecycle, GrowKeepsSamples)
   EXPECT_GT(kg[1], 0);    // it went on past fire
 }
 
+// The partition pipeline's hand-over: a sample run through stages 0-1 by
+// one engine (range [0, 2)) finishes there, done at stage 2 and frozen; its
+// state loaded into an engine that runs stages [2, 4) and resumed there,
+// it goes on bit for bit as in one engine running every stage, through
+// langevin and nhc, with the same per-stage steps. Resume refuses a sample
+// that did not finish a range, or one this engine does not run.
+TEST(CoreLifecycle, StageRangeHandsOnExactly)
+{
+  Engine whole, up, down;
+  ASSERT_NO_FATAL_FAILURE(stages(whole.e, 1));
+  ASSERT_NO_FATAL_FAILURE(stages(up.e, 1));
+  ASSERT_NO_FATAL_FAILURE(stages(down.e, 2));
+  EXPECT_EQ(nvdyn_engine_set_stage_range(up.e, 1, 1), NVDYN_ERR_VALUE);
+  EXPECT_EQ(nvdyn_engine_set_stage_range(up.e, 0, 5), NVDYN_ERR_VALUE);
+  ASSERT_EQ(nvdyn_engine_set_stage_range(up.e, 0, 2), NVDYN_OK) << up.err();
+  ASSERT_EQ(nvdyn_engine_set_stage_range(down.e, 2, 4), NVDYN_OK) << down.err();
+  Atoms wt(1), ut(1), dt(2);
+  wt.place(0, 5);
+  ut.place(0, 5);
+  for (Atoms *t : {&wt, &ut}) {
+    nvdyn_atoms a = t->atoms();
+    harmonic(&a, nullptr);
+  }
+  // up: until the sample leaves its range; whole: in step with it
+  int t = 0;
+  for (; t < 5000 && outcome(up, 0, 1) == NVDYN_ACTIVE; t++) {
+    ASSERT_NO_FATAL_FAILURE(run(whole, wt, 1));
+    ASSERT_NO_FATAL_FAILURE(run(up, ut, 1));
+    ASSERT_TRUE(wt.same_sample(0, ut, 0)) << "step " << t;
+  }
+  ASSERT_EQ(outcome(up, 0, 1), NVDYN_DONE);
+  std::vector<int> st(2);
+  nvdyn_get_sample_stages(up.e, st.data());
+  EXPECT_EQ(st[0], 2);
+  nvdyn_get_sample_stages(whole.e, st.data());
+  EXPECT_EQ(st[0], 2);
+  EXPECT_EQ(outcome(whole, 0, 1), NVDYN_ACTIVE);
+  const std::vector<double> frozen = ut.x;
+  ASSERT_NO_FATAL_FAILURE(run(up, ut, 3));    // done there: never moved again
+  EXPECT_EQ(frozen, ut.x);
+  EXPECT_EQ(nvdyn_sample_resume(up.e, 0), NVDYN_ERR_STATE);    // up does not run stage 2
+
+  // the hand-over, some steps later, into slot 1 of the downstream engine
+  size_t size = 0;
+  ASSERT_EQ(nvdyn_sample_state_size(up.e, &size), NVDYN_OK);
+  std::vector<unsigned char> blob(size);
+  ASSERT_EQ(nvdyn_sample_save(up.e, 0, blob.data(), size), NVDYN_OK);
+  ASSERT_EQ(nvdyn_sample_retire(down.e, 0), NVDYN_OK);
+  EXPECT_EQ(nvdyn_sample_resume(down.e, 1), NVDYN_ERR_STATE);    // active: nothing to resume
+  ASSERT_EQ(nvdyn_sample_load(down.e, 1, blob.data(), size), NVDYN_OK) << down.err();
+  ASSERT_EQ(nvdyn_sample_resume(down.e, 1), NVDYN_OK) << down.err();
+  dt.copy_sample(1, ut, 0);
+  for (int k = 0; k < 100; k++) {
+    ASSERT_NO_FATAL_FAILURE(run(whole, wt, 1));
+    ASSERT_NO_FATAL_FAILURE(run(down, dt, 1));
+    ASSERT_TRUE(wt.same_sample(0, dt, 1)) << "step " << k << " after the hand-over";
+  }
+  EXPECT_EQ(outcome(whole, 0, 1), NVDYN_DONE);
+  EXPECT_EQ(outcome(down, 1, 2), NVDYN_DONE);
+  std::vector<int64_t> kw(4), kd(4);
+  nvdyn_get_sample_stage_steps(whole.e, 0, kw.data());
+  nvdyn_get_sample_stage_steps(down.e, 1, kd.data());
+  EXPECT_EQ(kw, kd);
+  EXPECT_EQ(kd[2], 40);
+  EXPECT_EQ(kd[3], 40);
+}
+
 // Blobs of another format version, stage count or sample count are refused
 // with a message, and leave the engine as it was.
 TEST(CoreLifecycle, ForeignStateRefused)

@@ -231,7 +231,8 @@ int nvdyn_i_end_event(nvdyn_engine *e, int s, int event)
   if (event == NVDYN_EVENT_CONVERGED) {
     e->converged[e->nconverged++] = s;
     e->stage_steps[(size_t) s * (size_t) e->nstages + (size_t) ss->stage] = ss->steps;
-    nvdyn_enter_stage(e->kstages, e->nstages, ss, ss->stage + 1);
+    /* past the stages this engine runs: done here, for another to resume */
+    nvdyn_enter_stage(e->kstages, e->run_end ? e->run_end : e->nstages, ss, ss->stage + 1);
     e->vinit_due |= ss->vinit;
     entered = 1;
   }

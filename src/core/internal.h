@@ -74,6 +74,7 @@ struct nvdyn_engine {
   nvdyn_stage_params *kstages; /* [nstages] the kernels' view, once samples are set */
   int checks;                  /* some stage has checks (nvdyn_has_checks) */
   int nstages;
+  int run_first, run_end; /* nvdyn_engine_set_stage_range (run_end 0: every stage) */
 
   int nsamples;
   nvdyn_sample *samples;

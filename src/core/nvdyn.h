@@ -397,6 +397,22 @@ NVDYN_API nvdyn_status nvdyn_sample_reset(nvdyn_engine *engine, int sample, int 
  * untouched, and no loop or reduction of a step visits it. */
 NVDYN_API nvdyn_status nvdyn_sample_retire(nvdyn_engine *engine, int sample);
 
+/* A range of the stages (the partition pipeline): this engine runs stages
+ * first .. end-1 of its stages (0 <= first < end <= nstages; default:
+ * every stage). A sample that converges out of stage end-1 finishes here:
+ * outcome DONE at stage `end` (below nstages when end < nstages), frozen
+ * as a done sample, for the caller to move with nvdyn_sample_save() to an
+ * engine that runs stage `end`. Call after the stages are added. */
+NVDYN_API nvdyn_status nvdyn_engine_set_stage_range(nvdyn_engine *engine, int first, int end);
+
+/* A sample loaded with nvdyn_sample_load() that finished the stage range
+ * of another engine (outcome DONE at a stage below nstages) enters that
+ * stage here, as it would have on converging in one engine: the same
+ * per-stage state, velocities set on the next step where the stage says
+ * so. NVDYN_ERR_STATE if it did not finish so, or if this engine does not
+ * run that stage. */
+NVDYN_API nvdyn_status nvdyn_sample_resume(nvdyn_engine *engine, int sample);
+
 /* The key of the sample in a slot. */
 NVDYN_API nvdyn_status nvdyn_sample_key(const nvdyn_engine *engine, int sample, uint64_t *key);
 

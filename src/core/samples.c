@@ -212,6 +212,41 @@ nvdyn_status nvdyn_sample_reset(nvdyn_engine *e, int sample, int stage, uint64_t
   return nvdyn_i_ok(e);
 }
 
+nvdyn_status nvdyn_engine_set_stage_range(nvdyn_engine *e, int first, int end)
+{
+  if (!e) return NVDYN_ERR_NULL;
+  if (first < 0 || end <= first || end > e->nstages)
+    return nvdyn_i_fail(e, NVDYN_ERR_VALUE,
+                        "stage range [%d, %d) is not a non-empty range of the %d stages", first,
+                        end, e->nstages);
+  e->run_first = first;
+  e->run_end = end;
+  return nvdyn_i_ok(e);
+}
+
+nvdyn_status nvdyn_sample_resume(nvdyn_engine *e, int sample)
+{
+  if (!e) return NVDYN_ERR_NULL;
+  nvdyn_status rc = nvdyn_i_check_slot(e, sample);
+  if (rc != NVDYN_OK) return rc;
+  nvdyn_sample *ss = &e->samples[sample];
+  const int end = e->run_end ? e->run_end : e->nstages;
+  if (ss->outcome != NVDYN_DONE || ss->stage >= e->nstages)
+    return nvdyn_i_fail(e, NVDYN_ERR_STATE,
+                        "sample %d did not finish a range of the stages before stage %d", sample,
+                        e->nstages);
+  if (ss->stage < e->run_first || ss->stage >= end)
+    return nvdyn_i_fail(e, NVDYN_ERR_STATE,
+                        "sample %d resumes in stage %d, this engine runs stages [%d, %d)", sample,
+                        ss->stage, e->run_first, end);
+  ss->outcome = NVDYN_ACTIVE;
+  nvdyn_enter_stage(e->kstages, e->nstages, ss, ss->stage);
+  e->vinit_due |= ss->vinit;
+  nvdyn_i_sync_slot(e, sample);
+  nvdyn_i_sync_active(e);
+  return nvdyn_i_ok(e);
+}
+
 nvdyn_status nvdyn_sample_retire(nvdyn_engine *e, int sample)
 {
   if (!e) return NVDYN_ERR_NULL;

@@ -15,9 +15,10 @@
 #define SAMPLE_FIELDS(I, D)                                                                        \
   I(key)                                                                                           \
   I(stage)                                                                                         \
-  I(outcome) I(reason) I(vinit) I(stuck) I(steps) I(age) D(pe) D(fmax) D(ke) D(natoms) D(temp)     \
-      D(drift) D(pe_check) D(pe_prev) D(e0) I(pe_in_stage) I(has_pe_prev) I(has_e0) D(fdt)         \
-          D(alpha) D(dtv) I(last_negative) I(nneg) D(reservoir)
+  I(outcome)                                                                                       \
+  I(reason) I(vinit) I(stuck) I(steps) I(age) D(pe) D(fmax) D(ke) D(natoms) D(temp) D(drift)       \
+      D(pe_check) D(pe_prev) D(e0) I(pe_in_stage) I(has_pe_prev) I(has_e0) D(fdt) D(alpha) D(dtv)  \
+          I(last_negative) I(nneg) D(reservoir)
 #define COUNT(f) +1
 enum { NFIELDS = 0 SAMPLE_FIELDS(COUNT, COUNT) + 2 * NVDYN_MAX_CHAIN };
 #undef COUNT
@@ -109,11 +110,15 @@ static nvdyn_status load_sample(nvdyn_engine *e, int s, cursor *c)
 #undef GET_D
   for (int k = 0; k < NVDYN_MAX_CHAIN; k++) get(c, &ss.eta[k]);
   for (int k = 0; k < NVDYN_MAX_CHAIN; k++) get(c, &ss.eta_dot[k]);
-  const int empty = ss.outcome == NVDYN_EMPTY;
-  if (ss.outcome < NVDYN_ACTIVE || ss.outcome > NVDYN_EMPTY ||
-      (empty ? ss.stage != -1 : (ss.stage < 0 || ss.stage > e->nstages)) ||
-      (ss.outcome == NVDYN_ACTIVE) != (ss.stage >= 0 && ss.stage < e->nstages && !empty) ||
-      ss.reason < 0 || ss.reason >= NVDYN_NREASONS)
+  /* an empty slot has no stage; an active, failed or timed-out sample is
+   * in one; a done sample is past the last, or past the last of a stage
+   * range (nvdyn_engine_set_stage_range) */
+  const int in_stage = ss.stage >= 0 && ss.stage < e->nstages;
+  const int consistent = ss.outcome == NVDYN_EMPTY ? ss.stage == -1
+      : ss.outcome == NVDYN_DONE                   ? ss.stage >= 1 && ss.stage <= e->nstages
+                                                   : in_stage;
+  if (ss.outcome < NVDYN_ACTIVE || ss.outcome > NVDYN_EMPTY || !consistent || ss.reason < 0 ||
+      ss.reason >= NVDYN_NREASONS)
     return nvdyn_i_fail(e, NVDYN_ERR_VALUE,
                         "sample state is inconsistent (stage %d, outcome %d, reason %d)", ss.stage,
                         ss.outcome, ss.reason);

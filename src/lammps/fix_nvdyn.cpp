@@ -32,6 +32,7 @@
 #include "neighbor.h"
 #include "output.h"
 #include "timer.h"
+#include "universe.h"
 #include "update.h"
 #include "utils.h"
 
@@ -168,8 +169,13 @@ void FixNVDyn::open_output()
       others.push_back(other->outfiles.get());
   outfiles = std::make_unique<NVDynOutput>(lmp, id);
   extxyz = std::make_unique<NVDynExtXYZ>(lmp, config.elements);
-  const std::string message = outfiles->open(config.sink_file, config.log_file, config.append,
-                                             NVDynSamples::log_header, others);
+  // with several partitions, each writes its own log, FILE.K as LAMMPS
+  // writes log.lammps.K
+  std::string log_file = config.log_file;
+  if (!log_file.empty() && universe->nworlds > 1)
+    log_file += "." + std::to_string(universe->iworld);
+  const std::string message =
+      outfiles->open(config.sink_file, log_file, config.append, NVDynSamples::log_header, others);
   if (!message.empty()) {
     nvdyn_engine_destroy(engine);
     engine = nullptr;
@@ -314,9 +320,18 @@ void FixNVDyn::fail_samples(const std::vector<int> &which, int reason)
 void FixNVDyn::apply_changes(const std::vector<int> &before, bool ghosts, bool energies)
 {
   refresh_state();
+  // (a sample that finished this partition's stages is held for the
+  // partition downstream, frozen, with no sink frame)
   std::vector<int> finished;
+  bigint frozen_now = 0;
   for (int s = 0; s < nsamples; s++)
-    if (before[s] == NVDYN_ACTIVE && table->outcome[s] != NVDYN_ACTIVE) finished.push_back(s);
+    if (before[s] == NVDYN_ACTIVE && table->outcome[s] != NVDYN_ACTIVE) {
+      frozen_now += table->natoms[s];
+      if (passes_on(s))
+        held.push_back(s);
+      else
+        finished.push_back(s);
+    }
   const bool stop = config.nan_mode == NVDynConfig::NAN_STOP &&
       std::any_of(finished.begin(), finished.end(),
                   [&](int s) { return table->outcome[s] == NVDYN_FAILED; });
@@ -328,19 +343,19 @@ void FixNVDyn::apply_changes(const std::vector<int> &before, bool ghosts, bool e
   if (wait) pending.insert(pending.end(), finished.begin(), finished.end());
   set_stage_masks();
   if (ghosts) NVDYN_NS::forward_comm_fix(comm, this);
-  if (finished.empty()) return;
   // frozen atoms leave the neighbor lists at the next rebuild; one is
   // forced once they are 5% of the samples' atoms
-  for (int s : finished) frozen_listed += table->natoms[s];
-  if (exclude_frozen && frozen_listed >= 0.05 * table->total_atoms)
+  frozen_listed += frozen_now;
+  if (frozen_now && exclude_frozen && frozen_listed >= 0.05 * table->total_atoms)
     next_reneighbor = update->ntimestep + 1;
+  if (finished.empty()) return;
   if (outfiles->is_open(NVDynOutput::SINK)) {
     refresh_values();
     auto frames = extxyz->collect(*table, engine, sample, finished);
     if (wait)
       pending_frames.insert(pending_frames.end(), frames.begin(), frames.end());
     else
-      outfiles->write(NVDynOutput::SINK, NVDynExtXYZ::text(frames));
+      write_sink(NVDynExtXYZ::text(frames));
   }
   if (stop)
     for (int s : finished)
@@ -365,8 +380,7 @@ void FixNVDyn::finish_pending(const double *pe)
     for (size_t k = 0; k < pending.size(); k++) table->set_final_energy(pending[k], energy[k]);
     for (size_t k = 0; k < pending_frames.size(); k++) pending_frames[k].info.energy = energy[k];
   }
-  if (!pending_frames.empty())
-    outfiles->write(NVDynOutput::SINK, NVDynExtXYZ::text(pending_frames));
+  if (!pending_frames.empty()) write_sink(NVDynExtXYZ::text(pending_frames));
   pending.clear();
   pending_frames.clear();
 }
@@ -518,6 +532,7 @@ void FixNVDyn::end_of_step()
     fill_atoms(a);
     check_unchecked(a, "refill");
   }
+  pipeline_step();
   if (refill_due(ntimestep + 1)) next_reneighbor = ntimestep + 1;
   if (config.log_every > 0 && ntimestep % config.log_every == 0) write_log();
   plan_step(ntimestep + 1);
@@ -582,7 +597,8 @@ void FixNVDyn::refresh_values()
 
 bool FixNVDyn::finished() const
 {
-  return table->nactive == 0 && entering.empty() && (!source || source->exhausted());
+  return table->nactive == 0 && entering.empty() && (!source || source->exhausted()) &&
+      (!pipeline || pipeline->ended());
 }
 
 void FixNVDyn::end_run(bool tallied)
@@ -597,7 +613,13 @@ void FixNVDyn::end_run(bool tallied)
 
 std::vector<FixNVDyn::StageSummary> FixNVDyn::stage_summary() const
 {
-  return table->stage_summary(engine, groups->names, stage_seconds);
+  auto rows = table->stage_summary(engine, groups->names, stage_seconds);
+  // in a pipeline, this partition's stages
+  if (pipeline) {
+    rows.erase(rows.begin() + pipeline->end_stage, rows.end());
+    rows.erase(rows.begin(), rows.begin() + pipeline->first_stage);
+  }
+  return rows;
 }
 
 void FixNVDyn::set_stage_masks()

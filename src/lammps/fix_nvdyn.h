@@ -14,9 +14,11 @@ FixStyle(nvdyn,FixNVDyn);
 
 #include "fix.h"
 #include "nvdyn_extxyz.h"
+#include "nvdyn_pipeline.h"
 #include "nvdyn_samples.h"
 #include "nvdyn_source.h"
 
+#include <deque>
 #include <memory>
 #include <string>
 #include <vector>
@@ -96,6 +98,17 @@ class FixNVDyn : public Fix {
   // with a source: what it gave ("" without one)
   std::string source_summary() const;
 
+  // ---- run_style nvpipeline split, across partitions (fix_nvdyn_pipeline.cpp)
+
+  // Collective over every partition when there are several: this
+  // partition runs its part of the stages (split), samples come from the
+  // partition upstream and leave for the one downstream. Checks the split
+  // against the stages; with one partition, every stage runs here.
+  void join_pipeline(const NVDynPipelineConfig &);
+  // rank 0 of this partition caught an error: every other partition stops
+  // with it
+  void pipeline_error(const std::string &message);
+
  protected:
   nvdyn_engine *engine;
   int nstages;
@@ -149,6 +162,7 @@ class FixNVDyn : public Fix {
     std::string info;
     NVDynSphere sphere;
     tagint tag0;
+    std::string state;    // a sample handed on: its engine state
   };
   std::vector<Entering> entering;
   bigint last_refill;
@@ -167,6 +181,18 @@ class FixNVDyn : public Fix {
   void add_topology(class Molecule *, int sign);
   void write_unplaced(const std::vector<NVDynSource::Frame> &);
   void restart_stream(const struct NVDynSaved &);
+
+  // the partition pipeline: the links, the samples that finished this
+  // partition's stages and wait for room downstream (frozen), in order
+  std::unique_ptr<NVDynPipeline> pipeline;
+  std::deque<int> held;
+  bool passes_on(int s) const;
+  void pipeline_step();
+  bool pipeline_idle();
+  void send_held();
+  std::string pack_handover(int s);
+  void write_sink(const std::string &text);
+  virtual void host_atoms() {}    // the atoms' data on the host (fix nvdyn/kk syncs)
 
   void open_output();
   void fail_samples(const std::vector<int> &, int reason);

@@ -69,7 +69,8 @@ std::vector<int> FixNVDyn::written_samples() const
   std::vector<int> which;
   for (int s = 0; s < nsamples; s++)
     if (table->outcome[s] != NVDYN_ACTIVE && table->outcome[s] != NVDYN_EMPTY &&
-        std::find(pending.begin(), pending.end(), s) == pending.end())
+        std::find(pending.begin(), pending.end(), s) == pending.end() &&
+        std::find(held.begin(), held.end(), s) == held.end())
       which.push_back(s);
   return which;
 }
@@ -120,6 +121,17 @@ void FixNVDyn::refill()
       free_atoms, free_samples, spheres, neighbor->cutneighmax, placement_margin(), unplaced);
   write_unplaced(unplaced);
   create_samples(inserts);
+  if (pipeline) {
+    int n = (int) inserts.size();
+    bigint natoms = 0;
+    for (const auto &ins : inserts) natoms += ins.frame.xyz.natoms;
+    for (const auto &f : unplaced)
+      if (f.handed) {
+        n++;
+        natoms += f.xyz.natoms;
+      }
+    pipeline->taken(n, natoms);
+  }
 
   bigint nlocal = atom->nlocal;
   MPI_Allreduce(&nlocal, &atom->natoms, 1, MPI_LMP_BIGINT, MPI_SUM, world);
@@ -203,8 +215,10 @@ void FixNVDyn::create_samples(std::vector<NVDynSource::Insert> &inserts)
       atom_index[n] = i;
     }
     if (onemol) add_topology(onemol, 1);
-    entering.push_back(
-        {slot, sid, f.natoms, f.index, NVDynExtXYZ::source_keys(f.info), ins.sphere, ins.tag0});
+    const NVDynSource::Frame &fr = ins.frame;
+    entering.push_back({slot, sid, f.natoms, f.index,
+                        fr.handed ? fr.keys : NVDynExtXYZ::source_keys(f.info), ins.sphere,
+                        ins.tag0, fr.state});
   }
 }
 
@@ -218,7 +232,13 @@ void FixNVDyn::commit_entering()
   if (entering.empty()) return;
   for (auto &e : entering) {
     table->insert(e.slot, e.id, e.natoms, e.index, std::move(e.info), e.sphere, e.tag0);
-    check(nvdyn_sample_reset(engine, e.slot, 0, SOURCE_KEY + (uint64_t) e.index), "refill");
+    if (e.state.empty()) {
+      check(nvdyn_sample_reset(engine, e.slot, 0, SOURCE_KEY + (uint64_t) e.index), "refill");
+    } else {
+      // a sample handed on: its state, entering its stage here
+      check(nvdyn_sample_load(engine, e.slot, e.state.data(), e.state.size()), "pipeline");
+      check(nvdyn_sample_resume(engine, e.slot), "pipeline");
+    }
   }
   entering.clear();
   for (int i = 0; i < atom->nlocal; i++)
@@ -266,12 +286,21 @@ void FixNVDyn::write_unplaced(const std::vector<NVDynSource::Frame> &frames)
   std::vector<NVDynExtXYZ::Frame> out;
   for (const auto &f : frames)
     out.push_back(extxyz->unplaced(id_offset + (tagint) f.xyz.index + 1, f.xyz, f.error, nstages));
-  outfiles->write(NVDynOutput::SINK, NVDynExtXYZ::text(out));
+  write_sink(NVDynExtXYZ::text(out));
 }
 
 std::string FixNVDyn::source_summary() const
 {
   if (!source) return "";
-  return fmt::format("Source: {} frames read{}, {} failed before going in\n", source->frames_read(),
-                     source->exhausted() ? " (all)" : "", source->failed_before);
+  std::string text;
+  if (pipeline) {
+    std::string names;
+    for (int k = pipeline->first_stage; k < pipeline->end_stage; k++)
+      names += (names.empty() ? "" : " ") + config.stages[k].name;
+    text = pipeline->summary(names);
+    if (!pipeline->first_part()) return text;
+  }
+  return text +
+      fmt::format("Source: {} frames read{}, {} failed before going in\n", source->frames_read(),
+                  source->exhausted() ? " (all)" : "", source->failed_before);
 }

@@ -171,4 +171,10 @@ inline bool halt_may_end_run(LAMMPS_NS::Modify *modify, LAMMPS_NS::bigint step)
 
 }    // namespace NVDYN_NS
 
+// LAMMPS errors are C++ exceptions (LAMMPSException in exceptions.h):
+// always since 2Aug2023, before with -DLAMMPS_EXCEPTIONS=on (setup.sh's build)
+#if defined(LAMMPS_EXCEPTIONS) || LAMMPS_VERSION_NUMBER >= 20230802
+#define NVDYN_LAMMPS_EXCEPTIONS 1
+#endif
+
 #endif

@@ -4,6 +4,8 @@
 
 #include "nvdyn_source.h"
 
+#include "nvdyn_pipeline.h"
+
 #include "atom.h"
 #include "comm.h"
 #include "domain.h"
@@ -89,6 +91,11 @@ void pack(Packer &out, const NVDynSource::Frame &f)
     out.put(kv.second);
   }
   out.put(f.error);
+  out.put((int) f.handed);
+  if (!f.handed) return;
+  out.put(f.state);
+  out.put(f.keys);
+  out.put(f.sphere);
 }
 
 void unpack(Unpacker &in, NVDynSource::Frame &f)
@@ -112,6 +119,13 @@ void unpack(Unpacker &in, NVDynSource::Frame &f)
     in.get(kv.second);
   }
   in.get(f.error);
+  int handed = 0;
+  in.get(handed);
+  f.handed = handed != 0;
+  if (!f.handed) return;
+  in.get(f.state);
+  in.get(f.keys);
+  in.get(f.sphere);
 }
 
 // ---- random numbers keyed by (frame, trial, k): the same on every rank
@@ -283,6 +297,13 @@ NVDynXYZFrame NVDynSource::template_frame(bigint copy) const
 
 NVDynSource::~NVDynSource() = default;
 
+std::string NVDynSource::bytes_of(const Frame &f)
+{
+  Packer out;
+  pack(out, f);
+  return out.bytes;
+}
+
 /* ----------------------------------------------------------------------
    what keeps a frame that the reader accepted out of this box: its size
    against the budget, its masses against the atom style
@@ -314,23 +335,30 @@ std::string NVDynSource::check_frame(const NVDynXYZFrame &f) const
    Errors that leave the reader lost (a broken file) are LAMMPS errors.
 ------------------------------------------------------------------------- */
 
-bool NVDynSource::read_one(Frame &f)
+NVDynSource::Read NVDynSource::read_one(Frame &f)
 {
   f = Frame();
+  if (link) {
+    std::string bytes;
+    if (!link->next_sample(bytes)) return link->upstream_done() ? READ_END : READ_NONE_NOW;
+    Unpacker in{bytes.data()};
+    unpack(in, f);
+    return READ_FRAME;
+  }
   if (onemol) {
-    if (next_copy == copies) return false;
+    if (next_copy == copies) return READ_END;
     f.xyz = template_frame(next_copy++);
     f.error = check_frame(f.xyz);
-    return true;
+    return READ_FRAME;
   }
   try {
-    if (!reader->next(f.xyz)) return false;
+    if (!reader->next(f.xyz)) return READ_END;
     f.error = check_frame(f.xyz);
   } catch (const NVDynXYZError &e) {
     if (e.fatal) throw;
     f.error = e.what();
   }
-  return true;
+  return READ_FRAME;
 }
 
 // the window filled up to its size; frames that cannot go in go to failed
@@ -346,8 +374,9 @@ void NVDynSource::top_up(std::vector<Frame> &failed)
     Frame f;
     try {
       while (good < (size_t) config.window) {
-        if (!read_one(f)) {
-          end = 1;
+        const Read got = read_one(f);
+        if (got != READ_FRAME) {
+          end = got == READ_END;
           break;
         }
         pack(out, f);
@@ -405,8 +434,15 @@ std::vector<NVDynSource::Insert> NVDynSource::take(bigint free_atoms, int free_s
     // conflict distance spans
     double frame_max = 0.0;
     std::vector<double> center(3 * window.size()), radius(window.size());
+    // (a sample handed on keeps its sphere: its centre and reach)
     for (size_t k = 0; k < window.size(); k++) {
-      extent(window[k].xyz, &center[3 * k], radius[k]);
+      const Frame &w = window[k];
+      if (w.handed) {
+        std::copy(w.sphere.center, w.sphere.center + 3, &center[3 * k]);
+        radius[k] = w.sphere.reach - margin;
+      } else {
+        extent(w.xyz, &center[3 * k], radius[k]);
+      }
       frame_max = std::max(frame_max, radius[k] + margin);
     }
     Bins bins{2.0 * std::max(reach_max, frame_max) + gap, {}};
@@ -417,7 +453,7 @@ std::vector<NVDynSource::Insert> NVDynSource::take(bigint free_atoms, int free_s
     for (size_t k : order) {
       const NVDynXYZFrame &xyz = window[k].xyz;
       if (free_samples == 0 || (free_atoms >= 0 && xyz.natoms > free_atoms)) continue;
-      const double reach = radius[k] + margin;
+      const double reach = window[k].handed ? window[k].sphere.reach : radius[k] + margin;
       if (reach >= failed_reach) continue;
       // the box region for the centre
       double lo[3], hi[3];
@@ -471,7 +507,8 @@ std::vector<NVDynSource::Insert> NVDynSource::take(bigint free_atoms, int free_s
       ins.sphere = {{c[0], c[1], c[2]}, reach};
       ins.tag0 = allocate_tags(xyz.natoms);
       double rot[9] = {1, 0, 0, 0, 1, 0, 0, 0, 1};
-      if (config.rotate_seed) rotation((uint64_t) config.rotate_seed, xyz.index, rot);
+      if (config.rotate_seed && !window[k].handed)
+        rotation((uint64_t) config.rotate_seed, xyz.index, rot);
       ins.x.resize(3 * (size_t) xyz.natoms);
       const double *c0 = &center[3 * k];
       for (int i = 0; i < xyz.natoms; i++) {
@@ -500,7 +537,8 @@ std::vector<NVDynSource::Insert> NVDynSource::take(bigint free_atoms, int free_s
 
 bigint NVDynSource::smallest_waiting() const
 {
-  if (window.empty()) return 1;
+  // (from a link, nothing waits until something arrived)
+  if (window.empty()) return link ? MAXBIGINT : 1;
   int smallest = window.front().xyz.natoms;
   for (const auto &f : window) smallest = std::min(smallest, f.xyz.natoms);
   return smallest;

@@ -33,11 +33,21 @@ struct NVDynSphere {
 
 class NVDynSource : protected Pointers {
  public:
-  // A frame read from the source, with what went wrong with it ("": none)
+  // A frame read from the source, with what went wrong with it ("": none).
+  // A sample handed on by the partition upstream (run_style nvpipeline
+  // split) is a frame too: its atoms as they are (unwrapped positions,
+  // velocities, in the sample's order), its engine state, its frame's
+  // keys as the sink writes them, and its sphere (it keeps its reach and
+  // orientation; only its centre moves).
   struct Frame {
     NVDynXYZFrame xyz;
     std::string error;
+    bool handed = false;
+    std::string state, keys;
+    NVDynSphere sphere{{0.0, 0.0, 0.0}, -1.0};
   };
+  // a frame as bytes, for the partition downstream (rank 0)
+  static std::string bytes_of(const Frame &);
   // A frame that goes in: its atoms' positions (placed), atom IDs
   // tag0 + 1 ... tag0 + natoms in the frame's order
   struct Insert {
@@ -68,8 +78,15 @@ class NVDynSource : protected Pointers {
 
   // no frame left to read nor waiting
   bool exhausted() const { return at_end && window.empty(); }
+  // the frames come from the partition upstream (rank 0 takes them from
+  // `link`), not from the files or template
+  void set_link(class NVDynPipeline *p) { link = p; }
+  // Collective: frames read (or taken from the link) into the window, as
+  // far as it has room; frames that cannot go in are appended to failed
+  void top_up(std::vector<Frame> &failed);
   // the atoms of the smallest frame waiting in the window (1 when none
-  // waits: the next frames are not read yet)
+  // waits: the next frames are not read yet; from a link, MAXBIGINT: none
+  // has arrived)
   bigint smallest_waiting() const;
   // frames read so far (their indices are 0 .. read-1)
   bigint frames_read() const { return nread; }
@@ -96,13 +113,14 @@ class NVDynSource : protected Pointers {
   std::deque<Frame> window;                  // read, waiting to go in (every rank)
   bool at_end = false;
   bigint nread = 0;
+  class NVDynPipeline *link = nullptr;
   int ntypes;
   std::map<tagint, tagint> free_tags;    // first ID of a free range -> its length
   tagint tag_base = 0;                   // IDs up to this are the input's
   tagint tag_top = 0;                    // IDs above this are free
 
-  void top_up(std::vector<Frame> &failed);
-  bool read_one(Frame &);
+  enum Read { READ_END, READ_FRAME, READ_NONE_NOW };
+  Read read_one(Frame &);
   std::string check_frame(const NVDynXYZFrame &) const;
   NVDynXYZFrame template_frame(bigint copy) const;
   std::string where(const NVDynXYZFrame &) const;

@@ -44,7 +44,7 @@ using namespace LAMMPS_NS;
 /* ---------------------------------------------------------------------- */
 
 RunNVPipeline::RunNVPipeline(LAMMPS *lmp, int narg, char **arg) :
-    Verlet(lmp, narg, arg), nargs(narg), warned_no_batch(false), warned_no_tally(false)
+    Verlet(lmp, narg, arg), args(arg, arg + narg), warned_no_batch(false), warned_no_tally(false)
 {
   // no errors here: Update::create_integrate() has already deleted the
   // previous run style, so an error now would leave it dangling
@@ -71,7 +71,7 @@ void RunNVPipeline::init()
     error->all(FLERR,
                "Run style nvpipeline is the host variant: under -k on use nvpipeline/kk "
                "(which -sf kk picks)");
-  NVDYN_NS::init_run_style(lmp, nargs, "nvpipeline");
+  pipeline = NVDYN_NS::init_run_style(lmp, args, "nvpipeline");
   Verlet::init();
 }
 
@@ -88,7 +88,10 @@ void RunNVPipeline::setup(int flag)
       error->warning(FLERR, "Run style nvpipeline: no fix nvdyn defined, running like verlet");
     warned_no_batch = true;
   }
-  Verlet::setup(flag);
+  NVDYN_NS::guard_pipeline(batches, [&]() {
+    NVDYN_NS::join_pipeline(lmp, batches, pipeline, "nvpipeline");
+    Verlet::setup(flag);
+  });
 }
 
 /* ----------------------------------------------------------------------
@@ -113,10 +116,14 @@ bool RunNVPipeline::all_finished() const
 
 void RunNVPipeline::run(int n)
 {
+  find_batches();
+  NVDYN_NS::guard_pipeline(batches, [&]() { steps(n); });
+}
+
+void RunNVPipeline::steps(int n)
+{
   bigint ntimestep;
   int nflag, sortflag;
-
-  find_batches();
 
   // every sample finished in an earlier run: this run makes no step
 
@@ -366,15 +373,59 @@ void RunNVPipeline::cleanup()
 
 namespace NVDYN_NS {
 
-void init_run_style(LAMMPS *lmp, int nargs, const std::string &name)
+NVDynPipelineConfig init_run_style(LAMMPS *lmp, const std::vector<std::string> &args,
+                                   const std::string &name)
 {
-  if (nargs > 0)
-    lmp->error->all(FLERR, "Illegal run_style {} command: it takes no arguments", name);
-  if (lmp->universe->nworlds > 1)
+  NVDynPipelineConfig config;
+  bool buffer_given = false;
+  for (size_t i = 0; i < args.size();) {
+    if (args[i] == "split") {
+      if (!config.split.empty())
+        lmp->error->all(FLERR, "Illegal run_style {} command: split given twice", name);
+      config.split.emplace_back();
+      for (i++; i < args.size() && args[i] != "buffer"; i++) {
+        if (args[i] == "|")
+          config.split.emplace_back();
+        else
+          config.split.back().push_back(args[i]);
+      }
+      for (size_t p = 0; p < config.split.size(); p++)
+        if (config.split[p].empty())
+          lmp->error->all(FLERR,
+                          "Illegal run_style {} command: split: partition {} has no stage "
+                          "(stage names, partitions separated by |)",
+                          name, p + 1);
+    } else if (args[i] == "buffer") {
+      if (buffer_given)
+        lmp->error->all(FLERR, "Illegal run_style {} command: buffer given twice", name);
+      buffer_given = true;
+      size_t j = i + 1;
+      for (; j + 1 < args.size() && (args[j] == "samples" || args[j] == "atoms"); j += 2) {
+        const bigint v = utils::bnumeric(FLERR, args[j + 1].c_str(), false, lmp);
+        if (args[j] == "samples" && (v < 1 || v > MAXSMALLINT))
+          lmp->error->all(FLERR, "Illegal run_style {} command: buffer samples {}: must be >= 1",
+                          name, args[j + 1]);
+        if (args[j] == "atoms" && v < 0)
+          lmp->error->all(FLERR, "Illegal run_style {} command: buffer atoms {}: must be >= 0",
+                          name, args[j + 1]);
+        if (args[j] == "samples")
+          config.samples = (int) v;
+        else
+          config.atoms = v;
+      }
+      if (j == i + 1)
+        lmp->error->all(
+            FLERR, "Illegal run_style {} command: buffer needs 'samples N' and/or 'atoms M'", name);
+      i = j;
+    } else {
+      lmp->error->all(FLERR, "Illegal run_style {} command: unknown keyword '{}'", name, args[i]);
+    }
+  }
+  if (lmp->universe->nworlds > 1 && config.split.empty())
     lmp->error->all(FLERR,
-                    "Run style {} supports a single partition only in this version: "
-                    "use run_style verlet with -partition",
-                    name);
+                    "Run style {} on {} partitions needs split: which stages each partition "
+                    "runs (split STAGE ... | STAGE ...)",
+                    name, lmp->universe->nworlds);
   // LAMMPS fixes (addforce, setforce, ...) take any run style whose name
   // does not start with "verlet" for respa; this is a Verlet loop
   const std::string runs_as = "verlet/" + name;
@@ -382,6 +433,17 @@ void init_run_style(LAMMPS *lmp, int nargs, const std::string &name)
     delete[] lmp->update->integrate_style;
     lmp->update->integrate_style = utils::strdup(runs_as);
   }
+  return config;
+}
+
+void join_pipeline(LAMMPS *lmp, const std::vector<FixNVDyn *> &batches,
+                   const NVDynPipelineConfig &config, const std::string &name)
+{
+  if (config.split.empty()) return;
+  if (batches.size() != 1)
+    lmp->error->all(FLERR, "Run style {} split: needs exactly one fix nvdyn, found {}", name,
+                    batches.size());
+  batches[0]->join_pipeline(config);
 }
 
 std::vector<FixNVDyn *> find_batches(Modify *modify)

@@ -2,8 +2,8 @@
    NVDYN: run_style nvpipeline, the velocity-Verlet step loop of LAMMPS
    with the compute hook points of fix nvdyn around the force evaluation,
    early termination when every sample is finished, and a per-stage
-   summary at the end of each run. Single partition. See
-   doc/run_nvpipeline.md.
+   summary at the end of each run; across partitions, the pipeline of
+   their stages (split). See doc/run_nvpipeline.md.
 ------------------------------------------------------------------------- */
 
 #ifdef INTEGRATE_CLASS
@@ -18,7 +18,11 @@ IntegrateStyle(verlet/nvpipeline,RunNVPipeline);
 #ifndef NVDYN_RUN_NVPIPELINE_H
 #define NVDYN_RUN_NVPIPELINE_H
 
+#include "fix_nvdyn.h"
+#include "nvdyn_lammps_compat.h"
 #include "verlet.h"
+
+#include "exceptions.h"
 
 #include <string>
 #include <vector>
@@ -37,12 +41,14 @@ class RunNVPipeline : public Verlet {
   void cleanup() override;
 
  private:
-  int nargs;                          // run_style arguments (none are accepted)
+  std::vector<std::string> args;      // run_style arguments
+  NVDynPipelineConfig pipeline;       // what they say
   bool warned_no_batch;               // "no fix nvdyn" said once per instance
   bool warned_no_tally;               // "no thermo on the last step" said once
   std::vector<FixNVDyn *> batches;    // the fix nvdyn instances of this run
 
   void find_batches();
+  void steps(int n);
   bool all_finished() const;
   void compute_forces();
   void last_step_output();
@@ -53,9 +59,30 @@ class RunNVPipeline : public Verlet {
 
 // what run_style nvpipeline and nvpipeline/kk share
 namespace NVDYN_NS {
-// the run style's checks at init (no arguments, one partition), and the
+// the run style's arguments (split, buffer) checked at init, and the
 // name "verlet/<name>" it runs under
-void init_run_style(LAMMPS_NS::LAMMPS *, int nargs, const std::string &name);
+LAMMPS_NS::NVDynPipelineConfig
+init_run_style(LAMMPS_NS::LAMMPS *, const std::vector<std::string> &args, const std::string &name);
+// Collective over every partition: the fix nvdyn of the run joins the
+// pipeline that the arguments describe (nothing without split on one
+// partition)
+void join_pipeline(LAMMPS_NS::LAMMPS *, const std::vector<LAMMPS_NS::FixNVDyn *> &,
+                   const LAMMPS_NS::NVDynPipelineConfig &, const std::string &name);
+// f() run; an error it raises on this partition stops the other partitions
+// of a pipeline too (then goes on)
+template <class F> void guard_pipeline(const std::vector<LAMMPS_NS::FixNVDyn *> &batches, F &&f)
+{
+#ifdef NVDYN_LAMMPS_EXCEPTIONS
+  try {
+    f();
+  } catch (LAMMPS_NS::LAMMPSException &e) {
+    for (auto batch : batches) batch->pipeline_error(e.what());
+    throw;
+  }
+#else
+  f();
+#endif
+}
 // the fix nvdyn instances now defined
 std::vector<LAMMPS_NS::FixNVDyn *> find_batches(LAMMPS_NS::Modify *);
 bool all_finished(const std::vector<LAMMPS_NS::FixNVDyn *> &);

@@ -1,0 +1,261 @@
+// The partition pipeline (run_style nvpipeline split across -partition):
+// one input for every partition; the first reads the source and relaxes,
+// the others run the MD stages of the samples handed on to them, the last
+// writes the sink. The sink holds what a single-partition run of the same
+// input writes; a one-sample link makes upstream wait, losing nothing; an
+// error on one partition stops every partition with it.
+// ctest: pipeline_np1 (one partition: split runs every stage; the errors
+// of the arguments), pipeline_np2 (2 partitions of 1 rank), pipeline_np4
+// (3 partitions: 1, 2 and 1 ranks).
+#include "source_frames.h"
+
+#include "universe.h"
+
+#include <fstream>
+#include <iterator>
+
+namespace {
+
+// the partitions of this MPI run: 2 ranks: 2 of 1; 4 ranks: 1, 2 and 1
+// (LAMMPS wants an input file with partitions: the test gives its
+// commands one by one)
+std::vector<std::string> partition_args()
+{
+  const int n = mpi_size();
+  if (n == 2) return {"-in", "/dev/null", "-partition", "2x1"};
+  if (n == 4) return {"-in", "/dev/null", "-partition", "1", "2", "1"};
+  return {};
+}
+
+int nparts()
+{
+  const int n = mpi_size();
+  return n == 2 ? 2 : n == 4 ? 3 : 1;
+}
+
+// the split of relax | heat prod over this run's partitions
+std::string split()
+{
+  return nparts() == 3 ? "split relax | heat | prod" : "split relax | heat prod";
+}
+
+// rank 0 of the whole MPI run holds the sink's frames when the run is over
+// (the last partition wrote it)
+std::map<long, Out> sink_frames(const std::string &path, int *repeats)
+{
+  MPI_Barrier(MPI_COMM_WORLD);
+  std::map<long, Out> out;
+  *repeats = 0;
+  if (world_rank() == 0) out = read_sink(path, repeats);
+  return out;
+}
+
+std::string slurp(const std::string &path)
+{
+  std::ifstream in(path);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+// the input: 300 mixed LJ clusters relaxed, heated (Langevin, velocities
+// drawn on entry), then NVE; `extra`: run_style arguments
+std::vector<std::string> workflow(const std::string &src, const std::string &sink,
+                                  const std::string &budget, const std::string &extra)
+{
+  std::vector<std::string> cmds = empty_box(60.0, "atomic");
+  cmds.insert(cmds.end(),
+              {"fix nv all nvdyn source " + src + " elements Ar " + budget +
+                   " stage relax fire until fmax 1e-4 every 5 maxsteps 20000"
+                   " stage heat langevin 0.1 0.5 4928 velocity 0.1 77 until steps 100"
+                   " stage prod nve until steps 150 sink " +
+                   sink,
+               "run_style nvpipeline " + extra, "run 10000000"});
+  return cmds;
+}
+
+// positions relative to the first atom's (a handed-on sample is translated)
+std::vector<double> relative(const std::vector<double> &x)
+{
+  std::vector<double> r(x.size());
+  for (size_t i = 0; i < x.size(); i++) r[i] = x[i] - x[i % 3];
+  return r;
+}
+
+}    // namespace
+
+// 300 clusters of 3 to 13 atoms through relax | heat prod on the
+// partitions of this run and on one partition (every rank): the same
+// frames, outcomes and steps per stage, structures equal to 1e-10.
+TEST(Pipeline, SameAsOnePartition)
+{
+  if (nparts() < 2) GTEST_SKIP() << "needs 2 or 4 MPI ranks (2 or 3 partitions)";
+  const std::string src = temp_name("pipe.xyz");
+  const std::string one = temp_name("pipe_one.xyz"), many = temp_name("pipe_many.xyz");
+  write_xyz(src, clusters(300, 17));
+  {
+    Lammps l;
+    l.cmds(workflow(src, one, "atoms 500", split()));
+  }
+  {
+    Lammps l(partition_args());
+    l.cmds(workflow(src, many, "atoms 500", split()));
+  }
+  int r1 = 0, r2 = 0;
+  const auto a = sink_frames(one, &r1), b = sink_frames(many, &r2);
+  if (world_rank() != 0) return;
+  EXPECT_EQ(r1, 0);
+  EXPECT_EQ(r2, 0);
+  ASSERT_EQ(a.size(), 300u);
+  ASSERT_EQ(b.size(), 300u);
+  double worst = 0.0;
+  for (const auto &[index, f] : a) {
+    const Out &g = b.at(index);
+    EXPECT_EQ(g.keys.at("outcome"), f.keys.at("outcome")) << index;
+    EXPECT_EQ(g.keys.at("stage_steps"), f.keys.at("stage_steps")) << index;
+    EXPECT_EQ(g.keys.at("name"), f.keys.at("name")) << index;
+    ASSERT_EQ(g.x.size(), f.x.size()) << index;
+    const double d = max_rel_diff(relative(g.x), relative(f.x));
+    worst = std::max(worst, d);
+    EXPECT_LE(d, 1e-10) << "frame " << index;
+  }
+  EXPECT_EQ(a.begin()->second.keys.at("outcome"), "done");
+  std::cout << "[          ] largest difference of relative positions: " << worst << "\n";
+  remove(src.c_str());
+  remove(one.c_str());
+  remove(many.c_str());
+}
+
+// A link of one sample: the relaxing partition is faster than the MD
+// downstream, fills the link and waits (its summary shows time blocked on
+// output); every frame still reaches the sink exactly once.
+TEST(Pipeline, BackPressureLosesNothing)
+{
+  if (nparts() < 2) GTEST_SKIP() << "needs 2 or 4 MPI ranks (2 or 3 partitions)";
+  const std::string src = temp_name("bp.xyz"), sink = temp_name("bp_sink.xyz");
+  const std::string logs = temp_name("bp_log");
+  write_xyz(src, clusters(60, 23, 3, 6));
+  {
+    std::vector<std::string> args = partition_args();
+    args.insert(args.end(), {"-plog", logs});
+    Lammps l(args);
+    auto cmds = workflow(src, sink, "samples 4", split() + " buffer samples 1");
+    l.cmds(cmds);
+  }
+  int repeats = 0;
+  const auto out = sink_frames(sink, &repeats);
+  if (world_rank() != 0) return;
+  EXPECT_EQ(repeats, 0);
+  EXPECT_EQ(out.size(), 60u);
+  const std::string log0 = slurp(logs + ".0");
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(log0, m, std::regex("blocked on output ([0-9.e+-]+) s"))) << log0;
+  EXPECT_GT(std::stod(m[1]), 0.0) << "the first partition waited for room downstream";
+  EXPECT_NE(log0.find("Pipeline: partition 1 of " + std::to_string(nparts()) +
+                      " (relax): 60 "
+                      "samples in, 60 handed on"),
+            std::string::npos)
+      << log0;
+  remove(src.c_str());
+  remove(sink.c_str());
+  for (int k = 0; k < nparts(); k++) remove((logs + "." + std::to_string(k)).c_str());
+}
+
+// An error on the last partition (fix halt ... error hard, on that
+// partition only: a world-style variable) ends the run on every partition:
+// each raises it, the others naming the partition it came from.
+TEST(Pipeline, ErrorDownstreamStopsAll)
+{
+  if (nparts() < 2) GTEST_SKIP() << "needs 2 or 4 MPI ranks (2 or 3 partitions)";
+  const std::string src = temp_name("err.xyz"), sink = temp_name("err_sink.xyz");
+  write_xyz(src, clusters(100, 29));
+  std::string message;
+  int part = 0;
+  {
+    Lammps l(partition_args());
+    part = l.lmp->universe->iworld;
+    std::string limits = nparts() == 3 ? "1000000000 1000000000 40" : "1000000000 40";
+    auto cmds = workflow(src, sink, "atoms 300", split());
+    cmds.insert(cmds.end() - 2,
+                {"variable limit world " + limits, "variable now equal step",
+                 "fix stop all halt 1 v_now > ${limit} error hard"});
+    try {
+      l.cmds(cmds);
+    } catch (LAMMPS_NS::LAMMPSException &e) {
+      message = e.what();
+    }
+  }
+  if (part == nparts() - 1) {
+    EXPECT_NE(message.find("Fix halt condition"), std::string::npos) << message;
+  } else {
+    EXPECT_NE(message.find("partition " + std::to_string(nparts()) +
+                           " of the pipeline stopped with an error: Fix halt condition"),
+              std::string::npos)
+        << message;
+  }
+  MPI_Barrier(MPI_COMM_WORLD);
+  if (world_rank() == 0) {
+    remove(src.c_str());
+    remove(sink.c_str());
+  }
+}
+
+// On one partition, split runs every stage: the sink is that of the same
+// input without split.
+TEST(Pipeline, OnePartitionRunsEveryStage)
+{
+  if (nparts() > 1) GTEST_SKIP() << "a single-partition run";
+  const std::string src = temp_name("single.xyz");
+  const std::string a = temp_name("single_a.xyz"), b = temp_name("single_b.xyz");
+  write_xyz(src, clusters(40, 31));
+  {
+    Lammps l;
+    l.cmds(workflow(src, a, "atoms 200", split() + " buffer samples 2 atoms 30"));
+  }
+  {
+    Lammps l;
+    l.cmds(workflow(src, b, "atoms 200", ""));
+  }
+  if (world_rank() == 0) {
+    EXPECT_EQ(slurp(a), slurp(b));
+    EXPECT_FALSE(slurp(a).empty());
+  }
+  MPI_Barrier(MPI_COMM_WORLD);
+  if (world_rank() == 0)
+    for (const auto &f : {src, a, b}) remove(f.c_str());
+}
+
+// The arguments' errors name what is wrong.
+TEST(Pipeline, Errors)
+{
+  if (nparts() > 1) GTEST_SKIP() << "a single-partition run";
+  const std::string src = temp_name("errors.xyz");
+  write_xyz(src, clusters(4, 3));
+  auto error_of_run = [&](const std::string &style, const std::string &budget = "atoms 100") {
+    Lammps l;
+    auto cmds = workflow(src, "", budget, "");
+    cmds.pop_back();
+    cmds.pop_back();
+    cmds.back().erase(cmds.back().find(" sink "));
+    l.cmds(cmds);
+    l.cmd(style);
+    return l.error_of("run 100");
+  };
+  EXPECT_NE(error_of_run("run_style nvpipeline split relax | prod heat")
+                .find("'prod' (partition 2) is not stage 2 of fix nvdyn nv"),
+            std::string::npos);
+  EXPECT_NE(error_of_run("run_style nvpipeline split relax | heat")
+                .find("split names 2 of the 3 stages of fix nvdyn nv"),
+            std::string::npos);
+  EXPECT_NE(error_of_run("run_style nvpipeline split relax | | heat prod")
+                .find("split: partition 2 has no stage"),
+            std::string::npos);
+  EXPECT_NE(error_of_run("run_style nvpipeline split relax heat prod buffer samples 0")
+                .find("buffer samples 0: must be >= 1"),
+            std::string::npos);
+  EXPECT_NE(error_of_run("run_style nvpipeline split relax heat prod buffer")
+                .find("buffer needs 'samples N' and/or 'atoms M'"),
+            std::string::npos);
+  EXPECT_NE(error_of_run("run_style nvpipeline splitt relax").find("unknown keyword 'splitt'"),
+            std::string::npos);
+  MPI_Barrier(MPI_COMM_WORLD);
+  if (world_rank() == 0) remove(src.c_str());
+}
