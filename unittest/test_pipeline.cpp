@@ -6,7 +6,8 @@
 // error on one partition stops every partition with it.
 // ctest: pipeline_np1 (one partition: split runs every stage; the errors
 // of the arguments), pipeline_np2 (2 partitions of 1 rank), pipeline_np4
-// (3 partitions: 1, 2 and 1 ranks).
+// (3 partitions: 1, 2 and 1 ranks); pipeline_kk_np2 and _np4 with fix
+// nvdyn/kk and run_style nvpipeline/kk.
 #include "source_frames.h"
 
 #include "universe.h"
@@ -16,15 +17,23 @@
 
 namespace {
 
+// with NVDYN_TEST_PIPELINE_KOKKOS set, -k on t N -sf kk (fix nvdyn/kk,
+// run_style nvpipeline/kk; ctest pipeline_kk_np*)
+std::vector<std::string> run_args()
+{
+  return getenv("NVDYN_TEST_PIPELINE_KOKKOS") ? kokkos_args() : std::vector<std::string>{};
+}
+
 // the partitions of this MPI run: 2 ranks: 2 of 1; 4 ranks: 1, 2 and 1
 // (LAMMPS wants an input file with partitions: the test gives its
 // commands one by one)
 std::vector<std::string> partition_args()
 {
+  std::vector<std::string> args = run_args();
   const int n = mpi_size();
-  if (n == 2) return {"-in", "/dev/null", "-partition", "2x1"};
-  if (n == 4) return {"-in", "/dev/null", "-partition", "1", "2", "1"};
-  return {};
+  if (n == 2) args.insert(args.end(), {"-in", "/dev/null", "-partition", "2x1"});
+  if (n == 4) args.insert(args.end(), {"-in", "/dev/null", "-partition", "1", "2", "1"});
+  return args;
 }
 
 int nparts()
@@ -56,17 +65,18 @@ std::string slurp(const std::string &path)
   return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
 }
 
-// the input: 300 mixed LJ clusters relaxed, heated (Langevin, velocities
-// drawn on entry), then NVE; `extra`: run_style arguments
+// the input: mixed LJ clusters relaxed, heated (Langevin, velocities drawn
+// on entry), then NVE for `prod` steps; `extra`: run_style arguments
 std::vector<std::string> workflow(const std::string &src, const std::string &sink,
-                                  const std::string &budget, const std::string &extra)
+                                  const std::string &budget, const std::string &extra,
+                                  int prod = 150)
 {
   std::vector<std::string> cmds = empty_box(60.0, "atomic");
   cmds.insert(cmds.end(),
               {"fix nv all nvdyn source " + src + " elements Ar " + budget +
                    " stage relax fire until fmax 1e-4 every 5 maxsteps 20000"
                    " stage heat langevin 0.1 0.5 4928 velocity 0.1 77 until steps 100"
-                   " stage prod nve until steps 150 sink " +
+                   " stage prod nve until steps " + std::to_string(prod) + " sink " +
                    sink,
                "run_style nvpipeline " + extra, "run 10000000"});
   return cmds;
@@ -92,7 +102,7 @@ TEST(Pipeline, SameAsOnePartition)
   const std::string one = temp_name("pipe_one.xyz"), many = temp_name("pipe_many.xyz");
   write_xyz(src, clusters(300, 17));
   {
-    Lammps l;
+    Lammps l(run_args());
     l.cmds(workflow(src, one, "atoms 500", split()));
   }
   {
@@ -124,9 +134,10 @@ TEST(Pipeline, SameAsOnePartition)
   remove(many.c_str());
 }
 
-// A link of one sample: the relaxing partition is faster than the MD
-// downstream, fills the link and waits (its summary shows time blocked on
-// output); every frame still reaches the sink exactly once.
+// A link of one sample: the relaxing partition is much faster than the MD
+// downstream (3000 steps), fills the link and its budget of 4 samples
+// with samples that wait for room, and waits (its summary shows time
+// blocked on output); every frame still reaches the sink exactly once.
 TEST(Pipeline, BackPressureLosesNothing)
 {
   if (nparts() < 2) GTEST_SKIP() << "needs 2 or 4 MPI ranks (2 or 3 partitions)";
@@ -137,7 +148,7 @@ TEST(Pipeline, BackPressureLosesNothing)
     std::vector<std::string> args = partition_args();
     args.insert(args.end(), {"-plog", logs});
     Lammps l(args);
-    auto cmds = workflow(src, sink, "samples 4", split() + " buffer samples 1");
+    auto cmds = workflow(src, sink, "samples 4", split() + " buffer samples 1", 3000);
     l.cmds(cmds);
   }
   int repeats = 0;
@@ -207,11 +218,11 @@ TEST(Pipeline, OnePartitionRunsEveryStage)
   const std::string a = temp_name("single_a.xyz"), b = temp_name("single_b.xyz");
   write_xyz(src, clusters(40, 31));
   {
-    Lammps l;
+    Lammps l(run_args());
     l.cmds(workflow(src, a, "atoms 200", split() + " buffer samples 2 atoms 30"));
   }
   {
-    Lammps l;
+    Lammps l(run_args());
     l.cmds(workflow(src, b, "atoms 200", ""));
   }
   if (world_rank() == 0) {
@@ -255,6 +266,38 @@ TEST(Pipeline, Errors)
                 .find("buffer needs 'samples N' and/or 'atoms M'"),
             std::string::npos);
   EXPECT_NE(error_of_run("run_style nvpipeline splitt relax").find("unknown keyword 'splitt'"),
+            std::string::npos);
+  MPI_Barrier(MPI_COMM_WORLD);
+  if (world_rank() == 0) remove(src.c_str());
+}
+
+// Across partitions: the errors of a split that does not fit them, of a
+// missing split, and of restart files during the run, on every partition.
+TEST(Pipeline, ErrorsAcrossPartitions)
+{
+  if (nparts() < 2) GTEST_SKIP() << "needs 2 or 4 MPI ranks (2 or 3 partitions)";
+  const std::string src = temp_name("perrors.xyz");
+  write_xyz(src, clusters(4, 3));
+  auto error_of_run = [&](const std::string &style, const std::string &before = "") {
+    Lammps l(partition_args());
+    auto cmds = workflow(src, "", "atoms 100", "");
+    cmds.pop_back();
+    cmds.pop_back();
+    cmds.back().erase(cmds.back().find(" sink "));
+    if (!before.empty()) cmds.push_back(before);
+    l.cmds(cmds);
+    l.cmd(style);
+    return l.error_of("run 100");
+  };
+  const std::string n = std::to_string(nparts());
+  EXPECT_NE(error_of_run("run_style nvpipeline").find("on " + n + " partitions needs split"),
+            std::string::npos);
+  const std::string other = nparts() == 3 ? "split relax | heat prod" : "split relax | heat | prod";
+  EXPECT_NE(error_of_run("run_style nvpipeline " + other)
+                .find("split has " + std::to_string(5 - nparts()) + " partitions, LAMMPS runs " + n),
+            std::string::npos);
+  EXPECT_NE(error_of_run("run_style nvpipeline " + split(), "restart 50 " + temp_name("r"))
+                .find("no restart files during the run"),
             std::string::npos);
   MPI_Barrier(MPI_COMM_WORLD);
   if (world_rank() == 0) remove(src.c_str());

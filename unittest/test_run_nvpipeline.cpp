@@ -353,7 +353,8 @@ TEST(RunNVPipeline, KokkosTakesTheKokkosVariant)
   EXPECT_EQ(l.lmp->update->ntimestep, 10);
 }
 
-// Other run styles are untouched by the plugin; nvpipeline takes no arguments.
+// Other run styles are untouched by the plugin; nvpipeline names an unknown
+// argument.
 TEST(RunNVPipeline, RespaAndArguments)
 {
   Lammps l;
@@ -362,7 +363,7 @@ TEST(RunNVPipeline, RespaAndArguments)
   EXPECT_STREQ(l.lmp->update->integrate_style, "respa");
   EXPECT_EQ(l.lmp->update->ntimestep, 10);
   l.cmd("run_style nvpipeline extra");
-  EXPECT_NE(l.error_of("run 10").find("run_style nvpipeline command: it takes no arguments"),
+  EXPECT_NE(l.error_of("run 10").find("run_style nvpipeline command: unknown keyword 'extra'"),
             std::string::npos);
   l.cmds({"run_style nvpipeline", "run 10"});
   EXPECT_EQ(l.lmp->update->ntimestep, 20);
