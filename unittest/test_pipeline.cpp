@@ -76,8 +76,8 @@ std::vector<std::string> workflow(const std::string &src, const std::string &sin
               {"fix nv all nvdyn source " + src + " elements Ar " + budget +
                    " stage relax fire until fmax 1e-4 every 5 maxsteps 20000"
                    " stage heat langevin 0.1 0.5 4928 velocity 0.1 77 until steps 100"
-                   " stage prod nve until steps " + std::to_string(prod) + " sink " +
-                   sink,
+                   " stage prod nve until steps " +
+                   std::to_string(prod) + " sink " + sink,
                "run_style nvpipeline " + extra, "run 10000000"});
   return cmds;
 }
@@ -234,41 +234,52 @@ TEST(Pipeline, OnePartitionRunsEveryStage)
     for (const auto &f : {src, a, b}) remove(f.c_str());
 }
 
+// The error of `run 100` after the workflow's definitions (no sink) and
+// `before`, `style` ("" if none)
+std::string run_error(const std::vector<std::string> &args, const std::string &src,
+                      const std::string &style, const std::string &before = "")
+{
+  Lammps l(args);
+  auto cmds = workflow(src, "", "atoms 100", "");
+  cmds.pop_back();
+  cmds.pop_back();
+  cmds.back().erase(cmds.back().find(" sink "));
+  if (!before.empty()) cmds.push_back(before);
+  l.cmds(cmds);
+  l.cmd(style);
+  return l.error_of("run 100");
+}
+
+// each run_style command's error holds its message
+void expect_errors(const std::vector<std::string> &args,
+                   const std::vector<std::pair<std::string, std::string>> &cases,
+                   const std::string &before = "")
+{
+  const std::string src = temp_name("errors.xyz");
+  write_xyz(src, clusters(4, 3));
+  for (const auto &[style, message] : cases) {
+    const std::string got = run_error(args, src, style, before);
+    EXPECT_NE(got.find(message), std::string::npos) << style << ": " << got;
+  }
+  MPI_Barrier(MPI_COMM_WORLD);
+  if (world_rank() == 0) remove(src.c_str());
+}
+
 // The arguments' errors name what is wrong.
 TEST(Pipeline, Errors)
 {
   if (nparts() > 1) GTEST_SKIP() << "a single-partition run";
-  const std::string src = temp_name("errors.xyz");
-  write_xyz(src, clusters(4, 3));
-  auto error_of_run = [&](const std::string &style, const std::string &budget = "atoms 100") {
-    Lammps l;
-    auto cmds = workflow(src, "", budget, "");
-    cmds.pop_back();
-    cmds.pop_back();
-    cmds.back().erase(cmds.back().find(" sink "));
-    l.cmds(cmds);
-    l.cmd(style);
-    return l.error_of("run 100");
-  };
-  EXPECT_NE(error_of_run("run_style nvpipeline split relax | prod heat")
-                .find("'prod' (partition 2) is not stage 2 of fix nvdyn nv"),
-            std::string::npos);
-  EXPECT_NE(error_of_run("run_style nvpipeline split relax | heat")
-                .find("split names 2 of the 3 stages of fix nvdyn nv"),
-            std::string::npos);
-  EXPECT_NE(error_of_run("run_style nvpipeline split relax | | heat prod")
-                .find("split: partition 2 has no stage"),
-            std::string::npos);
-  EXPECT_NE(error_of_run("run_style nvpipeline split relax heat prod buffer samples 0")
-                .find("buffer samples 0: must be >= 1"),
-            std::string::npos);
-  EXPECT_NE(error_of_run("run_style nvpipeline split relax heat prod buffer")
-                .find("buffer needs 'samples N' and/or 'atoms M'"),
-            std::string::npos);
-  EXPECT_NE(error_of_run("run_style nvpipeline splitt relax").find("unknown keyword 'splitt'"),
-            std::string::npos);
-  MPI_Barrier(MPI_COMM_WORLD);
-  if (world_rank() == 0) remove(src.c_str());
+  expect_errors(
+      {},
+      {{"run_style nvpipeline split relax | prod heat",
+        "'prod' (partition 2) is not stage 2 of fix nvdyn nv"},
+       {"run_style nvpipeline split relax | heat", "split names 2 of the 3 stages of fix nvdyn nv"},
+       {"run_style nvpipeline split relax | | heat prod", "split: partition 2 has no stage"},
+       {"run_style nvpipeline split relax heat prod buffer samples 0",
+        "buffer samples 0: must be >= 1"},
+       {"run_style nvpipeline split relax heat prod buffer",
+        "buffer needs 'samples N' and/or 'atoms M'"},
+       {"run_style nvpipeline splitt relax", "unknown keyword 'splitt'"}});
 }
 
 // Across partitions: the errors of a split that does not fit them, of a
@@ -276,29 +287,13 @@ TEST(Pipeline, Errors)
 TEST(Pipeline, ErrorsAcrossPartitions)
 {
   if (nparts() < 2) GTEST_SKIP() << "needs 2 or 4 MPI ranks (2 or 3 partitions)";
-  const std::string src = temp_name("perrors.xyz");
-  write_xyz(src, clusters(4, 3));
-  auto error_of_run = [&](const std::string &style, const std::string &before = "") {
-    Lammps l(partition_args());
-    auto cmds = workflow(src, "", "atoms 100", "");
-    cmds.pop_back();
-    cmds.pop_back();
-    cmds.back().erase(cmds.back().find(" sink "));
-    if (!before.empty()) cmds.push_back(before);
-    l.cmds(cmds);
-    l.cmd(style);
-    return l.error_of("run 100");
-  };
   const std::string n = std::to_string(nparts());
-  EXPECT_NE(error_of_run("run_style nvpipeline").find("on " + n + " partitions needs split"),
-            std::string::npos);
   const std::string other = nparts() == 3 ? "split relax | heat prod" : "split relax | heat | prod";
-  EXPECT_NE(error_of_run("run_style nvpipeline " + other)
-                .find("split has " + std::to_string(5 - nparts()) + " partitions, LAMMPS runs " + n),
-            std::string::npos);
-  EXPECT_NE(error_of_run("run_style nvpipeline " + split(), "restart 50 " + temp_name("r"))
-                .find("no restart files during the run"),
-            std::string::npos);
-  MPI_Barrier(MPI_COMM_WORLD);
-  if (world_rank() == 0) remove(src.c_str());
+  expect_errors(partition_args(),
+                {{"run_style nvpipeline", "on " + n + " partitions needs split"},
+                 {"run_style nvpipeline " + other,
+                  "split has " + std::to_string(5 - nparts()) + " partitions, LAMMPS runs " + n}});
+  expect_errors(partition_args(),
+                {{"run_style nvpipeline " + split(), "no restart files during the run"}},
+                "restart 50 " + temp_name("r"));
 }

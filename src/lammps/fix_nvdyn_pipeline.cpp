@@ -191,16 +191,7 @@ std::string FixNVDyn::pack_handover(int s)
                 {(double) atom_index[i], (double) atom->type[i], xu[0], xu[1], xu[2], v[0], v[1],
                  v[2], atom->rmass_flag ? atom->rmass[i] : 0.0});
   }
-  int n = (int) mine.size();
-  std::vector<int> counts(comm->nprocs), displs(comm->nprocs, 0);
-  MPI_Gather(&n, 1, MPI_INT, counts.data(), 1, MPI_INT, 0, world);
-  std::vector<double> all;
-  if (comm->me == 0) {
-    for (int p = 1; p < comm->nprocs; p++) displs[p] = displs[p - 1] + counts[p - 1];
-    all.resize(displs.back() + counts.back());
-  }
-  MPI_Gatherv(mine.data(), n, MPI_DOUBLE, all.data(), counts.data(), displs.data(), MPI_DOUBLE, 0,
-              world);
+  const std::vector<double> all = nvdyn_gather_to_root(mine, world, comm->me, comm->nprocs);
   size_t size = 0;
   check(nvdyn_sample_state_size(engine, &size), "pipeline");
   std::string state(size, '\0');

@@ -69,16 +69,7 @@ void NVDynExtXYZ::gather(const int *sample, int nsamples, const std::vector<int>
                               f[i][2]};
     mine.insert(mine.end(), rec, rec + NREC);
   }
-  int n = (int) mine.size();
-  std::vector<int> counts(comm->nprocs), displs(comm->nprocs, 0);
-  MPI_Gather(&n, 1, MPI_INT, counts.data(), 1, MPI_INT, 0, world);
-  std::vector<double> all;
-  if (comm->me == 0) {
-    for (int p = 1; p < comm->nprocs; p++) displs[p] = displs[p - 1] + counts[p - 1];
-    all.resize(displs.back() + counts.back());
-  }
-  MPI_Gatherv(mine.data(), n, MPI_DOUBLE, all.data(), counts.data(), displs.data(), MPI_DOUBLE, 0,
-              world);
+  const std::vector<double> all = nvdyn_gather_to_root(mine, world, comm->me, comm->nprocs);
 
   // the atoms of each sample, ordered by ID (rank 0)
   if (comm->me != 0) return;
@@ -214,4 +205,20 @@ NVDynExtXYZ::Frame NVDynExtXYZ::unplaced(tagint id, const NVDynXYZFrame &xyz,
   f.lattice = box_lattice();
   f.pbc = box_pbc();
   return f;
+}
+
+std::vector<double> LAMMPS_NS::nvdyn_gather_to_root(const std::vector<double> &mine, MPI_Comm world,
+                                                    int me, int nprocs)
+{
+  int n = (int) mine.size();
+  std::vector<int> counts(nprocs), displs(nprocs, 0);
+  MPI_Gather(&n, 1, MPI_INT, counts.data(), 1, MPI_INT, 0, world);
+  std::vector<double> all;
+  if (me == 0) {
+    for (int p = 1; p < nprocs; p++) displs[p] = displs[p - 1] + counts[p - 1];
+    all.resize(displs.back() + counts.back());
+  }
+  MPI_Gatherv(mine.data(), n, MPI_DOUBLE, all.data(), counts.data(), displs.data(), MPI_DOUBLE, 0,
+              world);
+  return all;
 }

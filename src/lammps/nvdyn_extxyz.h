@@ -78,6 +78,10 @@ class NVDynExtXYZ : protected Pointers {
 // "active", "done", "timeout" or "failed"
 const char *nvdyn_outcome_name(int outcome);
 
+// Collective: every rank's values, in rank order, on rank 0 (empty elsewhere)
+std::vector<double> nvdyn_gather_to_root(const std::vector<double> &mine, MPI_Comm world, int me,
+                                         int nprocs);
+
 }    // namespace LAMMPS_NS
 
 #endif
