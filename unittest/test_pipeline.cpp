@@ -90,6 +90,33 @@ std::vector<double> relative(const std::vector<double> &x)
   return r;
 }
 
+// the sinks of a single-partition run and of a pipeline (rank 0): the same
+// n frames, each once, with the same outcomes, names and steps per stage,
+// and the same structures to 1e-10 (positions relative to the first atom)
+void expect_same_sinks(const std::string &one, const std::string &many, size_t n)
+{
+  int r1 = 0, r2 = 0;
+  const auto a = sink_frames(one, &r1), b = sink_frames(many, &r2);
+  if (world_rank() != 0) return;
+  EXPECT_EQ(r1, 0);
+  EXPECT_EQ(r2, 0);
+  ASSERT_EQ(a.size(), n);
+  ASSERT_EQ(b.size(), n);
+  double worst = 0.0;
+  for (const auto &[index, f] : a) {
+    const Out &g = b.at(index);
+    for (const char *key : {"outcome", "stage_steps", "name", "template"})
+      if (f.keys.count(key))
+        EXPECT_EQ(g.keys.at(key), f.keys.at(key)) << key << ", frame " << index;
+    ASSERT_EQ(g.x.size(), f.x.size()) << index;
+    const double d = max_rel_diff(relative(g.x), relative(f.x));
+    worst = std::max(worst, d);
+    EXPECT_LE(d, 1e-10) << "frame " << index;
+  }
+  EXPECT_EQ(a.begin()->second.keys.at("outcome"), "done");
+  std::cout << "[          ] largest difference of relative positions: " << worst << "\n";
+}
+
 }    // namespace
 
 // 300 clusters of 3 to 13 atoms through relax | heat prod on the
@@ -109,29 +136,49 @@ TEST(Pipeline, SameAsOnePartition)
     Lammps l(partition_args());
     l.cmds(workflow(src, many, "atoms 500", split()));
   }
-  int r1 = 0, r2 = 0;
-  const auto a = sink_frames(one, &r1), b = sink_frames(many, &r2);
-  if (world_rank() != 0) return;
-  EXPECT_EQ(r1, 0);
-  EXPECT_EQ(r2, 0);
-  ASSERT_EQ(a.size(), 300u);
-  ASSERT_EQ(b.size(), 300u);
-  double worst = 0.0;
-  for (const auto &[index, f] : a) {
-    const Out &g = b.at(index);
-    EXPECT_EQ(g.keys.at("outcome"), f.keys.at("outcome")) << index;
-    EXPECT_EQ(g.keys.at("stage_steps"), f.keys.at("stage_steps")) << index;
-    EXPECT_EQ(g.keys.at("name"), f.keys.at("name")) << index;
-    ASSERT_EQ(g.x.size(), f.x.size()) << index;
-    const double d = max_rel_diff(relative(g.x), relative(f.x));
-    worst = std::max(worst, d);
-    EXPECT_LE(d, 1e-10) << "frame " << index;
-  }
-  EXPECT_EQ(a.begin()->second.keys.at("outcome"), "done");
-  std::cout << "[          ] largest difference of relative positions: " << worst << "\n";
+  expect_same_sinks(one, many, 300);
   remove(src.c_str());
   remove(one.c_str());
   remove(many.c_str());
+}
+
+// Copies of a bonded molecule template through relax | md: downstream
+// creates each copy with the template's bonds and angles (the system's
+// counts follow the copies in the box on every partition), and the sink is
+// that of one partition.
+TEST(Pipeline, MoleculeTemplateCarriesTopology)
+{
+  if (nparts() < 2) GTEST_SKIP() << "needs 2 or 4 MPI ranks (2 or 3 partitions)";
+  const std::string mol = temp_name("ptri.mol");
+  const std::string one = temp_name("ptri_one.xyz"), many = temp_name("ptri_many.xyz");
+  write_text(mol,
+             "# bent triatomic\n3 atoms\n2 bonds\n1 angles\n\nCoords\n\n1 0 0 0\n"
+             "2 1.0 0.1 0\n3 -0.2 1.05 0\n\nTypes\n\n1 1\n2 2\n3 2\n\nBonds\n\n"
+             "1 1 1 2\n2 1 1 3\n\nAngles\n\n1 1 2 1 3\n");
+  const std::string stages =
+      nparts() == 3 ? "split relax | heat | prod" : "split relax | heat prod";
+  for (const std::string &sink : {one, many}) {
+    Lammps l(sink == one ? run_args() : partition_args());
+    l.cmds({"units lj", "atom_style full", "region box block 0 40 0 40 0 40",
+            "create_box 2 box bond/types 1 angle/types 1 extra/bond/per/atom 2 "
+            "extra/angle/per/atom 1 extra/special/per/atom 2",
+            "mass * 1.0", "pair_style lj/cut 2.5", "pair_coeff * * 1.0 1.0 2.5",
+            "bond_style harmonic", "bond_coeff 1 100.0 1.0", "angle_style harmonic",
+            "angle_coeff 1 50.0 100.0", "special_bonds lj 0 0 0", "molecule tri " + mol,
+            "timestep 0.002",
+            "fix nv all nvdyn source molecule tri 40 elements O H samples 6 rotate 5"
+            " stage relax fire until fmax 1e-6 every 5 maxsteps 20000"
+            " stage heat langevin 0.2 0.5 991 velocity 0.2 13 until steps 100"
+            " stage prod nve until steps 100 sink " +
+                sink,
+            "variable wrong equal (bonds!=2*atoms/3)||(angles!=atoms/3)",
+            "fix check all halt 1 v_wrong > 0 error hard", "run_style nvpipeline " + stages,
+            "run 1000000"});
+  }
+  expect_same_sinks(one, many, 40);
+  MPI_Barrier(MPI_COMM_WORLD);
+  if (world_rank() == 0)
+    for (const auto &f : {mol, one, many}) remove(f.c_str());
 }
 
 // A link of one sample: the relaxing partition is much faster than the MD
