@@ -352,6 +352,47 @@ TEST(CoreLifecycle, StageRangeHandsOnExactly)
   EXPECT_EQ(kd[3], 40);
 }
 
+// Finished samples move too: a failed sample (in the stage where it
+// stopped) and a done one load into another engine with their outcome,
+// reason and stage, and stay frozen there.
+TEST(CoreLifecycle, FinishedSamplesLoad)
+{
+  Engine a, b;
+  ASSERT_NO_FATAL_FAILURE(stages(a.e, 2));
+  ASSERT_NO_FATAL_FAILURE(stages(b.e, 2));
+  Atoms at(2);
+  at.place(0, 1);
+  at.place(1, 2);
+  nvdyn_atoms va = at.atoms();
+  harmonic(&va, nullptr);
+  ASSERT_NO_FATAL_FAILURE(run(a, at, 5));
+  ASSERT_EQ(nvdyn_sample_fail(a.e, 0, NVDYN_REASON_ESCAPED), NVDYN_OK);
+  for (int t = 0; t < 5000 && outcome(a, 1, 2) == NVDYN_ACTIVE; t++)
+    ASSERT_NO_FATAL_FAILURE(run(a, at, 1));
+  ASSERT_EQ(outcome(a, 1, 2), NVDYN_DONE);
+  size_t size = 0;
+  ASSERT_EQ(nvdyn_sample_state_size(a.e, &size), NVDYN_OK);
+  std::vector<unsigned char> blob(size);
+  for (int s = 0; s < 2; s++) {
+    ASSERT_EQ(nvdyn_sample_save(a.e, s, blob.data(), size), NVDYN_OK);
+    ASSERT_EQ(nvdyn_sample_load(b.e, 1 - s, blob.data(), size), NVDYN_OK) << b.err();
+  }
+  std::vector<int> st(2), re(2);
+  nvdyn_get_sample_stages(b.e, st.data());
+  nvdyn_get_sample_reasons(b.e, re.data());
+  EXPECT_EQ(outcome(b, 1, 2), NVDYN_FAILED);
+  EXPECT_EQ(re[1], NVDYN_REASON_ESCAPED);
+  EXPECT_EQ(st[1], 0);
+  EXPECT_EQ(outcome(b, 0, 2), NVDYN_DONE);
+  EXPECT_EQ(st[0], 4);
+  Atoms bt(2);
+  bt.copy_sample(0, at, 1);
+  bt.copy_sample(1, at, 0);
+  const std::vector<double> x = bt.x;
+  ASSERT_NO_FATAL_FAILURE(run(b, bt, 3));
+  EXPECT_EQ(x, bt.x);
+}
+
 // Blobs of another format version, stage count or sample count are refused
 // with a message, and leave the engine as it was.
 TEST(CoreLifecycle, ForeignStateRefused)
