@@ -505,6 +505,38 @@ TEST(FixNVDynWorkflow, RestartSplitEndsLikeUninterruptedRun)
   if (world_rank() == 0) remove(file.c_str());
 }
 
+// A restart file holding finished samples (timed out, frozen in the stage
+// where they stopped) is read back with their outcomes and reasons, and a
+// run from it leaves them frozen.
+TEST(FixNVDynWorkflow, RestartKeepsFinishedSamples)
+{
+  const std::string file = "nvdyn_finished_np" + std::to_string(mpi_size()) + ".restart";
+  const std::string fix = "fix nv all nvdyn samples molecule "
+                          "stage relax fire until fmax 1e-14 every 5 maxsteps 30 "
+                          "stage prod nve until steps 10";
+  std::vector<std::vector<double>> before;
+  std::vector<double> x_before;
+  {
+    Lammps l;
+    l.cmds(lj_clusters(3));
+    l.cmds({fix, "run 40"});
+    before = sample_table(l, "nv");
+    x_before = l.gather3("x");
+    l.cmd("write_restart " + file);
+  }
+  for (const auto &row : before) EXPECT_EQ(row[5], 2) << "timed out in relax";
+  Lammps l;
+  l.cmds({"read_restart " + file, "pair_style lj/cut 2.5", "pair_coeff 1 1 1.0 1.0 2.5",
+          "pair_modify shift yes", "neighbor 0.3 bin", "neigh_modify every 1 delay 0 check yes"});
+  l.cmds({fix, "run 20"});
+  const auto after = sample_table(l, "nv");
+  ASSERT_EQ(after.size(), before.size());
+  for (size_t s = 0; s < before.size(); s++)
+    for (int col : {0, 1, 2, 5, 8}) EXPECT_EQ(after[s][col], before[s][col]) << s << ", " << col;
+  EXPECT_EQ(l.gather3("x"), x_before) << "frozen";
+  if (world_rank() == 0) remove(file.c_str());
+}
+
 // The per-atom index within the sample (extract "atom_index") is the rank
 // of the atom's ID among the IDs of its sample, on any number of ranks:
 // when the fix is defined, after atoms migrated between ranks, and after a
