@@ -53,7 +53,7 @@ void RunNVPipelineKokkos::setup(int flag)
   find_batches();
   if (batches.empty() && comm->me == 0)
     error->warning(FLERR, "Run style nvpipeline/kk: no fix nvdyn defined, running like verlet/kk");
-  NVDYN_NS::guard_pipeline(batches, [&]() {
+  NVDYN_NS::guard_pipeline(lmp, batches, [&]() {
     NVDYN_NS::join_pipeline(lmp, batches, pipeline, "nvpipeline/kk");
     VerletKokkos::setup(flag);
   });
@@ -68,7 +68,7 @@ void RunNVPipelineKokkos::run(int n)
     update->laststep = update->ntimestep;
     return;
   }
-  NVDYN_NS::guard_pipeline(batches, [&]() { VerletKokkos::run(n); });
+  NVDYN_NS::guard_pipeline(lmp, batches, [&]() { VerletKokkos::run(n); });
 }
 
 void RunNVPipelineKokkos::cleanup()

@@ -105,8 +105,8 @@ class FixNVDyn : public Fix {
   // partition upstream and leave for the one downstream. Checks the split
   // against the stages; with one partition, every stage runs here.
   void join_pipeline(const NVDynPipelineConfig &);
-  // rank 0 of this partition caught an error: every other partition stops
-  // with it
+  // Collective: this partition stops with an error that every rank of it
+  // raised (LAMMPS's Error::all): every other partition stops with it
   void pipeline_error(const std::string &message);
 
  protected:

@@ -177,4 +177,20 @@ inline bool halt_may_end_run(LAMMPS_NS::Modify *modify, LAMMPS_NS::bigint step)
 #define NVDYN_LAMMPS_EXCEPTIONS 1
 #endif
 
+#ifdef NVDYN_LAMMPS_EXCEPTIONS
+namespace NVDYN_NS {
+// the communicator a LAMMPSAbortException aborts: the universe's when all
+// ranks of a partition raised it (Error::all with partitions), the world's
+// for one rank (Error::one); a member `universe` before, get_universe() since
+template <class E> auto abort_communicator(const E &e, int) -> decltype(e.get_universe())
+{
+  return e.get_universe();
+}
+template <class E> auto abort_communicator(const E &e, long) -> decltype(e.universe)
+{
+  return e.universe;
+}
+}    // namespace NVDYN_NS
+#endif
+
 #endif

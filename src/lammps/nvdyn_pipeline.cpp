@@ -12,6 +12,9 @@
    - DONE    k+1 -> k: the pipeline has finished; after every CREDIT
              k+1 sent, so a partition that has it expects nothing more
    - ERROR   any -> all: a partition stopped with this error
+   - HEARD   any -> the one that stopped: this one has raised the error
+             (printed it); LAMMPS aborts every partition once one of
+             them ends, so the one that stopped first waits for these
    A partition with nothing to do waits for a message, polling with short
    sleeps (its other ranks in a non-blocking broadcast), not spinning.
 ------------------------------------------------------------------------- */
@@ -24,13 +27,16 @@
 #include "utils.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 #include <unistd.h>
 
 using namespace LAMMPS_NS;
 
 namespace {
-enum Tag { TAG_SAMPLE = 1, TAG_FRAMES, TAG_END, TAG_CREDIT, TAG_DONE, TAG_ERROR };
+enum Tag { TAG_SAMPLE = 1, TAG_FRAMES, TAG_END, TAG_CREDIT, TAG_DONE, TAG_ERROR, TAG_HEARD };
+// how long a partition that stopped waits for the others to have said so
+constexpr double HEARD_WAIT = 30.0;
 constexpr useconds_t NAP = 200;    // microseconds between polls while waiting
 
 // a collective broadcast from rank 0 whose other ranks sleep while they
@@ -86,6 +92,12 @@ void NVDynPipeline::send(int part, int tag, std::string bytes)
   MPI_Isend(s.bytes.data(), (int) s.bytes.size(), MPI_CHAR, roots[part], tag, ucomm, &s.request);
 }
 
+// the partition whose rank 0 is ucomm rank `rank`
+int NVDynPipeline::part_of(int rank) const
+{
+  return (int) (std::find(roots.begin(), roots.end(), rank) - roots.begin());
+}
+
 /* ----------------------------------------------------------------------
    rank 0: completed sends released, every message that has arrived
    received; returns whether one did
@@ -130,11 +142,14 @@ bool NVDynPipeline::receive_all()
         done = true;
         break;
       case TAG_ERROR:
+        heard.push_back(part_of(status.MPI_SOURCE));
         if (error_in.empty()) {
           error_in = bytes;
-          error_from =
-              (int) (std::find(roots.begin(), roots.end(), status.MPI_SOURCE) - roots.begin());
+          error_from = part_of(status.MPI_SOURCE);
         }
+        break;
+      case TAG_HEARD:
+        heard.push_back(part_of(status.MPI_SOURCE));
         break;
     }
   }
@@ -304,17 +319,45 @@ std::string NVDynPipeline::finish()
 }
 
 /* ----------------------------------------------------------------------
-   rank 0 of a partition that stops with an error
+   collective: this partition stops with an error (printed in its log).
+   The partition where it arose tells every other one and waits (at most
+   HEARD_WAIT seconds) until each has raised it or stopped with its own;
+   one that raises another's answers it. Then LAMMPS may abort them all.
 ------------------------------------------------------------------------- */
 
 void NVDynPipeline::fail(const std::string &message)
 {
-  if (remote_error || comm->me != 0) return;
-  // (the message without LAMMPS's "ERROR: " and line end)
-  std::string text = utils::strmatch(message, "^ERROR: ") ? message.substr(7) : message;
-  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
-  for (int k = 0; k < nparts; k++)
-    if (k != me) send(k, TAG_ERROR, text);
+  if (comm->me == 0) {
+    if (remote_error) {
+      send(error_from, TAG_HEARD, "");
+    } else {
+      // (the message without LAMMPS's "ERROR: " and what follows its line)
+      std::string text = utils::strmatch(message, "^ERROR: ") ? message.substr(7) : message;
+      const size_t eol = text.find('\n');
+      if (eol != std::string::npos) text.resize(eol);
+      for (int k = 0; k < nparts; k++)
+        if (k != me) send(k, TAG_ERROR, text);
+      const double t0 = MPI_Wtime();
+      std::vector<bool> answered(nparts, false);
+      answered[me] = true;
+      while (std::count(answered.begin(), answered.end(), false) > 0 &&
+             MPI_Wtime() - t0 < HEARD_WAIT) {
+        receive_all();
+        for (int k : heard) answered[k] = true;
+        if (!error_in.empty()) send(error_from, TAG_HEARD, "");    // it stopped too
+        error_in.clear();
+        heard.clear();
+        usleep(NAP);
+      }
+    }
+  }
+  if (comm->nprocs > 1) {
+    int ready = 1;
+    idle_bcast(&ready, 1, MPI_INT, world);
+  }
+  // what this partition printed reaches its files before an abort
+  for (FILE *fp : {screen, logfile, universe->uscreen, universe->ulogfile})
+    if (fp) fflush(fp);
 }
 
 std::string NVDynPipeline::summary(const std::string &stage_names) const

@@ -77,8 +77,8 @@ class NVDynPipeline : protected Pointers {
   std::string finish();
   bool ended() const { return done; }
 
-  // rank 0 of a partition that stops with an error: every other partition
-  // stops with it (the caller then raises it)
+  // Collective: this partition stops with an error (the caller then
+  // raises it again): every other partition stops with it
   void fail(const std::string &message);
   bool failed_remotely() const { return remote_error; }
 
@@ -100,6 +100,7 @@ class NVDynPipeline : protected Pointers {
   // poll); an error arrived
   std::deque<std::string> inbox;
   std::string frames_in, error_in;
+  std::vector<int> heard;    // partitions that raised this one's error, or stopped
   bigint credit_samples = 0, credit_atoms = 0;
   int error_from = -1;
 
@@ -113,6 +114,7 @@ class NVDynPipeline : protected Pointers {
   double waited[NWAITS] = {};         // seconds in each wait
 
   void send(int part, int tag, std::string bytes);
+  int part_of(int rank) const;
   bool receive_all();
   void share();
   void raise_remote();

@@ -88,7 +88,7 @@ void RunNVPipeline::setup(int flag)
       error->warning(FLERR, "Run style nvpipeline: no fix nvdyn defined, running like verlet");
     warned_no_batch = true;
   }
-  NVDYN_NS::guard_pipeline(batches, [&]() {
+  NVDYN_NS::guard_pipeline(lmp, batches, [&]() {
     NVDYN_NS::join_pipeline(lmp, batches, pipeline, "nvpipeline");
     Verlet::setup(flag);
   });
@@ -117,7 +117,7 @@ bool RunNVPipeline::all_finished() const
 void RunNVPipeline::run(int n)
 {
   find_batches();
-  NVDYN_NS::guard_pipeline(batches, [&]() { steps(n); });
+  NVDYN_NS::guard_pipeline(lmp, batches, [&]() { steps(n); });
 }
 
 void RunNVPipeline::steps(int n)

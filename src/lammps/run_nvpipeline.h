@@ -23,6 +23,7 @@ IntegrateStyle(verlet/nvpipeline,RunNVPipeline);
 #include "verlet.h"
 
 #include "exceptions.h"
+#include "universe.h"
 
 #include <string>
 #include <vector>
@@ -68,13 +69,20 @@ init_run_style(LAMMPS_NS::LAMMPS *, const std::vector<std::string> &args, const 
 // partition)
 void join_pipeline(LAMMPS_NS::LAMMPS *, const std::vector<LAMMPS_NS::FixNVDyn *> &,
                    const LAMMPS_NS::NVDynPipelineConfig &, const std::string &name);
-// f() run; an error it raises on this partition stops the other partitions
-// of a pipeline too (then goes on)
-template <class F> void guard_pipeline(const std::vector<LAMMPS_NS::FixNVDyn *> &batches, F &&f)
+// f() run; an error that every rank of this partition raises in it
+// (Error::all) stops the other partitions of a pipeline too, then goes on
+// (an error of one rank, Error::one, goes on at once: LAMMPS aborts)
+template <class F>
+void guard_pipeline(LAMMPS_NS::LAMMPS *lmp, const std::vector<LAMMPS_NS::FixNVDyn *> &batches,
+                    F &&f)
 {
 #ifdef NVDYN_LAMMPS_EXCEPTIONS
   try {
     f();
+  } catch (LAMMPS_NS::LAMMPSAbortException &e) {
+    if (abort_communicator(e, 0) == lmp->universe->uworld)
+      for (auto batch : batches) batch->pipeline_error(e.what());
+    throw;
   } catch (LAMMPS_NS::LAMMPSException &e) {
     for (auto batch : batches) batch->pipeline_error(e.what());
     throw;
