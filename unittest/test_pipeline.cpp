@@ -198,6 +198,7 @@ TEST(Pipeline, MoleculeTemplateCarriesTopology)
 // downstream (3000 steps), fills the link and its budget of 4 samples
 // with samples that wait for room, and waits (its summary shows time
 // blocked on output); every frame still reaches the sink exactly once.
+// Each partition writes its own CSV log (FILE.K).
 TEST(Pipeline, BackPressureLosesNothing)
 {
   if (nparts() < 2) GTEST_SKIP() << "needs 2 or 4 MPI ranks (2 or 3 partitions)";
@@ -209,6 +210,8 @@ TEST(Pipeline, BackPressureLosesNothing)
     args.insert(args.end(), {"-plog", logs});
     Lammps l(args);
     auto cmds = workflow(src, sink, "samples 4", split() + " buffer samples 1", 3000);
+    for (auto &c : cmds)
+      if (c.rfind("fix nv ", 0) == 0) c += " log " + logs + ".csv every 500";
     l.cmds(cmds);
   }
   int repeats = 0;
@@ -225,9 +228,18 @@ TEST(Pipeline, BackPressureLosesNothing)
                       "samples in, 60 handed on"),
             std::string::npos)
       << log0;
+  // each partition wrote its own CSV log, FILE.K
+  EXPECT_FALSE(std::ifstream(logs + ".csv").good());
+  for (int k = 0; k < nparts(); k++) {
+    const std::string csv = slurp(logs + ".csv." + std::to_string(k));
+    EXPECT_EQ(csv.rfind("step,sample,stage,outcome", 0), 0u) << "partition " << k;
+    EXPECT_GT(std::count(csv.begin(), csv.end(), '\n'), 1) << "partition " << k;
+  }
   remove(src.c_str());
   remove(sink.c_str());
-  for (int k = 0; k < nparts(); k++) remove((logs + "." + std::to_string(k)).c_str());
+  for (int k = 0; k < nparts(); k++)
+    for (const auto &f : {logs + "." + std::to_string(k), logs + ".csv." + std::to_string(k)})
+      remove(f.c_str());
 }
 
 // An error on the last partition (fix halt ... error hard, on that
