@@ -23,6 +23,7 @@
 #include "dihedral.h"
 #include "domain.h"
 #include "error.h"
+#include "exceptions.h"
 #include "force.h"
 #include "improper.h"
 #include "kspace.h"
@@ -444,6 +445,27 @@ void join_pipeline(LAMMPS *lmp, const std::vector<FixNVDyn *> &batches,
     lmp->error->all(FLERR, "Run style {} split: needs exactly one fix nvdyn, found {}", name,
                     batches.size());
   batches[0]->join_pipeline(config);
+}
+
+void guard_pipeline(LAMMPS *lmp, const std::vector<FixNVDyn *> &batches,
+                    const std::function<void()> &f)
+{
+#ifdef NVDYN_LAMMPS_EXCEPTIONS
+  try {
+    f();
+  } catch (LAMMPSAbortException &e) {
+    if (abort_communicator(e, 0) == lmp->universe->uworld)
+      for (auto batch : batches) batch->pipeline_error(e.what());
+    throw;
+  } catch (LAMMPSException &e) {
+    for (auto batch : batches) batch->pipeline_error(e.what());
+    throw;
+  }
+#else
+  (void) lmp;
+  (void) batches;
+  f();
+#endif
 }
 
 std::vector<FixNVDyn *> find_batches(Modify *modify)

@@ -18,13 +18,10 @@ IntegrateStyle(verlet/nvpipeline,RunNVPipeline);
 #ifndef NVDYN_RUN_NVPIPELINE_H
 #define NVDYN_RUN_NVPIPELINE_H
 
-#include "fix_nvdyn.h"
-#include "nvdyn_lammps_compat.h"
+#include "nvdyn_pipeline.h"
 #include "verlet.h"
 
-#include "exceptions.h"
-#include "universe.h"
-
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -72,25 +69,8 @@ void join_pipeline(LAMMPS_NS::LAMMPS *, const std::vector<LAMMPS_NS::FixNVDyn *>
 // f() run; an error that every rank of this partition raises in it
 // (Error::all) stops the other partitions of a pipeline too, then goes on
 // (an error of one rank, Error::one, goes on at once: LAMMPS aborts)
-template <class F>
-void guard_pipeline(LAMMPS_NS::LAMMPS *lmp, const std::vector<LAMMPS_NS::FixNVDyn *> &batches,
-                    F &&f)
-{
-#ifdef NVDYN_LAMMPS_EXCEPTIONS
-  try {
-    f();
-  } catch (LAMMPS_NS::LAMMPSAbortException &e) {
-    if (abort_communicator(e, 0) == lmp->universe->uworld)
-      for (auto batch : batches) batch->pipeline_error(e.what());
-    throw;
-  } catch (LAMMPS_NS::LAMMPSException &e) {
-    for (auto batch : batches) batch->pipeline_error(e.what());
-    throw;
-  }
-#else
-  f();
-#endif
-}
+void guard_pipeline(LAMMPS_NS::LAMMPS *, const std::vector<LAMMPS_NS::FixNVDyn *> &,
+                    const std::function<void()> &f);
 // the fix nvdyn instances now defined
 std::vector<LAMMPS_NS::FixNVDyn *> find_batches(LAMMPS_NS::Modify *);
 bool all_finished(const std::vector<LAMMPS_NS::FixNVDyn *> &);
