@@ -20,6 +20,13 @@
                 loop: samples per second (targets: stream/static >= 0.9,
                 stream/loop >= 10), peak RSS of N and 10 N frames (<= 1.1),
                 every frame once, energies stream vs static (1e-6)
+  pipeline  (e) a relax -> md workflow on LJ clusters streamed from a source,
+                run_style nvpipeline split relax | md on 2 MPI ranks: one
+                partition of 2 ranks (domain decomposition, every stage)
+                against 2 partitions of 1 rank (the pipeline): samples per
+                second and their ratio, each partition's busy and wait times
+                (the universe log's Pipeline summary), every frame once and
+                done in both sinks, the same steps per stage
   threads   the relaxation of (b) by fix nvdyn/kk under -k on t N -sf kk
                 against -k on t 1: ratio of the medians of the loop times
                 (target: N = 2 threads at least 1.6x faster)
@@ -34,6 +41,7 @@ Usually started by bench/lammps/run.sh, which builds everything and passes
 """
 
 import argparse
+import glob
 import os
 import re
 import statistics
@@ -63,24 +71,38 @@ def kokkos_args(threads, gpus=0):
 TIME_V = "/usr/bin/time"    # GNU time: -v reports the child's peak RSS
 
 
-def run_lammps(args, name, inp, variables, threads=None, rss=None):
+# Open MPI refuses root without the first two; oversubscribe allows more
+# ranks than cores; no CMA single-copy (ptrace is often not allowed in
+# containers). Other MPIs ignore them.
+MPI_ENV = {"OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1",
+           "OMPI_MCA_rmaps_base_oversubscribe": "1",
+           "OMPI_MCA_btl_vader_single_copy_mechanism": "none"}
+
+
+def run_lammps(args, name, inp, variables, threads=None, rss=None, ranks=None, extra=()):
     """Runs lmp on input inp (in this folder) with -var settings, under
     KOKKOS with `threads` threads (default: --kokkos; 0: without); returns
     (wall seconds, log text). The log is kept as WORKDIR/name.log. With a
     dict `rss`, its "kb" is set to the peak resident set size of that lmp
     process (GNU time -v's "Maximum resident set size" where /usr/bin/time
-    is installed, else the rusage of os.wait4 of that one child)."""
+    is installed, else the rusage of os.wait4 of that one child). With
+    `ranks`, lmp runs under `--mpirun -np ranks` (the wall time is that of
+    mpirun); `extra`: more lmp arguments (e.g. -partition 2x1)."""
     log = os.path.join(args.workdir, name + ".log")
-    cmd = [args.lmp, "-in", inp, "-log", log, "-screen", "none"]
+    cmd = [args.lmp, "-in", inp, "-log", log, "-screen", "none"] + list(extra)
     cmd += kokkos_args(args.kokkos if threads is None else threads, args.gpus)
     for key, val in variables.items():
         cmd += ["-var", key, str(val)]
+    if ranks:
+        cmd = [args.mpirun, "-np", str(ranks)] + cmd
     timefile = os.path.join(args.workdir, name + ".time")
     gnu_time = rss is not None and os.access(TIME_V, os.X_OK)
     if gnu_time:
         cmd = [TIME_V, "-v", "-o", timefile] + cmd
     # (Kokkos's OpenMP backend warns without OMP_PROC_BIND)
     env = dict(os.environ, OMP_NUM_THREADS="1", OMP_PROC_BIND="false")
+    if ranks:
+        env = dict(MPI_ENV, **env)
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=HERE, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
@@ -631,7 +653,235 @@ def bench_stream(args):
     print(f"outcomes and energies: {'PASS' if ok else 'FAIL'}")
 
 
+# ---------------------------------------------------------------- (e)
+
+def pipeline_summary(text):
+    """The rows of the universe log's "Pipeline summary" table: [dict(part,
+    ranks, nin, nout, busy, input, output, end)], [] without one."""
+    i = text.rfind("Pipeline summary")
+    rows = []
+    if i < 0:
+        return rows
+    for ln in text[i:].splitlines()[3:]:
+        cols = [c.strip() for c in ln.split("|")]
+        if len(cols) != 8 or not cols[0].isdigit():
+            break
+        rows.append(dict(part=int(cols[0]), ranks=int(cols[1]), nin=int(cols[2]),
+                         nout=int(cols[3]), busy=float(cols[4]), input=float(cols[5]),
+                         output=float(cols[6]), end=float(cols[7])))
+    return rows
+
+
+def stage_summary(text):
+    """{stage: (samples, mean steps, time s, %total)} of the last stage
+    summary table of a log"""
+    i = text.rindex("stage summary")
+    rows = {}
+    for ln in text[i:].splitlines()[3:]:
+        cols = [c.strip() for c in ln.split("|")]
+        if len(cols) != 8:
+            break
+        rows[cols[0]] = (int(cols[1]), float(cols[2]), float(cols[6]), float(cols[7]))
+    return rows
+
+
+def thermo_means(text):
+    """the means of the columns Atoms, f_flow[1] (active in relax) and
+    f_flow[2] (active in md) of the last run's thermo output"""
+    head = text[:text.rindex("Loop time of")]
+    block = head[head.rindex("Step Atoms"):].splitlines()[1:]
+    vals = [[float(v) for v in ln.split()[1:4]] for ln in block
+            if ln.split() and ln.split()[0].isdigit()]
+    return [sum(c) / len(c) for c in zip(*vals)] if vals else [float("nan")] * 3
+
+
+def sink_steps(path):
+    """{source_index: stage_steps text} of a sink"""
+    return {int(fr["source_index"]): fr["stage_steps"].strip('"')
+            for fr in read_sink_keys(path)}
+
+
+def bench_pipeline(args):
+    datadir = os.path.join(args.workdir, "pipeline")
+    os.makedirs(datadir, exist_ok=True)
+    n = args.frames
+    shapes = clusters.make_shapes(n, args.min, args.max, args.seed, args.amp)
+    sizes = [len(p) for p in shapes]
+    natoms = sum(sizes)
+    budget = args.budget or natoms // 10
+    src = os.path.join(datadir, "frames.extxyz")
+    clusters.write_xyz(src, shapes)
+    # the box of (d): balls of radius largest extent + 4.2 for twice the
+    # budget's mean number of samples at a packing fraction of --packing
+    reach = max(np.sqrt((p**2).sum(axis=1)).max() for p in shapes) + 2.8 + 1.4
+    nlive = 2.0 * budget / (natoms / n)
+    side = args.side or float(np.ceil((nlive * 4.0 / 3.0 * np.pi * reach**3 / args.packing)
+                                      ** (1.0 / 3.0) + 2 * reach))
+    variables = {"nvdyn_plugin": args.plugin, "src": src, "budget": budget, "side": side,
+                 "fmax": args.fmax, "every": args.every, "maxiter": args.maxiter,
+                 "dt": args.dt, "refill": args.refill, "temp": args.temp, "damp": args.damp,
+                 "mdsteps": args.mdsteps, "buffer": args.buffer,
+                 "binsize": args.binsize}
+    methods = ["dd", "pipe"] + (["serial"] if args.serial else [])
+    bins = f"{args.binsize:g} sigma" if args.binsize else "LAMMPS's default, 1.4 sigma"
+    labels = {"dd": "(a) 1 x 2 ranks", "pipe": "(b) 2 x 1 rank", "serial": "1 x 1 rank"}
+    print(f"NVDYN LAMMPS benchmark (e): the partition pipeline, relax | md, on 2 MPI ranks\n"
+          f"{n} LJ clusters ({natoms} atoms, {min(sizes)}..{max(sizes)} per cluster, seed "
+          f"{args.seed}, perturbation {args.amp}) streamed by fix nvdyn source (one extxyz "
+          f"file),\nbudget atoms {budget} ({budget / natoms:.3f} of all), refill every "
+          f"{args.refill}, into an empty {side:g}^3 box (lj/cut 2.5 shifted, fixed boundaries, "
+          f"dt {args.dt:g}, neighbor bins {bins}):\n"
+          f"  stage relax  FIRE until fmax {args.fmax:g} (checked every {args.every} steps)\n"
+          f"  stage md     Langevin T {args.temp:g}, damping {args.damp:g}, velocities drawn "
+          f"at T {args.temp:g}, until steps {args.mdsteps}\n"
+          f"  run_style nvpipeline split relax | md buffer samples {args.buffer}\n"
+          f"(a) {args.mpirun} -np 2 lmp -in in.pipeline                  one partition of 2 "
+          f"ranks (domain decomposition), every stage\n"
+          f"(b) {args.mpirun} -np 2 lmp -in in.pipeline -partition 2x1   partition 1 reads "
+          f"the source and relaxes, partition 2 runs md, writes the sink\n" +
+          (f"    {args.mpirun} -np 1 lmp -in in.pipeline                  1 rank, for "
+           f"reference\n" if args.serial else "") +
+          f"{args.reps} rounds, methods in rotating order\n", flush=True)
+
+    def run(method, rep):
+        name = f"pipeline_{method}_{rep}"
+        out = os.path.join(args.workdir, f"final_pipeline_{method}.extxyz")
+        if os.path.exists(out):
+            os.remove(out)
+        extra, plogs = [], []
+        if method == "pipe":
+            base = os.path.join(args.workdir, name + ".plog")
+            for old in glob.glob(base + ".*"):
+                os.remove(old)
+            extra = ["-partition", "2x1", "-plog", base, "-pscreen", "none"]
+        wall, text = run_lammps(args, name, "in.pipeline", dict(variables, out=out),
+                                ranks=1 if method == "serial" else 2, extra=extra)
+        r = dict(wall=wall, text=text)
+        if method == "pipe":
+            # the partitions' logs, base.0 and base.1 (LAMMPS numbers them from 0)
+            plogs = sorted(glob.glob(base + ".*"), key=lambda f: int(f.rsplit(".", 1)[1]))
+            texts = [open(f).read() for f in plogs]
+            errs = [ln for t in texts for ln in t.splitlines() if "ERROR" in ln]
+            if len(texts) != 2 or errs:
+                sys.exit(f"bench: the partition logs {base}.* of {name}: "
+                         + (errs[0] if errs else f"{len(texts)} of 2"))
+            r["parts"] = pipeline_summary(text)
+            r["logs"] = texts
+        else:
+            r["logs"] = [text]
+        r["loops"] = [loops(t)[-1] for t in r["logs"]]
+        r["means"] = [thermo_means(t) for t in r["logs"]]
+        r["stages"] = [stage_summary(t) for t in r["logs"]]
+        _, r["bad"] = check_sink(out, n, "source_index", 0)
+        r["steps"] = sink_steps(out)
+        if method == "pipe" and len(r["parts"]) != 2:
+            r["bad"] = ", ".join(filter(None, [r["bad"], "no Pipeline summary of 2 partitions "
+                                               "in the universe log"]))
+        return r
+
+    results = {m: [] for m in methods}
+    for rep in range(args.reps):
+        k = rep % len(methods)
+        for m in methods[k:] + methods[:k]:
+            r = run(m, rep + 1)
+            results[m].append(r)
+            line = f"  round {rep + 1}: {labels[m]:<16} wall {r['wall']:7.3f} s, " \
+                   f"{n / r['wall']:7.1f} samples/s"
+            if m == "pipe":
+                line += "; " + "; ".join(
+                    f"partition {p['part']}: busy {p['busy']:.3f}, input wait {p['input']:.3g}, "
+                    f"output wait {p['output']:.3g}, end wait {p['end']:.3g} s"
+                    for p in r["parts"])
+            print(line + (f", {r['bad']}" if r["bad"] else ""), flush=True)
+
+    wall = {m: median([r["wall"] for r in results[m]]) for m in methods}
+    rate = {m: n / wall[m] for m in methods}
+    print(f"\n{'run':<17} {'frames':>6} {'wall s':>7} {'samples/s':>10} {'partition':>9} "
+          f"{'stages':>10} {'loop s':>7} {'steps':>6} {'Pair s':>6} {'Neigh s':>7} "
+          f"{'Modify s':>8} {'builds':>6} {'atoms':>6} {'in relax':>8} {'in md':>6}")
+    for m in methods:
+        r = results[m][-1]
+        stages = ["relax | md"] if m != "pipe" else ["relax", "md"]
+        for i, ((lp, steps, _), means, text) in enumerate(zip(r["loops"], r["means"],
+                                                              r["logs"])):
+            lp = median([x["loops"][i][0] for x in results[m]])
+            _, _, sec, builds = stream_timers(text)
+            head = (f"{labels[m]:<17} {n:6d} {wall[m]:7.3f} {rate[m]:10.1f}" if i == 0
+                    else f"{'':<17} {'':>6} {'':>7} {'':>10}")
+            print(f"{head} {i + 1:>9} {stages[i]:>10} {lp:7.3f} {steps:6d} {sec['Pair']:6.3f} "
+                  f"{sec['Neigh']:7.3f} {sec['Modify']:8.3f} {builds:6d} {means[0]:6.0f} "
+                  f"{means[1]:8.1f} {means[2]:6.1f}")
+    print("wall: median over the rounds of the whole mpirun process; samples/s: frames over "
+          "it; loop s: median LAMMPS loop time\nof each partition; steps, timer sections "
+          "(average over ranks) and neighbor list builds: the last round's;\natoms, in relax, "
+          "in md: the means over the last round's thermo output (every 100 steps) of the "
+          "atoms in\nthe box and of the samples active in each stage")
+    st = results["dd"][-1]["stages"][0]
+    print("stage time on one partition ((a), the last round's stage summary): "
+          + ", ".join(f"{k} {v[2]:.3f} s ({v[3]:.1f} %, {v[1]:.1f} steps per sample)"
+                      for k, v in st.items()))
+
+    parts = list(zip(*[r["parts"] for r in results["pipe"]]))
+    print(f"\n(b) per partition, medians over the rounds (universe log, \"Pipeline summary\"):\n"
+          f"{'partition':>9} {'stages':>7} {'in':>6} {'out':>6} {'busy s':>8} "
+          f"{'input wait s':>13} {'output wait s':>14} {'end wait s':>11} {'loop s':>7}")
+    for i, rows in enumerate(parts):
+        lp = median([x["loops"][i][0] for x in results["pipe"]])
+        med = {k: median([p[k] for p in rows]) for k in ("busy", "input", "output", "end")}
+        print(f"{rows[0]['part']:>9} {('relax', 'md')[i]:>7} {rows[-1]['nin']:6d} "
+              f"{rows[-1]['nout']:6d} {med['busy']:8.3f} {med['input']:13.4g} "
+              f"{med['output']:14.4g} {med['end']:11.4g} {lp:7.3f}")
+    print("busy: stepping samples; input wait: nothing to step, waiting for a sample from "
+          "upstream; output wait: every\nsample held finished, waiting for room downstream; "
+          "end wait: from its last sample to the end of the pipeline")
+    # a link's credit comes back when the partition downstream inserts the
+    # sample, at its refills: at most `buffer` samples per `refill` steps
+    # there, so at most buffer * mdsteps / refill samples in md at once
+    m1, m2 = results["pipe"][-1]["means"]
+    per = natoms / n
+    cap = args.buffer * args.mdsteps / args.refill
+    print(f"link bound: at most {args.buffer} samples (buffer) per {args.refill} steps (refill) "
+          f"of partition 2, so at most {cap:.0f} samples in md\nat once ({cap * per:.0f} atoms "
+          f"of {per:.1f} on average, budget {budget}); the last round: partition 2 held "
+          f"{m2[2]:.1f} in md ({m2[0]:.0f} atoms in its box),\npartition 1 {m1[0]:.0f} atoms "
+          f"(about {m1[0] / per:.0f} samples of {per:.1f} atoms) of which {m1[1]:.1f} samples "
+          f"relaxing, the others finished,\nwaiting for the link (frozen; \"output wait\" "
+          f"counts only the time when all of them are)")
+
+    ok = True
+    print("\noutcomes:")
+    for m in methods:
+        bads = [r["bad"] for r in results[m] if r["bad"]]
+        ok = ok and not bads
+        print(f"  {labels[m]:<17} " + ("every frame exactly once in the sink, all done, in "
+                                      "every round" if not bads else
+                                      "PROBLEMS: " + "; ".join(bads)))
+    ref = results["dd"][-1]["steps"]
+    for m in methods[1:]:
+        other = results[m][-1]["steps"]
+        same = sum(ref.get(k) == v for k, v in other.items())
+        ok = ok and same == n and len(ref) == n
+        print(f"  steps per stage (sink's stage_steps), {labels[m]} vs {labels['dd']}: "
+              f"{same} of {n} frames the same   {'PASS' if same == n else 'FAIL'}")
+    ratio = rate["pipe"] / rate["dd"]
+    print(f"\nsamples per second: {labels['dd']} {rate['dd']:.1f}, {labels['pipe']} "
+          f"{rate['pipe']:.1f}" + (f", {labels['serial']} {rate['serial']:.1f}"
+                                   if "serial" in rate else ""))
+    best = min(r["wall"] for r in results["dd"]) / min(r["wall"] for r in results["pipe"])
+    paired = median([a["wall"] / b["wall"] for a, b in zip(results["dd"], results["pipe"])])
+    print(f"samples per second, (b) 2 partitions of 1 rank / (a) 1 partition of 2 ranks: "
+          f"{ratio:.3f} (ratio of the medians; paired {paired:.3f}, median of the rounds' "
+          f"ratios; best {best:.3f},\nratio of the shortest walls)")
+    if "serial" in rate:
+        print(f"against 1 rank: (a) {rate['dd'] / rate['serial']:.3f}, "
+              f"(b) {rate['pipe'] / rate['serial']:.3f}")
+    print(f"outcomes and steps: {'PASS' if ok else 'FAIL'}")
+
+
 # ---------------------------------------------------------------- main
+
+MDSTEPS = 140    # (e): the md stage's steps: on one partition about the cost of relax
+
 
 def cluster_args(p):
     """the options of the clusters that (b) and threads relax"""
@@ -711,6 +961,34 @@ def main():
     d.add_argument("--static-target", type=float, default=0.9)
     d.add_argument("--loop-target", type=float, default=10.0)
     d.add_argument("--rss-target", type=float, default=1.1)
+    e = sub.add_parser("pipeline", help="(e) relax | md across 2 partitions vs 1 partition "
+                       "of 2 ranks")
+    e.add_argument("--frames", type=int, default=2000, help="frames (clusters) of the source")
+    e.add_argument("--min", type=int, default=4)
+    e.add_argument("--max", type=int, default=20)
+    e.add_argument("--seed", type=int, default=1)
+    e.add_argument("--amp", type=float, default=0.1)
+    e.add_argument("--fmax", type=float, default=1e-3)
+    e.add_argument("--every", type=int, default=10, help="check period of fix nvdyn's fmax")
+    e.add_argument("--maxiter", type=int, default=100000)
+    e.add_argument("--dt", type=float, default=0.005)
+    e.add_argument("--temp", type=float, default=0.1, help="the md stage's temperature")
+    e.add_argument("--damp", type=float, default=0.5, help="the md stage's damping time")
+    e.add_argument("--mdsteps", type=int, default=MDSTEPS, help="steps of the md stage")
+    e.add_argument("--buffer", type=int, default=4, help="buffer samples N of each link")
+    e.add_argument("--binsize", type=float, default=0.0, help="neigh_modify binsize (0: "
+                   "LAMMPS's default, half the neighbor cutoff)")
+    e.add_argument("--budget", type=int, default=0,
+                   help="atoms in the box at most (default: a tenth of all frames' atoms)")
+    e.add_argument("--refill", type=int, default=10, help="refill every N steps")
+    e.add_argument("--side", type=float, default=0.0, help="the empty box's side (default: "
+                   "from the budget and --packing)")
+    e.add_argument("--packing", type=float, default=0.25,
+                   help="packing fraction of the default box at twice the budget's samples")
+    e.add_argument("--reps", type=int, default=5)
+    e.add_argument("--serial", type=int, default=1,
+                   help="1: also one partition of 1 rank, for reference (0: not)")
+    e.add_argument("--mpirun", default="mpirun", help="the MPI launcher (-np N)")
     args = ap.parse_args()
     if args.gpus and not args.kokkos:
         args.kokkos = 1
@@ -719,7 +997,7 @@ def main():
     args.plugin = os.path.abspath(args.plugin)
     os.makedirs(args.workdir, exist_ok=True)
     {"nve": bench_nve, "clusters": bench_clusters, "dimers": bench_dimers,
-     "threads": bench_threads, "stream": bench_stream}[args.what](args)
+     "threads": bench_threads, "stream": bench_stream, "pipeline": bench_pipeline}[args.what](args)
 
 
 if __name__ == "__main__":
