@@ -657,18 +657,21 @@ def bench_stream(args):
 
 def pipeline_summary(text):
     """The rows of the universe log's "Pipeline summary" table: [dict(part,
-    ranks, nin, nout, busy, input, output, end)], [] without one."""
+    ranks, nin, nout, busy, input, output, end, stepped, held)], [] without
+    one (stepped, held: the mean atoms per step of active samples, and of
+    finished ones held for room downstream)."""
     i = text.rfind("Pipeline summary")
     rows = []
     if i < 0:
         return rows
     for ln in text[i:].splitlines()[3:]:
         cols = [c.strip() for c in ln.split("|")]
-        if len(cols) != 8 or not cols[0].isdigit():
+        if len(cols) != 10 or not cols[0].isdigit():
             break
         rows.append(dict(part=int(cols[0]), ranks=int(cols[1]), nin=int(cols[2]),
                          nout=int(cols[3]), busy=float(cols[4]), input=float(cols[5]),
-                         output=float(cols[6]), end=float(cols[7])))
+                         output=float(cols[6]), end=float(cols[7]), stepped=float(cols[8]),
+                         held=float(cols[9])))
     return rows
 
 
@@ -824,16 +827,21 @@ def bench_pipeline(args):
     parts = list(zip(*[r["parts"] for r in results["pipe"]]))
     print(f"\n(b) per partition, medians over the rounds (universe log, \"Pipeline summary\"):\n"
           f"{'partition':>9} {'stages':>7} {'in':>6} {'out':>6} {'busy s':>8} "
-          f"{'input wait s':>13} {'output wait s':>14} {'end wait s':>11} {'loop s':>7}")
+          f"{'input wait s':>13} {'output wait s':>14} {'end wait s':>11} {'loop s':>7} "
+          f"{'stepped':>8} {'held':>6}")
     for i, rows in enumerate(parts):
         lp = median([x["loops"][i][0] for x in results["pipe"]])
-        med = {k: median([p[k] for p in rows]) for k in ("busy", "input", "output", "end")}
+        med = {k: median([p[k] for p in rows])
+               for k in ("busy", "input", "output", "end", "stepped", "held")}
         print(f"{rows[0]['part']:>9} {('relax', 'md')[i]:>7} {rows[-1]['nin']:6d} "
               f"{rows[-1]['nout']:6d} {med['busy']:8.3f} {med['input']:13.4g} "
-              f"{med['output']:14.4g} {med['end']:11.4g} {lp:7.3f}")
+              f"{med['output']:14.4g} {med['end']:11.4g} {lp:7.3f} {med['stepped']:8.1f} "
+              f"{med['held']:6.1f}")
     print("busy: stepping samples; input wait: nothing to step, waiting for a sample from "
           "upstream; output wait: every\nsample held finished, waiting for room downstream; "
-          "end wait: from its last sample to the end of the pipeline")
+          "end wait: from its last sample to the end of the pipeline;\nstepped, held: atoms "
+          "per step of active samples, and of finished ones held for room downstream "
+          f"(budget {budget})")
     # a link's credit comes back when the partition downstream inserts the
     # sample, at its refills: at most `buffer` samples per `refill` steps
     # there, so at most buffer * mdsteps / refill samples in md at once
@@ -975,8 +983,8 @@ def main():
     e.add_argument("--temp", type=float, default=0.1, help="the md stage's temperature")
     e.add_argument("--damp", type=float, default=0.5, help="the md stage's damping time")
     e.add_argument("--mdsteps", type=int, default=MDSTEPS, help="steps of the md stage")
-    e.add_argument("--buffer", type=int, default=4, help="buffer samples N of each link")
-    e.add_argument("--binsize", type=float, default=0.0, help="neigh_modify binsize (0: "
+    e.add_argument("--buffer", type=int, default=64, help="buffer samples N of each link (64: run_style nvpipeline's default)")
+    e.add_argument("--binsize", type=float, default=2.8, help="neigh_modify binsize (0: "
                    "LAMMPS's default, half the neighbor cutoff)")
     e.add_argument("--budget", type=int, default=0,
                    help="atoms in the box at most (default: a tenth of all frames' atoms)")

@@ -125,6 +125,9 @@ void FixNVDyn::write_sink(const std::string &text)
 void FixNVDyn::pipeline_step()
 {
   if (!pipeline || pipeline->ended()) return;
+  bigint held_atoms = 0;
+  for (int s : held) held_atoms += table->natoms[s];
+  pipeline->count_step(table->active_atoms, (double) held_atoms);
   while (true) {
     const std::string frames = pipeline->poll();
     if (!frames.empty()) write_sink(frames);

@@ -295,9 +295,16 @@ std::string NVDynPipeline::finish()
   finished_at = MPI_Wtime();
   const double total = finished_at - start;
   // the table: rank 0 of each partition's figures, on the universe's first rank
-  const int nv = 6;
-  double mine[nv] = {total,       waited[INPUT],       waited[OUTPUT],
-                     waited[END], (double) samples_in, (double) samples_out};
+  const int nv = 8;
+  const double steps = nsteps > 0 ? (double) nsteps : 1.0;
+  double mine[nv] = {total,
+                     waited[INPUT],
+                     waited[OUTPUT],
+                     waited[END],
+                     (double) samples_in,
+                     (double) samples_out,
+                     active_sum / steps,
+                     held_sum / steps};
   int urank = 0, usize = 1;
   MPI_Comm_rank(ucomm, &urank);
   MPI_Comm_size(ucomm, &usize);
@@ -306,14 +313,16 @@ std::string NVDynPipeline::finish()
   if (urank != 0) return "";
   std::string table = fmt::format("\nPipeline summary ({} partitions):\n", nparts);
   const std::string head = "Partition | Ranks | Samples in | Samples out |   Busy (s)   | "
-                           "Input wait (s) | Output wait (s) | End wait (s)\n";
+                           "Input wait (s) | Output wait (s) | End wait (s) | Atoms stepped | "
+                           "Atoms held\n";
   table += head + std::string(head.size() - 1, '-') + "\n";
   for (int k = 0; k < nparts; k++) {
     const double *v = &all[(size_t) nv * roots[k]];
     const double busy = v[0] - v[1] - v[2] - v[3];
     table += fmt::format("{:9d} | {:5d} | {:10.0f} | {:11.0f} | {:12.4g} | {:14.4g} | {:15.4g} | "
-                         "{:12.4g}\n",
-                         k + 1, universe->procs_per_world[k], v[4], v[5], busy, v[1], v[2], v[3]);
+                         "{:12.4g} | {:13.1f} | {:10.1f}\n",
+                         k + 1, universe->procs_per_world[k], v[4], v[5], busy, v[1], v[2], v[3],
+                         v[6], v[7]);
   }
   return table;
 }
@@ -360,13 +369,22 @@ void NVDynPipeline::fail(const std::string &message)
     if (fp) fflush(fp);
 }
 
+void NVDynPipeline::count_step(double active_atoms, double held_atoms)
+{
+  active_sum += active_atoms;
+  held_sum += held_atoms;
+  nsteps++;
+}
+
 std::string NVDynPipeline::summary(const std::string &stage_names) const
 {
   const double total = (done ? finished_at : MPI_Wtime()) - start;
   const double busy = total - waited[INPUT] - waited[OUTPUT] - waited[END];
+  const double steps = nsteps > 0 ? (double) nsteps : 1.0;
   return fmt::format("Pipeline: partition {} of {} ({}): {} samples in, {} handed on; busy "
                      "{:.4g} s, waiting for input {:.4g} s, blocked on output {:.4g} s, waiting "
-                     "for the end {:.4g} s\n",
+                     "for the end {:.4g} s; per step {:.1f} atoms stepped, {:.1f} held for room "
+                     "downstream\n",
                      me + 1, nparts, stage_names, samples_in, samples_out, busy, waited[INPUT],
-                     waited[OUTPUT], waited[END]);
+                     waited[OUTPUT], waited[END], active_sum / steps, held_sum / steps);
 }

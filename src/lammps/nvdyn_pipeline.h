@@ -24,7 +24,7 @@ namespace LAMMPS_NS {
 // what run_style nvpipeline's arguments say about the pipeline
 struct NVDynPipelineConfig {
   std::vector<std::vector<std::string>> split;    // stage names per partition
-  int samples = 4;                                // a link holds at most this many samples
+  int samples = 64;                               // a link holds at most this many samples
   bigint atoms = 0;                               // and atoms (0: no limit)
 };
 
@@ -82,6 +82,9 @@ class NVDynPipeline : protected Pointers {
   void fail(const std::string &message);
   bool failed_remotely() const { return remote_error; }
 
+  // every step: the atoms it stepped (of active samples) and those it
+  // held for room downstream, for their means in the summaries
+  void count_step(double active_atoms, double held_atoms);
   // this partition's counts and times, for the stage summary
   std::string summary(const std::string &stage_names) const;
   bigint samples_in = 0, samples_out = 0;
@@ -112,6 +115,8 @@ class NVDynPipeline : protected Pointers {
 
   double start, finished_at = 0.0;    // MPI_Wtime at the start, at the end
   double waited[NWAITS] = {};         // seconds in each wait
+  double active_sum = 0.0, held_sum = 0.0;    // atoms stepped and held, summed over steps
+  bigint nsteps = 0;
 
   void send(int part, int tag, std::string bytes);
   int part_of(int rank) const;
