@@ -166,4 +166,32 @@ inline std::vector<std::string> empty_box(double side, const std::string &style 
   return cmds;
 }
 
+// a bent triatomic molecule template (types 1 2 2, two bonds, one angle)
+inline const char *triatomic_template()
+{
+  return "# bent triatomic\n3 atoms\n2 bonds\n1 angles\n\nCoords\n\n1 0 0 0\n"
+         "2 1.0 0.1 0\n3 -0.2 1.05 0\n\nTypes\n\n1 1\n2 2\n3 2\n\nBonds\n\n"
+         "1 1 1 2\n2 1 1 3\n\nAngles\n\n1 1 2 1 3\n";
+}
+
+// an empty box for copies of it (atom style full, harmonic bonds and
+// angles, LJ between all atoms), the template read from `mol` as "tri"
+inline std::vector<std::string> triatomic_box(const std::string &mol)
+{
+  return {"units lj",
+          "atom_style full",
+          "region box block 0 40 0 40 0 40",
+          "create_box 2 box bond/types 1 angle/types 1 extra/bond/per/atom 2 "
+          "extra/angle/per/atom 1 extra/special/per/atom 2",
+          "mass * 1.0",
+          "pair_style lj/cut 2.5",
+          "pair_coeff * * 1.0 1.0 2.5",
+          "bond_style harmonic",
+          "bond_coeff 1 100.0 1.0",
+          "angle_style harmonic",
+          "angle_coeff 1 50.0 100.0",
+          "special_bonds lj 0 0 0",
+          "molecule tri " + mol};
+}
+
 #endif

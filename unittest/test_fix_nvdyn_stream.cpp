@@ -258,18 +258,10 @@ TEST(Stream, RestartLosesAndRepeatsNothing)
 TEST(Stream, MoleculeTemplateCopies)
 {
   const std::string mol = temp_name("tri.mol"), sink = temp_name("tri_sink.xyz");
-  write_text(mol,
-             "# bent triatomic\n3 atoms\n2 bonds\n1 angles\n\nCoords\n\n1 0 0 0\n"
-             "2 1.0 0.1 0\n3 -0.2 1.05 0\n\nTypes\n\n1 1\n2 2\n3 2\n\nBonds\n\n"
-             "1 1 1 2\n2 1 1 3\n\nAngles\n\n1 1 2 1 3\n");
+  write_text(mol, triatomic_template());
   Lammps l(run_args());
-  l.cmds({"units lj", "atom_style full", "region box block 0 40 0 40 0 40",
-          "create_box 2 box bond/types 1 angle/types 1 extra/bond/per/atom 2 "
-          "extra/angle/per/atom 1 extra/special/per/atom 2",
-          "mass * 1.0", "pair_style lj/cut 2.5", "pair_coeff * * 1.0 1.0 2.5",
-          "bond_style harmonic", "bond_coeff 1 100.0 1.0", "angle_style harmonic",
-          "angle_coeff 1 50.0 100.0", "special_bonds lj 0 0 0", "molecule tri " + mol,
-          "fix nv all nvdyn source molecule tri 60 elements O H samples 8 rotate 5 stage relax "
+  l.cmds(triatomic_box(mol));
+  l.cmds({"fix nv all nvdyn source molecule tri 60 elements O H samples 8 rotate 5 stage relax "
           "fire until fmax 1e-6 every 5 maxsteps 20000 sink " +
               sink,
           "run_style nvpipeline", "run 1000000"});

@@ -903,6 +903,27 @@ def cluster_args(p):
     p.add_argument("--dt", type=float, default=0.005)
 
 
+def source_args(p):
+    """the options of the clusters that (d) and (e) stream from a source,
+    and of the box and budget they go through"""
+    p.add_argument("--frames", type=int, default=2000, help="frames (clusters) of the source")
+    p.add_argument("--min", type=int, default=4)
+    p.add_argument("--max", type=int, default=20)
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--amp", type=float, default=0.1)
+    p.add_argument("--fmax", type=float, default=1e-3)
+    p.add_argument("--every", type=int, default=10, help="check period of fix nvdyn's fmax")
+    p.add_argument("--maxiter", type=int, default=100000)
+    p.add_argument("--dt", type=float, default=0.005)
+    p.add_argument("--budget", type=int, default=0,
+                   help="atoms in the box at most (default: a tenth of all frames' atoms)")
+    p.add_argument("--refill", type=int, default=10, help="refill every N steps")
+    p.add_argument("--side", type=float, default=0.0, help="the empty box's side (default: "
+                   "from the budget and --packing)")
+    p.add_argument("--packing", type=float, default=0.25,
+                   help="packing fraction of the default box at twice the budget's samples")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--lmp", required=True, help="the LAMMPS executable")
@@ -944,22 +965,7 @@ def main():
     t.add_argument("--reps", type=int, default=5)
     t.add_argument("--target", type=float, default=1.6)
     d = sub.add_parser("stream", help="(d) clusters streamed from a source vs static batch, loop")
-    d.add_argument("--frames", type=int, default=2000, help="frames (clusters) of the stream")
-    d.add_argument("--min", type=int, default=4)
-    d.add_argument("--max", type=int, default=20)
-    d.add_argument("--seed", type=int, default=1)
-    d.add_argument("--amp", type=float, default=0.1)
-    d.add_argument("--fmax", type=float, default=1e-3)
-    d.add_argument("--every", type=int, default=10, help="check period of fix nvdyn's fmax")
-    d.add_argument("--maxiter", type=int, default=100000)
-    d.add_argument("--dt", type=float, default=0.005)
-    d.add_argument("--budget", type=int, default=0,
-                   help="atoms in the box at most (default: a tenth of all frames' atoms)")
-    d.add_argument("--refill", type=int, default=10, help="refill every N steps")
-    d.add_argument("--side", type=float, default=0.0, help="the empty box's side (default: "
-                   "from the budget and --packing)")
-    d.add_argument("--packing", type=float, default=0.25,
-                   help="packing fraction of the default box at twice the budget's samples")
+    source_args(d)
     d.add_argument("--loop-frames", type=int, default=0,
                    help="structures of the minimize loop (default: a tenth of --frames)")
     d.add_argument("--big", type=int, default=10,
@@ -971,28 +977,14 @@ def main():
     d.add_argument("--rss-target", type=float, default=1.1)
     e = sub.add_parser("pipeline", help="(e) relax | md across 2 partitions vs 1 partition "
                        "of 2 ranks")
-    e.add_argument("--frames", type=int, default=2000, help="frames (clusters) of the source")
-    e.add_argument("--min", type=int, default=4)
-    e.add_argument("--max", type=int, default=20)
-    e.add_argument("--seed", type=int, default=1)
-    e.add_argument("--amp", type=float, default=0.1)
-    e.add_argument("--fmax", type=float, default=1e-3)
-    e.add_argument("--every", type=int, default=10, help="check period of fix nvdyn's fmax")
-    e.add_argument("--maxiter", type=int, default=100000)
-    e.add_argument("--dt", type=float, default=0.005)
+    source_args(e)
     e.add_argument("--temp", type=float, default=0.1, help="the md stage's temperature")
     e.add_argument("--damp", type=float, default=0.5, help="the md stage's damping time")
     e.add_argument("--mdsteps", type=int, default=MDSTEPS, help="steps of the md stage")
-    e.add_argument("--buffer", type=int, default=64, help="buffer samples N of each link (64: run_style nvpipeline's default)")
+    e.add_argument("--buffer", type=int, default=64,
+                   help="buffer samples N of each link (64: run_style nvpipeline's default)")
     e.add_argument("--binsize", type=float, default=2.8, help="neigh_modify binsize (0: "
                    "LAMMPS's default, half the neighbor cutoff)")
-    e.add_argument("--budget", type=int, default=0,
-                   help="atoms in the box at most (default: a tenth of all frames' atoms)")
-    e.add_argument("--refill", type=int, default=10, help="refill every N steps")
-    e.add_argument("--side", type=float, default=0.0, help="the empty box's side (default: "
-                   "from the budget and --packing)")
-    e.add_argument("--packing", type=float, default=0.25,
-                   help="packing fraction of the default box at twice the budget's samples")
     e.add_argument("--reps", type=int, default=5)
     e.add_argument("--serial", type=int, default=1,
                    help="1: also one partition of 1 rank, for reference (0: not)")
