@@ -152,17 +152,20 @@ void FixNVDyn::send_held()
   }
 }
 
-// with nothing to step: waits (true: look again), or the end (false)
+// with nothing to step (no active sample, and no refill on the next step
+// to give one): waits (true: look again), or the end (false)
 bool FixNVDyn::pipeline_idle()
 {
   if (table->nactive > 0 || !entering.empty() || !pending.empty()) return false;
+  if (refill_due(update->ntimestep + 1)) return false;
   if (!held.empty()) {
+    // the budget is held for room downstream
     pipeline->wait(NVDynPipeline::OUTPUT);
     return true;
   }
   if (!source->exhausted()) {
-    // a frame waits or the files have more: the next step refills
-    if (pipeline->first_part() || source->smallest_waiting() < MAXBIGINT) return false;
+    // (the first partition's source always has its next frames)
+    if (pipeline->first_part()) return false;
     pipeline->wait(NVDynPipeline::INPUT);
     return true;
   }
