@@ -95,7 +95,8 @@ class FixNVDyn : public Fix {
   // per stage, for the end-of-run summary
   using StageSummary = NVDynStageSummary;
   std::vector<StageSummary> stage_summary() const;
-  // with a source: what it gave ("" without one)
+  // with a source: what it gave, after this partition's pipeline line in
+  // a pipeline ("" without a source)
   std::string source_summary() const;
 
   // ---- run_style nvpipeline split, across partitions (fix_nvdyn_pipeline.cpp)

@@ -68,15 +68,20 @@ NVDynPipeline::NVDynPipeline(LAMMPS *lmp, const NVDynPipelineConfig &config, int
 NVDynPipeline::~NVDynPipeline()
 {
   // after an error, sends to a partition that stopped may never complete:
-  // their requests are freed and their bytes left to them
-  for (auto &s : sending) {
+  // their requests are freed, and their list nodes (whose bytes MPI may
+  // still read) are moved, in place, to a list that is never freed
+  auto *unfinished = new std::list<Sending>;    // NOLINT: owned by the freed sends
+  for (auto it = sending.begin(); it != sending.end();) {
     int complete = 0;
-    MPI_Test(&s.request, &complete, MPI_STATUS_IGNORE);
+    MPI_Test(&it->request, &complete, MPI_STATUS_IGNORE);
+    auto next = std::next(it);
     if (!complete) {
-      MPI_Request_free(&s.request);
-      new std::string(std::move(s.bytes));    // NOLINT: owned by the freed send
+      MPI_Request_free(&it->request);
+      unfinished->splice(unfinished->end(), sending, it);
     }
+    it = next;
   }
+  if (unfinished->empty()) delete unfinished;
   MPI_Comm_free(&ucomm);
 }
 
@@ -100,17 +105,16 @@ int NVDynPipeline::part_of(int rank) const
 
 /* ----------------------------------------------------------------------
    rank 0: completed sends released, every message that has arrived
-   received; returns whether one did
+   received
 ------------------------------------------------------------------------- */
 
-bool NVDynPipeline::receive_all()
+void NVDynPipeline::receive_all()
 {
   for (auto it = sending.begin(); it != sending.end();) {
     int complete = 0;
     MPI_Test(&it->request, &complete, MPI_STATUS_IGNORE);
     it = complete ? sending.erase(it) : std::next(it);
   }
-  bool got = false;
   while (true) {
     int flag = 0;
     MPI_Status status;
@@ -120,7 +124,6 @@ bool NVDynPipeline::receive_all()
     MPI_Get_count(&status, MPI_CHAR, &n);
     std::string bytes(n, '\0');
     MPI_Recv(&bytes[0], n, MPI_CHAR, status.MPI_SOURCE, status.MPI_TAG, ucomm, MPI_STATUS_IGNORE);
-    got = true;
     switch (status.MPI_TAG) {
       case TAG_SAMPLE:
         inbox.push_back(std::move(bytes));
@@ -153,7 +156,6 @@ bool NVDynPipeline::receive_all()
         break;
     }
   }
-  return got;
 }
 
 /* ----------------------------------------------------------------------

@@ -35,8 +35,6 @@ class NVDynPipeline : protected Pointers {
   NVDynPipeline(LAMMPS *, const NVDynPipelineConfig &, int first, int end);
   ~NVDynPipeline() override;
 
-  int part() const { return me; }
-  int parts() const { return nparts; }
   bool first_part() const { return me == 0; }
   bool last_part() const { return me == nparts - 1; }
   int first_stage, end_stage;
@@ -80,7 +78,6 @@ class NVDynPipeline : protected Pointers {
   // Collective: this partition stops with an error (the caller then
   // raises it again): every other partition stops with it
   void fail(const std::string &message);
-  bool failed_remotely() const { return remote_error; }
 
   // every step: the atoms it stepped (of active samples) and those it
   // held for room downstream, for their means in the summaries
@@ -113,14 +110,14 @@ class NVDynPipeline : protected Pointers {
   };
   std::list<Sending> sending;    // rank 0: sends not yet complete
 
-  double start, finished_at = 0.0;    // MPI_Wtime at the start, at the end
-  double waited[NWAITS] = {};         // seconds in each wait
+  double start, finished_at = 0.0;            // MPI_Wtime at the start, at the end
+  double waited[NWAITS] = {};                 // seconds in each wait
   double active_sum = 0.0, held_sum = 0.0;    // atoms stepped and held, summed over steps
   bigint nsteps = 0;
 
   void send(int part, int tag, std::string bytes);
   int part_of(int rank) const;
-  bool receive_all();
+  void receive_all();
   void share();
   void raise_remote();
 };
